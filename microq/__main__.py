@@ -1,0 +1,5 @@
+import sys
+
+from microq.cli import main
+
+sys.exit(main())

@@ -1,0 +1,36 @@
+"""create_app(): one aiohttp application serving lines, work and topics."""
+
+from __future__ import annotations
+
+import aiohttp_cors
+from aiohttp import web
+
+from microq import health, lines, topics, work
+from microq.appkeys import SETTINGS
+from microq.middleware import error_middleware
+from microq.redis_client import redis_ctx
+from microq.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    settings = settings or Settings.from_env()
+    app = web.Application(middlewares=[error_middleware], client_max_size=settings.topic_max_payload_bytes)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(redis_ctx)
+    app.add_routes(health.routes)
+    # fixed paths (/api/queue, /api/topics, ...) before the lines API's /api/{tenant_id}/... patterns
+    work.setup(app)
+    topics.setup(app)
+    lines.setup(app)
+    _allow_origins(app, settings.cors_origins)
+    return app
+
+
+def _allow_origins(app: web.Application, origins: tuple[str, ...]) -> None:
+    """Browser clients on other origins (kiosk apps, widgets), as configured."""
+    if not origins:
+        return
+    options = aiohttp_cors.ResourceOptions(allow_headers="*", expose_headers="*", allow_methods="*")
+    cors = aiohttp_cors.setup(app, defaults={origin: options for origin in origins})
+    for route in list(app.router.routes()):
+        cors.add(route)

@@ -1,0 +1,14 @@
+"""The foundation's typed keys on the aiohttp app; each part keeps its own beside its code."""
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from microq.keys import Keyspace
+from microq.scripts import Scripts
+from microq.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+REDIS = web.AppKey("redis", Redis)
+SCRIPTS = web.AppKey("scripts", Scripts)
+KEYSPACE = web.AppKey("keyspace", Keyspace)
+REDIS_URL = web.AppKey("redis_url", str)  #: the URL actually used (the embedded server's, when started)

@@ -1,0 +1,7 @@
+"""lines: see api.py for its routes."""
+
+from aiohttp import web
+
+
+def setup(app: web.Application) -> None:
+    """Add the lines routes and background tasks to app."""

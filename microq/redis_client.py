@@ -1,0 +1,64 @@
+"""The node's Redis connection: owned by a cleanup context, embedded server included."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import AsyncIterator
+
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from microq.appkeys import KEYSPACE, REDIS, REDIS_URL, SCRIPTS, SETTINGS
+from microq.embedded import EmbeddedRedis
+from microq.keys import Keyspace
+from microq.scripts import Scripts
+
+log = logging.getLogger(__name__)
+
+
+def connect(url: str, **overrides) -> Redis:
+    """A client that fails fast: no silent retries (a retried script could apply twice), short timeouts."""
+    options = dict(socket_connect_timeout=2.0, socket_timeout=5.0, retry=Retry(NoBackoff(), 0),
+                   health_check_interval=0, max_connections=256)
+    options.update(overrides)
+    return Redis.from_url(url, **options)
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    embedded = None
+    url = settings.redis_url
+    if not url:
+        embedded = EmbeddedRedis(settings.data_dir)
+        url = await asyncio.to_thread(embedded.attach)
+    else:
+        log.info("using Redis at %s", _safe(url))
+    client = connect(url)
+    scripts = Scripts(client)
+    try:
+        await scripts.preload()
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        log.warning("Redis unreachable at start (%s); /readyz answers 503 until it is back", exc)
+    app[REDIS_URL] = url
+    app[REDIS] = client
+    app[SCRIPTS] = scripts
+    app[KEYSPACE] = Keyspace(settings.key_prefix)
+    try:
+        yield
+    finally:
+        await client.aclose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.release)
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for logs."""
+    if "@" in url:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.rpartition('@')[2]}"
+    return url

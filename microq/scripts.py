@@ -1,0 +1,150 @@
+"""Lua scripts: loaded once per node, called by SHA, sharing Redis round trips.
+
+On this hardware a round trip through redis-py costs ten times what Redis spends running
+a script, so calls made while one round trip is in flight wait and go out together as
+one pipeline (not a transaction: each call succeeds or fails alone). A NOSCRIPT reply
+(after SCRIPT FLUSH or a Redis restart) loads the script and resends only that call;
+NOSCRIPT means Redis ran nothing, so resending cannot apply a call twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.resources
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError, ResponseError
+
+from microq.errors import from_lua
+
+_INCLUDE = re.compile(r'^--- @include "([a-z_]+)"\s*$', re.MULTILINE)
+_FILE = re.compile(r"^([a-z]+_[a-z_]+)-(\d+)$")
+
+
+def lua_dir() -> Path:
+    """scripts/lua, from the installed package data or the source checkout."""
+    try:
+        found = Path(str(importlib.resources.files("microq.lua")))
+        if found.is_dir() and any(found.glob("*.lua")):
+            return found
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parent.parent / "scripts" / "lua"
+
+
+@dataclass(frozen=True)
+class Script:
+    name: str
+    nkeys: int
+    source: bytes
+    sha: str
+
+
+def load_scripts(directory: Path | None = None) -> dict[str, Script]:
+    """Every `<part>_<verb>-<nkeys>.lua`, with its `--- @include "x"` lines expanded from includes/."""
+    directory = directory or lua_dir()
+    includes = {p.stem: p.read_text() for p in (directory / "includes").glob("*.lua")}
+    scripts = {}
+    for path in sorted(directory.glob("*.lua")):
+        match = _FILE.match(path.stem)
+        if not match:
+            raise ValueError(f"{path.name}: expected <part>_<verb>-<nkeys>.lua")
+        text = _INCLUDE.sub(lambda m: includes[m.group(1)], path.read_text())
+        source = text.encode()
+        name, nkeys = match.group(1), int(match.group(2))
+        scripts[name] = Script(name, nkeys, source, hashlib.sha1(source).hexdigest())
+    return scripts
+
+
+class Scripts:
+    """Run scripts by name; concurrent calls on this node share round trips."""
+
+    def __init__(self, redis: Redis, scripts: dict[str, Script] | None = None) -> None:
+        self.redis = redis
+        self.by_name = scripts if scripts is not None else load_scripts()
+        self._by_sha = {s.sha.encode(): s for s in self.by_name.values()}
+        self._waiting: list[tuple[Sequence[Any], asyncio.Future]] = []
+        self._sender: asyncio.Task | None = None
+        self.loaded = False
+
+    async def preload(self) -> None:
+        """SCRIPT LOAD every script: a syntax error stops start-up instead of a request."""
+        for script in self.by_name.values():
+            await self.redis.script_load(script.source)
+        self.loaded = True
+
+    async def call(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
+        script = self.by_name[name]
+        if len(keys) != script.nkeys:
+            raise TypeError(f"{name} takes {script.nkeys} keys, got {len(keys)}")
+        result = await self.execute("EVALSHA", script.sha, script.nkeys, *keys, *args)
+        if isinstance(result, ResponseError):
+            raise from_lua(result) from None
+        return result
+
+    async def execute(self, *command: Any) -> Any:
+        """Send one command with whatever else is waiting; its error reply comes back as a value."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((command, future))
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_while_waiting())
+        return await future
+
+    async def _send_while_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    replies = await self._round_trip([command for command, _ in batch])
+                    replies = await self._retry_noscript([c for c, _ in batch], replies)
+                except BaseException as exc:  # the connection failed: every caller in it hears so
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    continue
+                for (_, future), reply in zip(batch, replies):
+                    if not future.done():
+                        future.set_result(reply)
+        finally:
+            self._sender = None
+            if self._waiting:  # cancelled with callers still waiting: fail them, never strand them
+                for _, future in self._waiting:
+                    if not future.done():
+                        future.set_exception(ConnectionError("script runner stopped"))
+                self._waiting = []
+
+    async def _round_trip(self, commands: list[Sequence[Any]]) -> list[Any]:
+        pool = self.redis.connection_pool
+        connection = await pool.get_connection()
+        try:
+            await connection.send_packed_command(connection.pack_commands(commands))
+            replies = []
+            for _ in commands:
+                try:
+                    replies.append(await connection.read_response())
+                except ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            await connection.disconnect()  # a half-read reply would desynchronise the next user
+            raise
+        finally:
+            await pool.release(connection)
+        return replies
+
+    async def _retry_noscript(self, commands: list[Sequence[Any]], replies: list[Any]) -> list[Any]:
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if not missing:
+            return replies
+        for sha in {commands[i][1] for i in missing}:
+            sha = sha.encode() if isinstance(sha, str) else sha
+            await self.redis.script_load(self._by_sha[sha].source)
+        for i, reply in zip(missing, await self._round_trip([commands[i] for i in missing])):
+            replies[i] = reply
+        return replies

@@ -1,0 +1,187 @@
+"""Every setting MicroQ reads, from the environment and an optional .env file.
+
+One table names each variable, its parser and its default, so the README, .env.example
+and start-up validation cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from dotenv import dotenv_values
+
+from microq.durations import parse_duration
+
+log = logging.getLogger(__name__)
+
+
+class SettingsError(ValueError):
+    """A variable has a value MicroQ cannot use; the message names it."""
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(f"expected a whole number > 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _positive_duration(text: str) -> float:
+    value = parse_duration(text)
+    if value <= 0:
+        raise ValueError(f"expected a duration > 0, got {text!r}")
+    return value
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {text!r}")
+    return level
+
+
+def _prefix(text: str) -> str:
+    if not text or "{" in text or "}" in text or any(c.isspace() for c in text):
+        raise ValueError("expected a non-empty prefix without braces or spaces")
+    return text
+
+
+def _rate(text: str) -> tuple[int, float]:
+    """'1000/minute', '10/m', '5/s' -> (count, period seconds)."""
+    count, _, per = text.partition("/")
+    periods = {"s": 1.0, "second": 1.0, "m": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0}
+    per = per.strip().lower() or "minute"
+    if per not in periods:
+        raise ValueError(f"expected e.g. 1000/minute, got {text!r}")
+    return _positive_int(count), periods[per]
+
+
+def _url_or_empty(text: str) -> str:
+    text = text.strip().rstrip("/")
+    if text and not text.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http:// or https:// URL, got {text!r}")
+    return text
+
+
+def _redis_url(text: str) -> str:
+    text = text.strip()
+    if text and not text.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"expected redis://, rediss:// or unix://, got {text!r}")
+    return text
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Foundation
+    redis_url: str = ""  #: empty: start the embedded redis-server in data_dir
+    data_dir: Path = Path("data")
+    key_prefix: str = "mq:"
+    log_level: str = "INFO"
+    cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    public_url: str = ""
+    shutdown_timeout: float = 10.0
+    # Seed 000's own variables, kept where they still mean something
+    secret_key: str = "change-me"
+    default_tenant_id: str = "default_tenant"
+    default_queue_id: str = "main"
+    avg_service_time_minutes: float = 4.0
+    # Lines
+    line_events_maxlen: int = 10000
+    # Topics
+    topic_max_messages: int = 100000
+    topic_max_payload_bytes: int = 2 * 1024 * 1024
+    visibility_timeout: float = 30.0
+    max_attempts: int = 3
+    consume_max_timeout: float = 60.0
+    webhook_secret: str = ""
+    webhook_allow_private: bool = False
+    webhook_max_attempts: int = 5
+    # Work and its security layer
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    ban_threshold: int = 5
+    ban_window: float = 900.0
+    ban_duration: float = 900.0
+    rate_limit_queue: tuple[int, float] = (1000, 60.0)
+    rate_limit_trigger: tuple[int, float] = (10, 60.0)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+        """Settings from `env` (default os.environ) over the .env file; SettingsError names a bad variable."""
+        merged: dict[str, str] = {}
+        if dotenv is not None and dotenv.is_file():
+            merged.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        merged.update(os.environ if env is None else env)
+        for ignored in ("MONGO_URI", "MONGO_DB_NAME"):
+            if ignored in merged:
+                log.warning("%s is ignored: MicroQ stores everything in Redis; set REDIS_URL instead", ignored)
+        values: dict[str, Any] = {}
+        for name, (attr, parse) in ENVIRONMENT.items():
+            raw = merged.get(name)
+            if raw is None:
+                continue
+            try:
+                values[attr] = parse(raw)
+            except (ValueError, TypeError) as exc:
+                raise SettingsError(f"{name}: {exc}") from None
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+#: variable -> (Settings attribute, parser). README's configuration table follows this order.
+ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "REDIS_URL": ("redis_url", _redis_url),
+    "MICROQ_DATA_DIR": ("data_dir", lambda s: Path(s.strip() or "data")),
+    "MICROQ_KEY_PREFIX": ("key_prefix", _prefix),
+    "MICROQ_LOG_LEVEL": ("log_level", _log_level),
+    "MICROQ_CORS_ORIGINS": ("cors_origins", _csv),
+    "MICROQ_TRUSTED_PROXIES": ("trusted_proxies", _csv),
+    "MICROQ_PUBLIC_URL": ("public_url", _url_or_empty),
+    "MICROQ_SHUTDOWN_TIMEOUT": ("shutdown_timeout", _positive_duration),
+    "SECRET_KEY": ("secret_key", str),
+    "DEFAULT_TENANT_ID": ("default_tenant_id", str.strip),
+    "DEFAULT_QUEUE_ID": ("default_queue_id", str.strip),
+    "AVG_SERVICE_TIME_MINUTES": ("avg_service_time_minutes", _positive_float),
+    "MICROQ_LINE_EVENTS_MAXLEN": ("line_events_maxlen", _positive_int),
+    "MICROQ_TOPIC_MAX_MESSAGES": ("topic_max_messages", _positive_int),
+    "MICROQ_TOPIC_MAX_PAYLOAD_BYTES": ("topic_max_payload_bytes", _positive_int),
+    "MICROQ_VISIBILITY_TIMEOUT": ("visibility_timeout", _positive_duration),
+    "MICROQ_MAX_ATTEMPTS": ("max_attempts", _positive_int),
+    "MICROQ_CONSUME_MAX_TIMEOUT": ("consume_max_timeout", _positive_duration),
+    "MICROQ_WEBHOOK_SECRET": ("webhook_secret", str),
+    "MICROQ_WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _bool),
+    "MICROQ_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", _positive_int),
+    "MICROQ_API_KEYS": ("api_keys", _csv),
+    "MICROQ_BAN_THRESHOLD": ("ban_threshold", _positive_int),
+    "MICROQ_BAN_WINDOW": ("ban_window", _positive_duration),
+    "MICROQ_BAN_DURATION": ("ban_duration", _positive_duration),
+    "MICROQ_RATE_LIMIT_QUEUE": ("rate_limit_queue", _rate),
+    "MICROQ_RATE_LIMIT_TRIGGER": ("rate_limit_trigger", _rate),
+}
