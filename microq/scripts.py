@@ -69,7 +69,8 @@ class Scripts:
         self.by_name = scripts if scripts is not None else load_scripts()
         self._by_sha = {s.sha.encode(): s for s in self.by_name.values()}
         self._waiting: list[tuple[Sequence[Any], asyncio.Future]] = []
-        self._sender: asyncio.Task | None = None
+        self._sender: asyncio.Task | None = None  #: sends the waiting calls, one round trip at a time
+        self._busy = False  #: a round trip is in flight
         self.loaded = False
 
     async def preload(self) -> None:
@@ -88,12 +89,20 @@ class Scripts:
         return result
 
     async def execute(self, *command: Any) -> Any:
-        """Send one command with whatever else is waiting; its error reply comes back as a value."""
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.append((command, future))
-        if self._sender is None:
-            self._sender = asyncio.create_task(self._send_while_waiting())
-        return await future
+        """Send one command, sharing the round trip with others; its error reply comes back as a value."""
+        if self._busy:  # a round trip is in flight: wait for the next one, which carries every waiter
+            future = asyncio.get_running_loop().create_future()
+            self._waiting.append((command, future))
+            return await future
+        self._busy = True  # nothing in flight: this caller sends at once, with no task to hand over to
+        try:
+            replies = await self._round_trip([command])
+            return (await self._retry_noscript([command], replies))[0]
+        finally:
+            if self._waiting:
+                self._sender = asyncio.create_task(self._send_while_waiting())
+            else:
+                self._busy = False
 
     async def _send_while_waiting(self) -> None:
         try:
@@ -114,6 +123,7 @@ class Scripts:
                         future.set_result(reply)
         finally:
             self._sender = None
+            self._busy = False
             if self._waiting:  # cancelled with callers still waiting: fail them, never strand them
                 for _, future in self._waiting:
                     if not future.done():

@@ -1,0 +1,116 @@
+import asyncio
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from microq.errors import BadRequest, Conflict, NotFound
+from microq.keys import Keyspace
+from microq.redis_client import connect
+from microq.scripts import Scripts, load_scripts, lua_dir
+
+ECHO = """--[[ test_echo: KEYS[1] counter; ARGV[1] mode. Returns the count, or fails as asked. ]]
+if ARGV[1] ~= "ok" then return redis.error_reply(ARGV[1] .. " because the test said so") end
+return redis.call("INCR", KEYS[1])
+"""
+CLOCK = """--[[ test_clock: KEYS[1] unused. Returns now_ms(). ]]
+--- @include "now_ms"
+return now_ms()
+"""
+
+
+@pytest.fixture
+async def scripts(tmp_path: Path, redis_url: str, redis: Redis):
+    (tmp_path / "includes").mkdir()
+    (tmp_path / "includes" / "now_ms.lua").write_text((lua_dir() / "includes" / "now_ms.lua").read_text())
+    (tmp_path / "test_echo-1.lua").write_text(ECHO)
+    (tmp_path / "test_clock-1.lua").write_text(CLOCK)
+    client = connect(redis_url)
+    runner = Scripts(client, load_scripts(tmp_path))
+    await runner.preload()
+    yield runner
+    await client.aclose()
+
+
+async def test_includes_are_expanded_and_time_comes_from_redis(scripts: Scripts, redis: Redis):
+    now = await scripts.call("test_clock", ["k"])
+    seconds, micros = await redis.time()
+    assert abs(now - (seconds * 1000 + micros // 1000)) < 1000
+
+
+async def test_lua_errors_map_to_statuses(scripts: Scripts):
+    for code, kind in (("INVALID", BadRequest), ("NOTFOUND", NotFound), ("CONFLICT", Conflict)):
+        with pytest.raises(kind, match="because the test said so"):
+            await scripts.call("test_echo", ["c"], [code])
+
+
+async def test_wrong_key_count_is_a_programming_error(scripts: Scripts):
+    with pytest.raises(TypeError):
+        await scripts.call("test_echo", ["a", "b"], ["ok"])
+
+
+async def test_noscript_after_script_flush_reloads_and_runs_once(scripts: Scripts, redis: Redis):
+    assert await scripts.call("test_echo", ["c"], ["ok"]) == 1
+    await redis.script_flush()
+    results = await asyncio.gather(*(scripts.call("test_echo", ["c"], ["ok"]) for _ in range(20)))
+    assert sorted(results) == list(range(2, 22))  # each call applied exactly once
+    assert int(await redis.get("c")) == 21
+
+
+async def test_concurrent_calls_share_round_trips(scripts: Scripts, redis: Redis, monkeypatch):
+    trips = []
+    original = scripts._round_trip
+
+    async def counted(commands):
+        trips.append(len(commands))
+        return await original(commands)
+
+    monkeypatch.setattr(scripts, "_round_trip", counted)
+    results = await asyncio.gather(*(scripts.call("test_echo", ["c"], ["ok"]) for _ in range(100)))
+    assert sorted(results) == list(range(1, 101))
+    assert sum(trips) == 100 and len(trips) < 10  # the first goes alone, the rest ride together
+
+
+async def test_one_failing_call_never_fails_its_neighbours(scripts: Scripts):
+    modes = ["ok", "INVALID", "ok", "NOTFOUND", "ok"] * 10
+    results = await asyncio.gather(*(scripts.call("test_echo", ["c"], [m]) for m in modes),
+                                   return_exceptions=True)
+    for mode, result in zip(modes, results):
+        assert isinstance(result, int) if mode == "ok" else isinstance(result, (BadRequest, NotFound))
+    assert sorted(r for r in results if isinstance(r, int)) == list(range(1, 31))
+
+
+async def test_connection_loss_fails_every_waiting_caller_quickly(tmp_path: Path):
+    from tests.helpers import RedisProcess
+
+    server = RedisProcess(tmp_path / "r").start()
+    client = connect(server.url)
+    runner = Scripts(client, load_scripts(lua_dir()))
+    try:
+        await client.ping()
+        server.stop()
+        results = await asyncio.wait_for(
+            asyncio.gather(*(runner.execute("PING") for _ in range(5)), return_exceptions=True), 10)
+        assert all(isinstance(r, Exception) for r in results)
+    finally:
+        server.stop()
+        await client.aclose()
+
+
+def test_shipped_scripts_have_headers_and_matching_key_counts():
+    for script in load_scripts().values():
+        text = script.source.decode()
+        assert text.lstrip().startswith("--[["), f"{script.name}: header comment first"
+        for i in range(1, script.nkeys + 1):
+            assert f"KEYS[{i}]" in text.split("]]", 1)[0], f"{script.name}: header names KEYS[{i}]"
+        assert f"KEYS[{script.nkeys + 1}]" not in text, f"{script.name}: uses more keys than its file name says"
+
+
+def test_an_entitys_keys_share_one_cluster_slot():
+    from redis.crc import key_slot
+
+    keyspace = Keyspace("mq:")
+    for name in ("orders.eu", "a{b}c", "}{", "x%7By", "plain"):
+        key = keyspace.entity("t", name)
+        assert len({key_slot(key(s).encode()) for s in ("stream", "delayed", "meta", "x")}) == 1
+    assert keyspace.tagged("w", "a{b}", "items") != keyspace.tagged("w", "a%7Bb%7D", "items")
