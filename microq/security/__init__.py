@@ -1,0 +1,1 @@
+"""security: API keys, bans and rate limits guarding the work API."""
