@@ -129,6 +129,7 @@ class Settings:
     ban_duration: float = 900.0
     rate_limit_queue: tuple[int, float] = (1000, 60.0)
     rate_limit_trigger: tuple[int, float] = (10, 60.0)
+    work_auth: bool = True  #: off only for benchmarks: no key check, bans or rate limits (warned at start)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -184,4 +185,5 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MICROQ_BAN_DURATION": ("ban_duration", _positive_duration),
     "MICROQ_RATE_LIMIT_QUEUE": ("rate_limit_queue", _rate),
     "MICROQ_RATE_LIMIT_TRIGGER": ("rate_limit_trigger", _rate),
+    "MICROQ_WORK_AUTH": ("work_auth", _bool),
 }
