@@ -1,0 +1,288 @@
+"""The lines HTTP API (seed 000): paths, fields and status codes as the seed documents them,
+plus leave / remove / no-show / call, service types, the event log and live streams."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import segno
+from aiohttp import web
+
+from microq.appkeys import SETTINGS
+from microq.errors import BadRequest, Gone, NotFound
+from microq.http import public_base_url, read_object
+from microq.lines import names, validate, views
+from microq.lines.appkeys import HUB, STORE
+from microq.lines.live import event_stream
+from microq.lines.store import LineStore
+
+routes = web.RouteTableDef()
+
+LIST_LIMIT = 1000  #: most entries one GET /list returns (and its default); page with offset
+STREAM_LIMIT = 100
+EVENTS_LIMIT = 1000
+_EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+def _store(request: web.Request) -> LineStore:
+    return request.app[STORE]
+
+
+def _line(request: web.Request) -> tuple[str, str]:
+    info = request.match_info
+    return names.tenant_id(info["tenant_id"]), names.queue_id(info["queue_id"])
+
+
+def _admin_key(request: web.Request) -> str | None:
+    return request.headers.get("X-Admin-Key", "").strip() or None
+
+
+def _user(request: web.Request) -> str:
+    uid = names.user_id(request.match_info["user_id"])
+    if uid is None:
+        raise NotFound("no such user in this queue")
+    return uid
+
+
+# queue configuration
+
+
+@routes.post("/api/{tenant_id}/queues")
+async def create_queue(request: web.Request) -> web.Response:
+    tenant = names.tenant_id(request.match_info["tenant_id"])
+    data = await read_object(request, empty_ok=False)
+    queue = names.queue_id(data.get("queue_id"))
+    name = validate.text(data, "name", validate.QUEUE_NAME_MAX)
+    public = validate.boolean(data, "is_public")
+    minutes = validate.minutes(data, "avg_service_time")
+    if minutes is None:
+        minutes = request.app[SETTINGS].avg_service_time_minutes
+    config, admin_key = await _store(request).create_queue(
+        tenant, queue, name, True if public is None else public, minutes)
+    # the key is shown once, to the caller that created the queue; a repeat gets the config only
+    return web.json_response(views.config(config, admin_key), status=201 if admin_key else 200)
+
+
+@routes.get("/api/{tenant_id}/queues")
+async def list_queues(request: web.Request) -> web.Response:
+    tenant = names.tenant_id(request.match_info["tenant_id"])
+    configs = await _store(request).list_queues(tenant)
+    return web.json_response({"count": len(configs), "queues": [views.config(c) for c in configs]})
+
+
+@routes.get("/api/{tenant_id}/queues/{queue_id}")
+async def get_queue(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    config = await _store(request).get_queue(tenant, queue)
+    if config is None:
+        raise NotFound("queue not found")
+    return web.json_response(views.config(config))
+
+
+@routes.patch("/api/{tenant_id}/queues/{queue_id}")
+async def update_queue(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    data = await read_object(request, empty_ok=False)
+    name = validate.text(data, "name", validate.QUEUE_NAME_MAX, required=False)
+    public = validate.boolean(data, "is_public")
+    minutes = validate.minutes(data, "avg_service_time")
+    if name is None and public is None and minutes is None:
+        raise BadRequest("nothing to change: send name, is_public or avg_service_time")
+    config, _ = await _store(request).configure(tenant, queue, _admin_key(request),
+                                                name=name, public=public, minutes=minutes)
+    return web.json_response(views.config(config))
+
+
+@routes.post("/api/{tenant_id}/queues/{queue_id}/rotate-key")
+async def rotate_key(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    config, new_key = await _store(request).configure(tenant, queue, _admin_key(request), rotate=True)
+    return web.json_response(views.config(config, new_key))
+
+
+# people in the line
+
+
+@routes.post("/api/{tenant_id}/{queue_id}/join")
+async def join(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    data = await read_object(request, empty_ok=False)
+    for field, expected in (("tenant_id", tenant), ("queue_id", queue)):
+        if data.get(field) is not None and data[field] != expected:
+            raise BadRequest(f"{field} in the body does not match the URL")
+    name = validate.text(data, "name", validate.NAME_MAX)
+    type_id = validate.optional_id(data, "service_type_id")
+    place = await _store(request).join(tenant, queue, name, type_id, _admin_key(request))
+    return web.json_response(views.place(place, tenant, queue), status=201)
+
+
+@routes.get("/api/{tenant_id}/{queue_id}/status/{user_id}")
+async def status(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    place = await _store(request).status(tenant, queue, _user(request))
+    return web.json_response(views.place(place, tenant, queue))
+
+
+@routes.post("/api/{tenant_id}/{queue_id}/leave/{user_id}")
+async def leave(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    entry = await _store(request).finish(tenant, queue, _user(request), "left", None)
+    return web.json_response({"entry": views.entry(entry, tenant, queue)})
+
+
+@routes.post("/api/{tenant_id}/{queue_id}/boost")
+async def boost(request: web.Request) -> web.Response:
+    raise Gone("boost has been retired: the queue is strictly first-in, first-out")
+
+
+@routes.post("/api/{tenant_id}/{queue_id}/serve-next")
+async def serve_next(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    entry = await _store(request).serve_next(tenant, queue, _admin_key(request))
+    if entry is None:
+        return web.json_response({"message": "queue is empty"})
+    return web.json_response({"served": views.entry(entry, tenant, queue)})
+
+
+@routes.post("/api/{tenant_id}/{queue_id}/call/{user_id}")
+async def call(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    entry = await _store(request).call(tenant, queue, _user(request), _admin_key(request))
+    return web.json_response({"served": views.entry(entry, tenant, queue)})
+
+
+@routes.post("/api/{tenant_id}/{queue_id}/remove/{user_id}")
+async def remove(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    entry = await _store(request).finish(tenant, queue, _user(request), "removed", _admin_key(request))
+    return web.json_response({"entry": views.entry(entry, tenant, queue)})
+
+
+@routes.post("/api/{tenant_id}/{queue_id}/no-show/{user_id}")
+async def no_show(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    entry = await _store(request).finish(tenant, queue, _user(request), "no_show", _admin_key(request))
+    return web.json_response({"entry": views.entry(entry, tenant, queue)})
+
+
+@routes.get("/api/{tenant_id}/{queue_id}/list")
+async def list_line(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    offset = validate.query_int(request.query, "offset", 0, 0, 10**9)
+    limit = validate.query_int(request.query, "limit", LIST_LIMIT, 1, LIST_LIMIT)
+    page = await _store(request).page(tenant, queue, offset, limit)
+    return web.json_response(views.line(page))
+
+
+# live updates
+
+
+@routes.get("/api/{tenant_id}/{queue_id}/stream")
+async def line_stream(request: web.Request) -> web.StreamResponse:
+    """SSE `line` events: the list answer for the first `limit` people (default 10)."""
+    tenant, queue = _line(request)
+    limit = validate.query_int(request.query, "limit", 10, 1, STREAM_LIMIT)
+    store = _store(request)
+
+    async def snapshot() -> Any:
+        return views.line(await store.page(tenant, queue, 0, limit))
+
+    return await event_stream(request, request.app[HUB], store.keys(tenant, queue).channel, "line", snapshot)
+
+
+@routes.get("/api/{tenant_id}/{queue_id}/status/{user_id}/stream")
+async def status_stream(request: web.Request) -> web.StreamResponse:
+    """SSE `status` events: the status answer, whenever the line changes."""
+    tenant, queue = _line(request)
+    uid, store = _user(request), _store(request)
+
+    async def snapshot() -> Any:
+        return views.place(await store.status(tenant, queue, uid), tenant, queue)
+
+    return await event_stream(request, request.app[HUB], store.keys(tenant, queue).channel, "status", snapshot)
+
+
+# QR code
+
+
+@routes.get("/api/{tenant_id}/{queue_id}/qr")
+async def qr(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    settings = request.app[SETTINGS]
+    url = f"{public_base_url(request, settings.public_url, settings.trusted_proxies)}/queue/{tenant}/{queue}"
+    svg = io.BytesIO()
+    segno.make(url, error="m").save(svg, kind="svg", scale=8, border=2, title=f"Join {tenant}/{queue}")
+    return web.Response(body=svg.getvalue(), content_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=300", "Vary": "Host"})
+
+
+# service types
+
+
+@routes.get("/api/{tenant_id}/{queue_id}/service-types")
+async def list_service_types(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    types = await _store(request).service_types(tenant, queue)
+    return web.json_response({"count": len(types), "service_types": [views.service_type(t) for t in types]})
+
+
+@routes.post("/api/{tenant_id}/{queue_id}/service-types")
+async def create_service_type(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    data = await read_object(request, empty_ok=False)
+    name = validate.text(data, "name", validate.NAME_MAX)
+    code = validate.code(data) or validate.code_from_name(name)
+    saved = await _store(request).save_service_type(tenant, queue, _admin_key(request), None, name, code)
+    return web.json_response(views.service_type(saved), status=201)
+
+
+@routes.patch("/api/{tenant_id}/{queue_id}/service-types/{type_id}")
+async def update_service_type(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    type_id = _type_id(request)
+    data = await read_object(request, empty_ok=False)
+    name = validate.text(data, "name", validate.NAME_MAX, required=False)
+    code = validate.code(data)
+    if name is None and code is None:
+        raise BadRequest("nothing to change: send name or code")
+    saved = await _store(request).save_service_type(tenant, queue, _admin_key(request), type_id, name, code)
+    return web.json_response(views.service_type(saved))
+
+
+@routes.delete("/api/{tenant_id}/{queue_id}/service-types/{type_id}")
+async def delete_service_type(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    type_id = _type_id(request)
+    await _store(request).delete_service_type(tenant, queue, _admin_key(request), type_id)
+    return web.json_response({"deleted": type_id})
+
+
+def _type_id(request: web.Request) -> str:
+    type_id = request.match_info["type_id"]
+    if len(type_id) > 64:
+        raise NotFound("service type not found")
+    return type_id
+
+
+# event log
+
+
+@routes.get("/api/{tenant_id}/{queue_id}/events")
+async def events(request: web.Request) -> web.Response:
+    """Oldest first. `since`: an event id (the events after it), or a time in ms (from then on)."""
+    tenant, queue = _line(request)
+    since = request.query.get("since", "")
+    if not since:
+        start = "-"
+    elif _EVENT_ID.match(since) and all(int(part) < 2**64 for part in since.split("-")):
+        start = f"({since}"
+    elif since.isdigit() and len(since) <= 15:
+        start = since
+    else:
+        raise BadRequest("since must be an event id (like 1711361400000-0) or a time in milliseconds")
+    limit = validate.query_int(request.query, "limit", 100, 1, EVENTS_LIMIT)
+    found = await _store(request).events(tenant, queue, _admin_key(request), start, limit)
+    return web.json_response({"count": len(found), "events": [views.event(e) for e in found],
+                              "next": found[-1].id if found else (since or None)})

@@ -1,0 +1,37 @@
+"""The Redis keys of one line, and of a tenant's queue registry. See docs/keys.md (Lines)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from microq.keys import Keyspace
+
+
+@dataclass(frozen=True)
+class LineKeys:
+    """Every key of one line shares the hash tag {<tenant>/<queue>}: one Cluster slot, so one
+    script can touch them all. Ids cannot contain '/', so the tag is unambiguous."""
+
+    cfg: str
+    seq: str
+    wait: str
+    ent: str
+    done: str
+    donex: str
+    stats: str
+    durations: str
+    events: str
+    types: str
+    channel: str  #: pub/sub channel (not a key): wakes live streams on every node
+
+    @classmethod
+    def of(cls, keyspace: Keyspace, tenant: str, queue: str) -> LineKeys:
+        key = keyspace.entity("l", f"{tenant}/{queue}")
+        return cls(cfg=key("cfg"), seq=key("seq"), wait=key("wait"), ent=key("ent"), done=key("done"),
+                   donex=key("donex"), stats=key("stats"), durations=key("durs"), events=key("ev"),
+                   types=key("st"), channel=key("live"))
+
+
+def tenant_registry(keyspace: Keyspace, tenant: str) -> str:
+    """zset queue id -> created ms: the tenant's queues, in their own slot (tag {<tenant>})."""
+    return keyspace.tagged("lt", tenant, "queues")

@@ -1,0 +1,263 @@
+"""LineStore: one method per lines_* Lua script. It never sees a request; ids arrive validated."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from microq.keys import Keyspace
+from microq.lines.keys import LineKeys, tenant_registry
+from microq.scripts import Scripts
+from microq.settings import Settings
+
+#: how long a finished (served, left, removed, no-show) entry still answers its status, ms
+FINISHED_RETENTION_MS = 24 * 3600 * 1000
+#: most service types one queue may have
+MAX_SERVICE_TYPES = 100
+
+
+def key_digest(admin_key: str | None) -> str:
+    """What scripts compare: SHA-256 hex of the presented key ("" when none was sent)."""
+    if not admin_key:
+        return ""
+    return hashlib.sha256(admin_key.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def new_admin_key() -> str:
+    return secrets.token_hex(24)  # 192 random bits
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    tenant_id: str
+    queue_id: str
+    name: str
+    is_public: bool
+    avg_service_time: float
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    name: str
+    joined_ms: int
+    service_type_id: str | None
+    service_type_name: str | None
+    service_type_code: str | None
+    status: str  #: waiting | served | left | removed | no_show
+    finished_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Place:
+    """An entry with its live position (None once it no longer waits) and minutes per service."""
+
+    entry: Entry
+    position: int | None
+    minutes: float
+
+
+@dataclass(frozen=True)
+class NowServing:
+    id: str
+    name: str
+    service_type_id: str | None
+    served_ms: int
+
+
+@dataclass(frozen=True)
+class LinePage:
+    waiting: int
+    minutes: float
+    now_serving: NowServing | None
+    places: list[Place]
+    offset: int
+
+
+@dataclass(frozen=True)
+class ServiceType:
+    id: str
+    name: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    timestamp_ms: int
+    type: str
+    user_id: str
+    meta: bytes  #: JSON text, as the script wrote it
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _unpack(blob: bytes) -> list[Any]:
+    return msgpack.unpackb(blob, raw=False)
+
+
+def _entry(uid: str | bytes, blob: bytes, type_name: Any = None, type_code: Any = None) -> Entry:
+    fields = _unpack(blob)
+    name, joined, type_id = fields[0], fields[1], fields[2] or None
+    status, finished = (fields[3], fields[4]) if len(fields) > 3 else ("waiting", None)
+    return Entry(_text(uid), name, joined, type_id, _text(type_name), _text(type_code), status, finished)
+
+
+def _config(tenant: str, queue: str, values: list[Any]) -> QueueConfig:
+    name, public, minutes, created = (_text(v) for v in values)
+    return QueueConfig(tenant, queue, name, public == "1", float(minutes), int(created))
+
+
+class LineStore:
+    def __init__(self, scripts: Scripts, keyspace: Keyspace, settings: Settings) -> None:
+        self.scripts = scripts
+        self.keyspace = keyspace
+        self.default_minutes = repr(float(settings.avg_service_time_minutes))
+        self.events_maxlen = settings.line_events_maxlen
+
+    def keys(self, tenant: str, queue: str) -> LineKeys:
+        return LineKeys.of(self.keyspace, tenant, queue)
+
+    # queue configs
+
+    async def create_queue(self, tenant: str, queue: str, name: str, public: bool,
+                           minutes: float) -> tuple[QueueConfig, str | None]:
+        """(config, the admin key when this call created the queue, else None)."""
+        k = self.keys(tenant, queue)
+        admin_key = new_admin_key()
+        reply = await self.scripts.call("lines_create", [k.cfg], [
+            name, "1" if public else "0", repr(float(minutes)), key_digest(admin_key)])
+        config = _config(tenant, queue, reply[1:])
+        # The registry lives in the tenant's slot, not the line's, so it is a second command.
+        # ZADD NX is idempotent and runs on every create, so a crash between the two is
+        # repaired by repeating the create, which clients may always do.
+        await self.scripts.execute("ZADD", tenant_registry(self.keyspace, tenant), "NX",
+                                   config.created_ms, queue)
+        return config, admin_key if reply[0] == 1 else None
+
+    async def get_queue(self, tenant: str, queue: str) -> QueueConfig | None:
+        values = await self.scripts.execute("HMGET", self.keys(tenant, queue).cfg, "n", "p", "a", "c")
+        if isinstance(values, Exception):
+            raise values
+        return None if values[0] is None else _config(tenant, queue, values)
+
+    async def list_queues(self, tenant: str) -> list[QueueConfig]:
+        ids = await self.scripts.execute("ZRANGE", tenant_registry(self.keyspace, tenant), 0, -1)
+        if isinstance(ids, Exception):
+            raise ids
+        configs = await asyncio.gather(*(self.get_queue(tenant, _text(q)) for q in ids))
+        return [c for c in configs if c is not None]
+
+    async def configure(self, tenant: str, queue: str, admin_key: str | None, *, name: str | None = None,
+                        public: bool | None = None, minutes: float | None = None,
+                        rotate: bool = False) -> tuple[QueueConfig, str | None]:
+        """(config after the change, the new admin key when rotate)."""
+        new_key = new_admin_key() if rotate else None
+        reply = await self.scripts.call("lines_configure", [self.keys(tenant, queue).cfg], [
+            key_digest(admin_key), name or "", "" if public is None else ("1" if public else "0"),
+            "" if minutes is None else repr(float(minutes)), key_digest(new_key)])
+        return _config(tenant, queue, reply), new_key
+
+    # people in the line
+
+    async def join(self, tenant: str, queue: str, name: str, type_id: str | None,
+                   admin_key: str | None) -> Place:
+        k = self.keys(tenant, queue)
+        uid = str(uuid.uuid4())
+        joined, position, minutes, type_name, type_code = await self.scripts.call(
+            "lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events],
+            [uid, name, type_id or "", key_digest(admin_key), self.default_minutes, self.events_maxlen, k.channel])
+        entry = Entry(uid, name, joined, type_id, _text(type_name), _text(type_code), "waiting")
+        return Place(entry, position, float(minutes))
+
+    async def status(self, tenant: str, queue: str, uid: str) -> Place:
+        k = self.keys(tenant, queue)
+        position, blob, minutes, type_name, type_code = await self.scripts.call(
+            "lines_status", [k.wait, k.ent, k.done, k.stats, k.cfg, k.types], [uid, self.default_minutes])
+        return Place(_entry(uid, blob, type_name, type_code), position or None, float(minutes))
+
+    async def page(self, tenant: str, queue: str, offset: int, limit: int) -> LinePage:
+        k = self.keys(tenant, queue)
+        waiting, minutes, current, flat, type_flat = await self.scripts.call(
+            "lines_list", [k.wait, k.ent, k.stats, k.cfg, k.types], [offset, limit, self.default_minutes])
+        types = {_text(type_flat[i]): _unpack(type_flat[i + 1]) for i in range(0, len(type_flat), 2)}
+        places = []
+        for i in range(0, len(flat), 2):
+            entry = _entry(flat[i], flat[i + 1])
+            name, code = types.get(entry.service_type_id, (None, None))
+            entry = Entry(entry.id, entry.name, entry.joined_ms, entry.service_type_id, name, code, "waiting")
+            places.append(Place(entry, offset + i // 2 + 1, float(minutes)))
+        now_serving = None
+        if current:
+            uid, name, type_id, served = _unpack(current)
+            now_serving = NowServing(uid, name, type_id or None, served)
+        return LinePage(waiting, float(minutes), now_serving, places, offset)
+
+    async def serve_next(self, tenant: str, queue: str, admin_key: str | None) -> Entry | None:
+        k = self.keys(tenant, queue)
+        reply = await self.scripts.call(
+            "lines_serve_next", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events, k.types],
+            [key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS])
+        if reply is None:
+            return None
+        uid, blob, type_name, type_code = reply
+        return _entry(uid, blob, type_name, type_code)
+
+    async def call(self, tenant: str, queue: str, uid: str, admin_key: str | None) -> Entry:
+        k = self.keys(tenant, queue)
+        blob, type_name, type_code = await self.scripts.call(
+            "lines_call", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events, k.types],
+            [uid, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS])
+        return _entry(uid, blob, type_name, type_code)
+
+    async def finish(self, tenant: str, queue: str, uid: str, status: str, admin_key: str | None) -> Entry:
+        """status: left (the person), removed or no_show (admin)."""
+        k = self.keys(tenant, queue)
+        blob, type_name, type_code = await self.scripts.call(
+            "lines_finish", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.types],
+            [uid, status, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS])
+        return _entry(uid, blob, type_name, type_code)
+
+    # service types
+
+    async def service_types(self, tenant: str, queue: str) -> list[ServiceType]:
+        flat = await self.scripts.execute("HGETALL", self.keys(tenant, queue).types)
+        if isinstance(flat, Exception):
+            raise flat
+        types = [ServiceType(_text(flat[i]), *_unpack(flat[i + 1])) for i in range(0, len(flat), 2)]
+        return sorted(types, key=lambda t: (t.name.lower(), t.code))
+
+    async def save_service_type(self, tenant: str, queue: str, admin_key: str | None, type_id: str | None,
+                                name: str | None, code: str | None) -> ServiceType:
+        """Create (type_id None) or rename one."""
+        k = self.keys(tenant, queue)
+        mode = "update" if type_id else "create"
+        reply = await self.scripts.call("lines_type_save", [k.cfg, k.types], [
+            key_digest(admin_key), type_id or str(uuid.uuid4()), mode, name or "", code or "", MAX_SERVICE_TYPES])
+        return ServiceType(*(_text(v) for v in reply))
+
+    async def delete_service_type(self, tenant: str, queue: str, admin_key: str | None, type_id: str) -> None:
+        k = self.keys(tenant, queue)
+        await self.scripts.call("lines_type_delete", [k.cfg, k.types], [key_digest(admin_key), type_id])
+
+    # event log
+
+    async def events(self, tenant: str, queue: str, admin_key: str | None, start: str, count: int) -> list[Event]:
+        k = self.keys(tenant, queue)
+        reply = await self.scripts.call("lines_events", [k.cfg, k.events], [key_digest(admin_key), start, count])
+        events = []
+        for raw_id, flat in reply:
+            fields = {_text(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)}
+            event_id = _text(raw_id)
+            events.append(Event(event_id, int(event_id.partition("-")[0]), _text(fields["type"]),
+                                _text(fields["user_id"]), fields["meta"]))
+        return events

@@ -1,0 +1,85 @@
+"""Request fields of the lines API: each check raises BadRequest naming the field."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from typing import Any
+
+from microq.errors import BadRequest
+
+NAME_MAX = 100
+QUEUE_NAME_MAX = 200
+MINUTES_MAX = 24 * 60
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,10}$")
+
+
+def text(data: dict[str, Any], field: str, limit: int, *, required: bool = True) -> str | None:
+    """A trimmed, non-empty string of at most `limit` characters, without control characters."""
+    value = data.get(field)
+    if value is None:
+        if required:
+            raise BadRequest(f"{field} is required")
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{field} must be a string")
+    value = value.strip()
+    if not value:
+        raise BadRequest(f"{field} must not be empty")
+    if len(value) > limit:
+        raise BadRequest(f"{field} must be at most {limit} characters")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise BadRequest(f"{field} must not contain control characters")
+    return value
+
+
+def boolean(data: dict[str, Any], field: str) -> bool | None:
+    value = data.get(field)
+    if value is not None and not isinstance(value, bool):
+        raise BadRequest(f"{field} must be true or false")
+    return value
+
+
+def minutes(data: dict[str, Any], field: str) -> float | None:
+    value = data.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest(f"{field} must be a number of minutes")
+    if not (isinstance(value, int) or math.isfinite(value)) or not 0 < value <= MINUTES_MAX:
+        raise BadRequest(f"{field} must be more than 0 and at most {MINUTES_MAX} minutes")
+    return float(value)
+
+
+def optional_id(data: dict[str, Any], field: str) -> str | None:
+    """An opaque id (service_type_id): empty or null means none."""
+    value = data.get(field)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise BadRequest(f"{field} must be a string id")
+    return value
+
+
+def code(data: dict[str, Any], field: str = "code") -> str | None:
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _CODE.match(value):
+        raise BadRequest(f"{field} must be 1-10 letters, digits, '_' or '-'")
+    return value.upper()
+
+
+def code_from_name(name: str) -> str:
+    """A default service type code: the first three ASCII letters or digits of the name."""
+    return "".join(c for c in name.upper() if c.isascii() and c.isalnum())[:3] or "SVC"
+
+
+def query_int(query: Any, field: str, default: int, low: int, high: int) -> int:
+    raw = query.get(field)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 9 or not low <= int(raw) <= high:
+        raise BadRequest(f"{field} must be a whole number from {low} to {high}")
+    return int(raw)

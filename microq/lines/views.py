@@ -1,0 +1,77 @@
+"""How lines records look on the wire: the seed's field names and shapes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from microq.lines.store import Entry, Event, LinePage, NowServing, Place, QueueConfig, ServiceType
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def eta(place: Place) -> float | None:
+    return None if place.position is None else round(place.position * place.minutes, 2)
+
+
+def entry(e: Entry, tenant: str, queue: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": e.id, "name": e.name, "joined_at": iso(e.joined_ms), "service_type_id": e.service_type_id,
+        "service_type_name": e.service_type_name, "service_type_code": e.service_type_code,
+        "tenant_id": tenant, "queue_id": queue, "status": e.status,
+    }
+    if e.status == "served":
+        data["served_at"] = iso(e.finished_ms)
+    elif e.finished_ms is not None:
+        data["finished_at"] = iso(e.finished_ms)
+    return data
+
+
+def place(p: Place, tenant: str, queue: str) -> dict[str, Any]:
+    """A join or status answer: a finished entry has position and eta_minutes null."""
+    return {"entry": entry(p.entry, tenant, queue), "position": p.position, "eta_minutes": eta(p)}
+
+
+def list_item(p: Place) -> dict[str, Any]:
+    e = p.entry
+    return {"id": e.id, "name": e.name, "position": p.position, "service_type_id": e.service_type_id,
+            "service_type_name": e.service_type_name, "service_type_code": e.service_type_code,
+            "eta_minutes": eta(p), "status": e.status, "joined_at": iso(e.joined_ms)}
+
+
+def now_serving(n: NowServing | None) -> dict[str, Any] | None:
+    if n is None:
+        return None
+    return {"id": n.id, "name": n.name, "service_type_id": n.service_type_id, "served_at": iso(n.served_ms)}
+
+
+def line(page: LinePage) -> dict[str, Any]:
+    return {"count": page.waiting, "queue": [list_item(p) for p in page.places],
+            "offset": page.offset, "avg_service_time": page.minutes, "now_serving": now_serving(page.now_serving)}
+
+
+def config(c: QueueConfig, admin_key: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"tenant_id": c.tenant_id, "queue_id": c.queue_id, "name": c.name,
+                            "is_public": c.is_public, "avg_service_time": c.avg_service_time}
+    if admin_key is not None:
+        data["admin_key"] = admin_key
+    data["created_at"] = iso(c.created_ms)
+    return data
+
+
+def service_type(t: ServiceType) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "code": t.code}
+
+
+def event(e: Event) -> dict[str, Any]:
+    try:
+        meta = json.loads(e.meta)
+    except ValueError:
+        meta = {}
+    return {"id": e.id, "timestamp": iso(e.timestamp_ms), "type": e.type, "user_id": e.user_id,
+            "meta": meta if isinstance(meta, dict) else {}}

@@ -1,0 +1,16 @@
+-- admin_error(cfg, digest): nil when digest is the line's stored admin-key hash, else an error reply string.
+-- Both sides are SHA-256 digests of keys, and Lua 5.1 interns strings, so `==` compares two
+-- pointers: constant time, and a digest says nothing about the key that produced it.
+local function admin_error(cfg, digest)
+  local stored = redis.call("HGET", cfg, "k")
+  if not stored then
+    return "FORBIDDEN this queue has no admin key yet: create it with POST /api/<tenant_id>/queues"
+  end
+  if digest == "" then
+    return "FORBIDDEN missing X-Admin-Key header"
+  end
+  if stored ~= digest then
+    return "FORBIDDEN invalid X-Admin-Key"
+  end
+  return nil
+end

@@ -1,0 +1,15 @@
+-- archive(done, donex, uid, entry, status, now, retention): keep a finished entry (entry =
+-- {name, joined_ms, service_type_id}) so its status still answers, and forget a few that
+-- finished more than `retention` ms ago (bounded, so no call does unbounded work).
+-- Returns the packed finished entry {name, joined_ms, service_type_id, status, finished_ms}.
+local function archive(done, donex, uid, entry, status, now, retention)
+  local packed = cmsgpack.pack({entry[1], entry[2], entry[3], status, now})
+  redis.call("HSET", done, uid, packed)
+  redis.call("ZADD", donex, now, uid)
+  local old = redis.call("ZRANGEBYSCORE", donex, "-inf", now - retention, "LIMIT", 0, 20)
+  if #old > 0 then
+    redis.call("HDEL", done, unpack(old))
+    redis.call("ZREM", donex, unpack(old))
+  end
+  return packed
+end

@@ -1,0 +1,23 @@
+-- serve(keys, uid, now, kind, maxlen, channel, retention): move a waiting person to served, feed the
+-- rolling ETA (last 20 waits, averaged once 3 are served) and set "now serving".
+-- keys = {wait, ent, done, donex, stats, durations, events}. Returns the packed finished entry.
+local function serve(keys, uid, now, kind, maxlen, channel, retention)
+  local wait, ent, done, donex, stats, durations, events =
+    keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]
+  local entry = cmsgpack.unpack(redis.call("HGET", ent, uid))
+  redis.call("ZREM", wait, uid)
+  redis.call("HDEL", ent, uid)
+  local packed = archive(done, donex, uid, entry, "served", now, retention)
+  redis.call("LPUSH", durations, math.max(0, now - entry[2]))
+  redis.call("LTRIM", durations, 0, 19)
+  local waits = redis.call("LRANGE", durations, 0, -1)
+  if #waits >= 3 then
+    local total = 0
+    for _, ms in ipairs(waits) do total = total + tonumber(ms) end
+    redis.call("HSET", stats, "ravg", string.format("%.4f", total / #waits / 60000))
+  end
+  redis.call("HSET", stats, "cur", cmsgpack.pack({uid, entry[1], entry[3], now}))
+  redis.call("HINCRBY", stats, "n", 1)
+  emit(events, maxlen, channel, kind, uid, {name = entry[1]})
+  return packed
+end

@@ -1,0 +1,52 @@
+--[[ lines_finish: end a wait without service: the person leaves, or an admin removes them or
+  marks a no-show (a waiting or an already served person who did not come to the counter).
+  KEYS[1] cfg     hash   the queue's config (holds the admin-key hash)
+  KEYS[2] wait    zset   user id -> join sequence
+  KEYS[3] ent     hash   user id -> msgpack {name, joined_ms, service_type_id}
+  KEYS[4] done    hash   user id -> msgpack {name, joined_ms, service_type_id, status, finished_ms}
+  KEYS[5] donex   zset   user id -> finished_ms
+  KEYS[6] events  stream the line's event log
+  KEYS[7] types   hash   service type id -> msgpack {name, code}
+  ARGV[1] user id
+  ARGV[2] new status: left | removed | no_show (the last two need the admin key)
+  ARGV[3] SHA-256 hex of the X-Admin-Key header, or ""
+  ARGV[4] event stream maxlen
+  ARGV[5] pub/sub channel of the line
+  ARGV[6] how long finished entries stay answerable, ms
+  Returns: {packed finished entry, type name|nil, type code|nil}
+  Errors:  FORBIDDEN, NOTFOUND, CONFLICT (already finished), INVALID (unknown status) ]]
+--- @include "now_ms"
+--- @include "lines_admin"
+--- @include "lines_emit"
+--- @include "lines_archive"
+local cfg, wait, ent, done, donex, events, types = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local uid, status = ARGV[1], ARGV[2]
+local kinds = {left = "LEAVE", removed = "REMOVE", no_show = "NO_SHOW"}
+local kind = kinds[status]
+if not kind then return redis.error_reply("INVALID unknown status") end
+if status ~= "left" then
+  local err = admin_error(cfg, ARGV[3])
+  if err then return redis.error_reply(err) end
+end
+local now, entry = now_ms(), nil
+local waiting = redis.call("HGET", ent, uid)
+if waiting then
+  entry = cmsgpack.unpack(waiting)
+  redis.call("ZREM", wait, uid)
+  redis.call("HDEL", ent, uid)
+else
+  local finished = redis.call("HGET", done, uid)
+  if not finished then return redis.error_reply("NOTFOUND no such user in this queue") end
+  entry = cmsgpack.unpack(finished)
+  if not (status == "no_show" and entry[4] == "served") then
+    return redis.error_reply("CONFLICT this person is no longer waiting (" .. entry[4] .. ")")
+  end
+end
+local packed = archive(done, donex, uid, entry, status, now, tonumber(ARGV[6]))
+emit(events, ARGV[4], ARGV[5], kind, uid, {name = entry[1]})
+local type_name, type_code = false, false
+if entry[3] ~= "" then
+  local t = redis.call("HGET", types, entry[3])
+  if t then type_name, type_code = unpack(cmsgpack.unpack(t)) end
+end
+return {packed, type_name, type_code}

@@ -1,0 +1,44 @@
+--[[ lines_join: put a person at the end of the line.
+  KEYS[1] cfg      hash   the queue's config (absent: global defaults, public)
+  KEYS[2] seq      string join counter: FIFO order comes from the server, never client clocks
+  KEYS[3] wait     zset   user id -> join sequence
+  KEYS[4] ent      hash   user id -> msgpack {name, joined_ms, service_type_id or ""}
+  KEYS[5] types    hash   service type id -> msgpack {name, code}
+  KEYS[6] stats    hash   ravg (rolling minutes per service), cur (now serving), n (served count)
+  KEYS[7] events   stream the line's event log
+  ARGV[1] user id (a fresh UUID)
+  ARGV[2] name
+  ARGV[3] service type id, or ""
+  ARGV[4] SHA-256 hex of the X-Admin-Key header, or "" (checked only when the queue is not public)
+  ARGV[5] default minutes per service (AVG_SERVICE_TIME_MINUTES)
+  ARGV[6] event stream maxlen
+  ARGV[7] pub/sub channel of the line
+  Returns: {joined_ms, position, minutes per service (string), type name|nil, type code|nil}
+  Errors:  FORBIDDEN (private queue without a valid key), INVALID (unknown service type),
+           CONFLICT (the user id exists) ]]
+--- @include "now_ms"
+--- @include "lines_admin"
+--- @include "lines_emit"
+--- @include "lines_minutes"
+local cfg, seq, wait, ent, types, stats, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local uid, name, type_id, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+if redis.call("HGET", cfg, "p") == "0" then
+  local err = admin_error(cfg, digest)
+  if err then return redis.error_reply(err .. " (this queue is not public)") end
+end
+local type_name, type_code = false, false
+if type_id ~= "" then
+  local packed = redis.call("HGET", types, type_id)
+  if not packed then return redis.error_reply("INVALID unknown service_type_id") end
+  local t = cmsgpack.unpack(packed)
+  type_name, type_code = t[1], t[2]
+end
+if redis.call("HEXISTS", ent, uid) == 1 then
+  return redis.error_reply("CONFLICT user id already in the line")
+end
+local now = now_ms()
+redis.call("ZADD", wait, redis.call("INCR", seq), uid)
+redis.call("HSET", ent, uid, cmsgpack.pack({name, now, type_id}))
+emit(events, ARGV[6], ARGV[7], "JOIN", uid, {name = name})
+return {now, redis.call("ZRANK", wait, uid) + 1, service_minutes(stats, cfg, ARGV[5]), type_name, type_code}

@@ -1,0 +1,34 @@
+--[[ lines_serve_next: serve the person at the front of the line (FIFO by join sequence).
+  KEYS[1] cfg        hash   the queue's config (holds the admin-key hash)
+  KEYS[2] wait       zset   user id -> join sequence
+  KEYS[3] ent        hash   user id -> msgpack {name, joined_ms, service_type_id}
+  KEYS[4] done       hash   user id -> msgpack {name, joined_ms, service_type_id, status, finished_ms}
+  KEYS[5] donex      zset   user id -> finished_ms, to forget old finished entries
+  KEYS[6] stats      hash   ravg, cur, n
+  KEYS[7] durations  list   the last 20 waits in ms, newest first
+  KEYS[8] events     stream the line's event log
+  KEYS[9] types      hash   service type id -> msgpack {name, code}
+  ARGV[1] SHA-256 hex of the X-Admin-Key header, or ""
+  ARGV[2] event stream maxlen
+  ARGV[3] pub/sub channel of the line
+  ARGV[4] how long finished entries stay answerable, ms
+  Returns: nil when nobody waits, else {user id, packed finished entry, type name|nil, type code|nil}
+  Errors:  FORBIDDEN ]]
+--- @include "now_ms"
+--- @include "lines_admin"
+--- @include "lines_emit"
+--- @include "lines_archive"
+--- @include "lines_serve"
+local err = admin_error(KEYS[1], ARGV[1])
+if err then return redis.error_reply(err) end
+local first = redis.call("ZRANGE", KEYS[2], 0, 0)[1]
+if not first then return false end
+local packed = serve({KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]},
+  first, now_ms(), "SERVE", ARGV[2], ARGV[3], tonumber(ARGV[4]))
+local type_name, type_code = false, false
+local type_id = cmsgpack.unpack(packed)[3]
+if type_id ~= "" then
+  local t = redis.call("HGET", KEYS[9], type_id)
+  if t then type_name, type_code = unpack(cmsgpack.unpack(t)) end
+end
+return {first, packed, type_name, type_code}
