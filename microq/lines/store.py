@@ -233,7 +233,9 @@ class LineStore:
         flat = await self.scripts.execute("HGETALL", self.keys(tenant, queue).types)
         if isinstance(flat, Exception):
             raise flat
-        types = [ServiceType(_text(flat[i]), *_unpack(flat[i + 1])) for i in range(0, len(flat), 2)]
+        # a cluster client applies redis-py's reply parsing (a dict); one connection gives the flat list
+        pairs = flat.items() if isinstance(flat, dict) else zip(flat[::2], flat[1::2])
+        types = [ServiceType(_text(type_id), *_unpack(packed)) for type_id, packed in pairs]
         return sorted(types, key=lambda t: (t.name.lower(), t.code))
 
     async def save_service_type(self, tenant: str, queue: str, admin_key: str | None, type_id: str | None,

@@ -1,0 +1,45 @@
+"""The event log: every state change, paged with since, capped by configuration, admin only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tests.lines.conftest import create_line
+
+
+async def test_paged_with_since(line):
+    ids = [(await line.join(f"p{i}"))["entry"]["id"] for i in range(5)]
+    await line.serve()
+    response = await line.client.get(f"{line.base}/events?limit=2", headers=line.admin)
+    page = await response.json()
+    assert page["count"] == 2 and [e["user_id"] for e in page["events"]] == ids[:2]
+    event = page["events"][0]
+    assert set(event) == {"id", "timestamp", "type", "user_id", "meta"}
+    assert event["type"] == "JOIN" and event["meta"] == {"name": "p0"}
+    assert datetime.fromisoformat(event["timestamp"])
+    seen = page["events"]
+    while page["count"]:
+        response = await line.client.get(f"{line.base}/events?limit=2&since={page['next']}", headers=line.admin)
+        page = await response.json()
+        seen += page["events"]
+    assert [e["type"] for e in seen] == ["JOIN"] * 5 + ["SERVE"]
+    assert seen[-1]["user_id"] == ids[0]
+    since_ms = seen[0]["id"].split("-")[0]
+    response = await line.client.get(f"{line.base}/events?since={since_ms}", headers=line.admin)
+    assert (await response.json())["count"] == 6
+
+
+async def test_admin_only_and_bad_cursor(line):
+    assert (await line.client.get(f"{line.base}/events")).status == 403
+    for query in ("since=abc", "since=1-2-3", "since=99999999999999999999-0", "limit=0", "limit=x"):
+        response = await line.client.get(f"{line.base}/events?{query}", headers=line.admin)
+        assert response.status == 400, query
+
+
+async def test_length_is_capped(make_client):
+    client = await make_client(line_events_maxlen=10)
+    line = await create_line(client)
+    for i in range(300):
+        await line.join(f"p{i}")
+    response = await client.get(f"{line.base}/events?limit=1000", headers=line.admin)
+    assert (await response.json())["count"] < 300

@@ -1,0 +1,102 @@
+"""Server-Sent Events: a change made on one node reaches streams open on another."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from tests.lines.conftest import create_line
+
+
+async def _next_event(response, name: str, timeout: float = 10.0) -> dict:
+    """The data of the next SSE event called `name` (keep-alive comments and others are skipped)."""
+    async def read() -> dict:
+        event = None
+        while True:
+            line = (await response.content.readline()).decode()
+            if not line:
+                raise EOFError("stream ended")
+            if line.startswith("event: "):
+                event = line[7:].strip()
+            elif line.startswith("data: ") and event == name:
+                return json.loads(line[6:])
+    return await asyncio.wait_for(read(), timeout)
+
+
+async def test_line_stream_sees_other_nodes_changes(two_clients):
+    a, b = two_clients
+    line = await create_line(a)
+    async with a.get(f"{line.base}/stream") as stream:
+        assert stream.status == 200
+        assert stream.headers["Content-Type"] == "text/event-stream"
+        first = await _next_event(stream, "line")
+        assert first["count"] == 0 and first["now_serving"] is None
+        await line.join("Alex", client=b)
+        update = await _next_event(stream, "line")
+        while update["count"] != 1:
+            update = await _next_event(stream, "line")
+        assert update["queue"][0]["name"] == "Alex"
+        await line.serve(client=b)
+        update = await _next_event(stream, "line")
+        while update["now_serving"] is None:
+            update = await _next_event(stream, "line")
+        assert update["now_serving"]["name"] == "Alex" and update["count"] == 0
+
+
+async def test_entry_stream_follows_position_until_served(two_clients):
+    a, b = two_clients
+    line = await create_line(a)
+    await line.join("first", client=b)
+    me = await line.join("me", client=b)
+    async with a.get(f"{line.base}/status/{me['entry']['id']}/stream") as stream:
+        assert (await _next_event(stream, "status"))["position"] == 2
+        await line.serve(client=b)
+        update = await _next_event(stream, "status")
+        while update["position"] != 1:
+            update = await _next_event(stream, "status")
+        assert update["eta_minutes"] == 4.0
+        await line.serve(client=b)
+        update = await _next_event(stream, "status")
+        while update["entry"]["status"] != "served":
+            update = await _next_event(stream, "status")
+        assert update["position"] is None
+
+
+async def test_stream_of_unknown_entry_is_404(line):
+    response = await line.client.get(f"{line.base}/status/00000000-0000-4000-8000-000000000000/stream")
+    assert response.status == 404
+    assert "error" in await response.json()
+
+
+async def test_shutdown_ends_streams_promptly(aiohttp_server, settings, redis):
+    from aiohttp import ClientSession
+
+    from microq.app import create_app
+
+    server = await aiohttp_server(create_app(settings))
+    async with ClientSession() as session:
+        await session.post(f"{server.make_url('/api/acme/queues')}", json={"queue_id": "main", "name": "Main"})
+        async with session.get(server.make_url("/api/acme/main/stream")) as stream:
+            await _next_event(stream, "line")
+            closing = asyncio.create_task(server.close())
+            # the stream ends (EOF) well before the shutdown timeout would force it
+            rest = await asyncio.wait_for(stream.content.read(), 5)
+            assert b"event: line" not in rest
+            await asyncio.wait_for(closing, 5)
+
+
+async def test_stream_survives_a_lost_subscriber_connection(two_clients, redis):
+    a, b = two_clients
+    line = await create_line(a)
+    async with a.get(f"{line.base}/stream") as stream:
+        await _next_event(stream, "line")
+        for _ in range(50):  # the subscription is made in the background: wait until it is
+            if await redis.pubsub_numsub(f"mq:l:{{acme/support}}:live") != [(b"mq:l:{acme/support}:live", 0)]:
+                break
+            await asyncio.sleep(0.05)
+        await redis.client_kill_filter(_type="pubsub")
+        await asyncio.sleep(0.5)
+        await line.join("Alex", client=b)
+        update = await _next_event(stream, "line")
+        while update["count"] != 1:
+            update = await _next_event(stream, "line")
