@@ -1,0 +1,81 @@
+"""The pages: served with escaped names; end to end in headless Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.lines.conftest import create_line
+
+
+async def test_pages_render_and_escape(client):
+    await client.post("/api/acme/queues", json={"queue_id": "support", "name": "<script>alert(1)</script>"})
+    for path in ("/queue/acme/support", "/queue/acme/support/kiosk", "/queue/acme/support/admin"):
+        response = await client.get(path)
+        assert response.status == 200, path
+        text = await response.text()
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>alert" not in text
+        assert 'data-tenant="acme"' in text
+    uncreated = await client.get("/queue/acme/walkin")
+    assert uncreated.status == 200 and "walkin" in await uncreated.text()
+    assert (await client.get("/queue/queue/x")).status == 400
+    redirect = await client.get("/queue", allow_redirects=False)
+    assert redirect.status == 302 and redirect.headers["Location"] == "/queue/default_tenant/main"
+    for name in ("lines_style.css", "lines_common.js", "lines_public.js", "lines_kiosk.js", "lines_admin.js"):
+        assert (await client.get(f"/static/{name}")).status == 200, name
+    assert (await client.get("/static/lines_nothing.js")).status == 404
+
+
+async def test_qr_encodes_the_public_page(make_client):
+    client = await make_client(public_url="https://q.example.com")
+    svg = await (await client.get("/api/acme/support/qr")).text()
+    assert "<svg" in svg
+    plain = await client.get("/api/acme/support/qr", headers={"X-Forwarded-Host": "evil.example"})
+    assert plain.status == 200
+
+
+async def test_join_serve_and_live_update_in_chromium(browser, live_server, artifacts):
+    server = await live_server()
+    base = str(server.make_url("")).rstrip("/")
+    from aiohttp import ClientSession
+
+    async with ClientSession() as session:
+        created = await session.post(f"{base}/api/acme/queues",
+                                     json={"queue_id": "support", "name": "Support Queue"})
+        admin_key = (await created.json())["admin_key"]
+        await session.post(f"{base}/api/acme/support/service-types", headers={"X-Admin-Key": admin_key},
+                           json={"name": "General Inquiry", "code": "GEN"})
+        await session.post(f"{base}/api/acme/support/join", json={"name": "Priya"})
+
+    phone = await browser.new_page(viewport={"width": 390, "height": 780})
+    admin = await browser.new_page(viewport={"width": 1100, "height": 800})
+    kiosk = await browser.new_page(viewport={"width": 1280, "height": 720})
+    try:
+        await phone.goto(f"{base}/queue/acme/support")
+        await phone.fill("#name", "Alex Rivera")
+        await phone.select_option("#service-type", label="General Inquiry")
+        await phone.click("#join-form button[type=submit]")
+        await phone.wait_for_function("document.getElementById('position').textContent === '2'")
+        await phone.reload()  # the place survives a reload
+        await phone.wait_for_function("document.getElementById('position').textContent === '2'")
+
+        await kiosk.goto(f"{base}/queue/acme/support/kiosk")
+        await kiosk.wait_for_function("document.querySelectorAll('#next li').length === 2")
+
+        await admin.goto(f"{base}/queue/acme/support/admin")
+        await admin.fill("#admin-key", admin_key)
+        await admin.click("#key-form button[type=submit]")
+        await admin.wait_for_selector("#people tr:nth-child(2)")
+        await admin.click("#serve-next")
+        await phone.wait_for_function("document.getElementById('position').textContent === '1'")
+        await kiosk.wait_for_function("document.getElementById('now-serving').textContent === 'Priya'")
+        await admin.click("#serve-next")
+        await phone.wait_for_function("document.body.dataset.status === 'served'")
+        assert "your turn" in (await phone.text_content("#state"))
+        await kiosk.wait_for_function("document.getElementById('now-serving').textContent === 'Alex Rivera'")
+        await phone.screenshot(path=str(artifacts / "lines_public_served.png"))
+        await kiosk.screenshot(path=str(artifacts / "lines_kiosk.png"))
+        await admin.screenshot(path=str(artifacts / "lines_admin.png"))
+    finally:
+        for page in (phone, admin, kiosk):
+            await page.close()
+        await asyncio.sleep(0)
