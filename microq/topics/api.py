@@ -1,0 +1,327 @@
+"""The TinyMQ HTTP API (seed 002) and its extensions: validate, call the store, serialise."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from microq.appkeys import SETTINGS
+from microq.errors import BadRequest, Conflict, NotFound
+from microq.http import read_json, read_object
+from microq.topics import params
+from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM
+from microq.topics.messages import Message, parse_iso_ms
+from microq.topics.names import (check_topic, check_topic_or_pattern, dlq_of, is_dlq, is_pattern, matches,
+                                 source_of)
+from microq.topics.store import Outgoing, TopicStore
+from microq.topics.webhooks import check_webhook_url
+
+routes = web.RouteTableDef()
+
+MAX_BATCH = 1000
+MAX_VISIBILITY = 12 * 3600.0
+_CONTENT_TYPE_MAX = 200
+
+
+def _content_type(request: web.Request) -> str:
+    return request.headers.get("Content-Type", "")[:_CONTENT_TYPE_MAX]
+
+
+# publish --------------------------------------------------------------------------------
+
+@routes.post("/publish/{topic}")
+async def publish(request: web.Request) -> web.Response:
+    topic = check_topic(request.match_info["topic"])
+    query = request.query
+    ttl_ms = params.duration_ms(query, "ttl")
+    delay_ms = params.duration_ms(query, "delay")
+    broadcast = params.flag(query, "broadcast")
+    body = await request.read()
+    if not body:
+        raise BadRequest("empty payload")
+    store = request.app[TOPICS]
+    message_id = str(uuid.uuid4())
+    await store.ensure_registered(topic)
+    if broadcast:
+        message = Message(message_id, topic, body, int(time.time() * 1000), 0)
+        await store.broadcast(topic, message)
+        return web.json_response({"status": "accepted", "topic": topic, "id": message_id, "broadcast": True},
+                                 status=202)
+    await store.publish(topic, [Outgoing(message_id, body, delay_ms, ttl_ms, _content_type(request))])
+    return web.json_response({"status": "accepted", "topic": topic, "id": message_id}, status=202)
+
+
+@routes.post("/publish/{topic}/batch")
+async def publish_batch(request: web.Request) -> web.Response:
+    """Extension: many messages in one request and one script call, all or nothing."""
+    topic = check_topic(request.match_info["topic"])
+    ttl_ms = params.duration_ms(request.query, "ttl")
+    delay_ms = params.duration_ms(request.query, "delay")
+    data = await read_json(request)
+    items = data.get("messages") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        raise BadRequest(f"body must be a JSON list of 1-{MAX_BATCH} messages, or {{\"messages\": [...]}}")
+    batch = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise BadRequest(f"messages[{index}] must be an object with a base64 payload")
+        payload = params.base64_payload(item.get("payload"), f"messages[{index}].payload")
+        item_ttl = params.duration_value_ms(item["ttl"], f"messages[{index}].ttl") if "ttl" in item else ttl_ms
+        item_delay = (params.duration_value_ms(item["delay"], f"messages[{index}].delay")
+                      if "delay" in item else delay_ms)
+        content_type = item.get("content_type", "")
+        if not isinstance(content_type, str) or len(content_type) > _CONTENT_TYPE_MAX:
+            raise BadRequest(f"messages[{index}].content_type must be a short string")
+        batch.append(Outgoing(str(uuid.uuid4()), payload, item_delay, item_ttl, content_type))
+    store = request.app[TOPICS]
+    await store.ensure_registered(topic)
+    await store.publish(topic, batch)
+    return web.json_response({"status": "accepted", "topic": topic, "count": len(batch),
+                              "ids": [m.id for m in batch]}, status=202)
+
+
+# consume --------------------------------------------------------------------------------
+
+async def _take(store: TopicStore, name: str, limit: int, lease_ms: int) -> tuple[list[Message], int]:
+    """Messages from a topic or from every existing topic matching a pattern; with none, ms to the next due."""
+    if not is_pattern(name):
+        return await store.consume(name, limit, lease_ms)
+    topics = [t for t in await store.topics() if matches(name, t)]
+    if topics:  # start at a random topic so a busy one cannot starve the others
+        start = random.randrange(len(topics))
+        topics = topics[start:] + topics[:start]
+    taken: list[Message] = []
+    next_due = -1
+    for topic in topics:
+        found, due = await store.consume(topic, limit - len(taken), lease_ms)
+        taken.extend(found)
+        if len(taken) >= limit:
+            break
+        if due >= 0 and (next_due < 0 or due < next_due):
+            next_due = due
+    return taken, next_due
+
+
+def _gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+@routes.get("/consume/{topic}")
+async def consume(request: web.Request) -> web.Response:
+    name = check_topic_or_pattern(request.match_info["topic"])
+    settings = request.app[SETTINGS]
+    query = request.query
+    timeout = params.duration_ms(query, "timeout") / 1000
+    timeout = min(timeout, settings.consume_max_timeout)
+    limit = params.whole_number(query, "limit", 1, 1, MAX_BATCH)
+    auto_ack = params.flag(query, "auto_ack")
+    visibility_ms = params.duration_ms(query, "visibility", settings.visibility_timeout, MAX_VISIBILITY)
+    if visibility_ms <= 0:
+        raise BadRequest("invalid visibility: must be more than 0")
+    lease_ms = 0 if auto_ack else visibility_ms
+    store, room = request.app[TOPICS], request.app[WAIT_ROOM]
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    # registered before the first look, so a publish landing during that look still wakes it
+    waiter = room.add(name) if timeout > 0 and not room.closing else None
+    messages: list[Message] = []
+    try:
+        while True:
+            if waiter is not None:
+                waiter.event.clear()
+            messages, next_due = await _take(store, name, limit, lease_ms)
+            if messages:
+                break
+            if waiter is not None and waiter.broadcast is not None:
+                messages = [waiter.broadcast]
+                break
+            remaining = deadline - loop.time()
+            if waiter is None or room.closing or remaining <= 0:
+                break
+            wait = remaining if next_due < 0 else min(remaining, next_due / 1000)
+            try:
+                await asyncio.wait_for(waiter.event.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+            if room.closing or _gone(request):
+                break  # a client that hung up must not be handed (and lose) a message
+    finally:
+        if waiter is not None:
+            room.remove(waiter)
+    if not messages:
+        raise NotFound("no messages available")
+    if limit == 1:
+        return web.json_response(messages[0].to_json())
+    return web.json_response([m.to_json() for m in messages])
+
+
+# ack and requeue ------------------------------------------------------------------------
+
+@routes.post("/ack/{topic}/{id}")
+async def ack(request: web.Request) -> web.Response:
+    topic = check_topic(request.match_info["topic"])
+    message_id = params.message_id(request.match_info["id"])
+    (done,) = await request.app[TOPICS].ack(topic, [message_id])
+    if not done:
+        raise NotFound("message not found or already acknowledged")
+    return web.json_response({"status": "success", "message": "Message acknowledged"})
+
+
+@routes.post("/ack/{topic}")
+async def ack_batch(request: web.Request) -> web.Response:
+    """Extension: acknowledge many ids in one request and one script call."""
+    topic = check_topic(request.match_info["topic"])
+    data = await read_json(request)
+    ids = data.get("ids") if isinstance(data, dict) else data
+    if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_BATCH:
+        raise BadRequest(f"body must be a JSON list of 1-{MAX_BATCH} ids, or {{\"ids\": [...]}}")
+    ids = [params.message_id(i, f"ids[{n}]") for n, i in enumerate(ids)]
+    flags = await request.app[TOPICS].ack(topic, ids)
+    missing = [i for i, done in zip(ids, flags) if not done]
+    return web.json_response({"status": "success", "acknowledged": len(ids) - len(missing), "not_found": missing})
+
+
+@routes.post("/requeue")
+async def requeue(request: web.Request) -> web.Response:
+    data = await read_object(request, empty_ok=False)
+    if "id" not in data or "topic" not in data:
+        raise BadRequest("missing id or topic")
+    message_id = params.message_id(data["id"])
+    topic = check_topic(data["topic"])
+    store = request.app[TOPICS]
+    fallback = None
+    if data.get("payload") is not None:
+        retry = data.get("retry_count", 0)
+        if isinstance(retry, bool) or not isinstance(retry, int) or not 0 <= retry <= 1_000_000:
+            raise BadRequest("retry_count must be a whole number >= 0")
+        created = parse_iso_ms(data.get("timestamp")) or int(time.time() * 1000)
+        fallback = Message(message_id, topic, params.base64_payload(data["payload"]), created, retry)
+    if not await store.exists(topic):
+        raise NotFound(f"topic {topic} does not exist")
+    status, retry_count = await store.requeue(topic, message_id, fallback)
+    body: dict[str, Any] = {"status": status, "id": message_id, "topic": topic, "retry_count": retry_count}
+    if status == "dead_lettered":
+        body["dlq"] = dlq_of(topic)
+    return web.json_response(body, status=202)
+
+
+# webhooks -------------------------------------------------------------------------------
+
+@routes.post("/webhook/{topic}")
+async def add_webhook(request: web.Request) -> web.Response:
+    topic = check_topic(request.match_info["topic"])
+    data = await read_object(request, empty_ok=False)
+    url = check_webhook_url(data.get("url"), request.app[SETTINGS].webhook_allow_private)
+    store = request.app[TOPICS]
+    await store.ensure_registered(topic)
+    hook_id, _ = await store.add_webhook(topic, url)
+    return web.json_response({"status": "webhook_registered", "id": hook_id, "url": url}, status=201)
+
+
+@routes.get("/webhook/{topic}")
+async def list_webhooks(request: web.Request) -> web.Response:
+    """Extension: the topic's webhooks."""
+    topic = check_topic(request.match_info["topic"])
+    hooks = await request.app[TOPICS].webhooks(topic)
+    return web.json_response({"topic": topic, "webhooks": [{"id": i, "url": u} for i, u in hooks.items()]})
+
+
+@routes.delete("/webhook/{topic}/{hook_id}")
+async def remove_webhook(request: web.Request) -> web.Response:
+    """Extension: remove a webhook by the id its registration returned."""
+    topic = check_topic(request.match_info["topic"])
+    return await _remove_webhook(request, topic, request.match_info["hook_id"][:64])
+
+
+@routes.delete("/webhook/{topic}")
+async def remove_webhook_by_url(request: web.Request) -> web.Response:
+    """Extension: remove a webhook by its URL (?url=...)."""
+    topic = check_topic(request.match_info["topic"])
+    url = request.query.get("url")
+    if not url:
+        raise BadRequest("missing url")
+    return await _remove_webhook(request, topic, TopicStore.webhook_id(url.strip()))
+
+
+async def _remove_webhook(request: web.Request, topic: str, hook_id: str) -> web.Response:
+    if not await request.app[TOPICS].remove_webhook(topic, hook_id):
+        raise NotFound("webhook not found")
+    return web.json_response({"status": "webhook_removed", "id": hook_id})
+
+
+# topics, stats, peek --------------------------------------------------------------------
+
+@routes.post("/api/topics")
+async def create_topic(request: web.Request) -> web.Response:
+    data = await read_object(request, empty_ok=False)
+    name = check_topic(data.get("name"))
+    if not await request.app[TOPICS].create(name):
+        raise Conflict(f"topic {name} already exists")
+    return web.json_response({"status": "created", "name": name}, status=201)
+
+
+@routes.get("/api/stats")
+async def stats(request: web.Request) -> web.Response:
+    store = request.app[TOPICS]
+    topics = await store.topics()
+    counts, waiting = await asyncio.gather(asyncio.gather(*(store.counts(t) for t in topics)),
+                                           request.app[HOUSEKEEPER].waiting(topics))
+    by_name = {c.name: c for c in counts}
+    rows = []
+    for c in counts:
+        dlq = None if is_dlq(c.name) else by_name.get(dlq_of(c.name))
+        rows.append({
+            "Name": c.name, "MessageCount": c.stored, "WaitingConsumers": waiting.get(c.name, 0),
+            "IsDLQ": is_dlq(c.name), "HasWebhooks": c.webhooks > 0,
+            "Ready": c.ready, "InFlight": c.in_flight, "Delayed": c.delayed, "Webhooks": c.webhooks,
+            "PendingDeliveries": c.pending_deliveries, "DeadLetters": dlq.stored if dlq else 0,
+        })
+    return web.json_response({"stats": rows, "total_webhooks": sum(c.webhooks for c in counts),
+                              "total_messages": sum(c.stored for c in counts)})
+
+
+@routes.get("/api/queues/peek")
+async def peek(request: web.Request) -> web.Response:
+    if not request.query.get("queue"):
+        raise BadRequest("missing queue")
+    topic = check_topic(request.query["queue"], "queue")
+    limit = params.whole_number(request.query, "limit", 10, 1, 100)
+    messages = await request.app[TOPICS].peek(topic, limit)
+    return web.json_response([m.to_json() for m in messages])
+
+
+@routes.post("/api/topics/{topic}/purge")
+async def purge(request: web.Request) -> web.Response:
+    """Extension (dashboard): delete every message of a topic."""
+    topic = check_topic(request.match_info["topic"])
+    store = request.app[TOPICS]
+    if not await store.exists(topic):
+        raise NotFound(f"topic {topic} does not exist")
+    deleted = await store.purge(topic)
+    return web.json_response({"status": "purged", "topic": topic, "deleted": deleted})
+
+
+@routes.post("/api/topics/{topic}/redrive")
+async def redrive(request: web.Request) -> web.Response:
+    """Extension (dashboard): move a dead-letter topic's visible messages back to their source topic."""
+    topic = check_topic(request.match_info["topic"])
+    if not is_dlq(topic) or is_dlq(source_of(topic)):
+        raise BadRequest("only a dead-letter topic (<topic>.dlq) can be requeued to its source")
+    store = request.app[TOPICS]
+    if not await store.exists(topic):
+        raise NotFound(f"topic {topic} does not exist")
+    await store.ensure_registered(source_of(topic))
+    total = 0
+    for _ in range(1000):
+        moved, left = await store.redrive(topic)
+        total += moved
+        if not moved or not left:
+            break
+    return web.json_response({"status": "requeued", "topic": topic, "to": source_of(topic), "moved": total})

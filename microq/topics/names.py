@@ -1,0 +1,81 @@
+"""Topic names, wildcard patterns, dead-letter names and the Redis keys of one topic.
+
+A topic and its dead-letter topic `<topic>.dlq` share one hash tag (`mq:t:{orders}:ready`,
+`mq:t:{orders}:dlq:ready`), so a script may move a message between them atomically.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import astuple, dataclass
+
+from microq.errors import BadRequest
+from microq.keys import Keyspace
+
+_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,255}$")
+_PATTERN = re.compile(r"^[a-zA-Z0-9._*-]{1,255}$")
+DLQ_SUFFIX = ".dlq"
+
+
+def check_topic(name: object, what: str = "topic") -> str:
+    if not isinstance(name, str) or not _TOPIC.match(name):
+        raise BadRequest(f"invalid {what} name: use 1-255 characters from a-z A-Z 0-9 . _ -")
+    return name
+
+
+def check_topic_or_pattern(name: str) -> str:
+    if not _PATTERN.match(name):
+        raise BadRequest("invalid topic name: use 1-255 characters from a-z A-Z 0-9 . _ - (and * in patterns)")
+    return name
+
+
+def is_pattern(name: str) -> bool:
+    return "*" in name
+
+
+@functools.lru_cache(maxsize=1024)
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """`*` stands for one or more characters other than `.`: `orders.*` matches `orders.eu`, not `orders.eu.dlq`."""
+    return re.compile("^" + "[^.]+".join(re.escape(part) for part in pattern.split("*")) + "$")
+
+
+def matches(pattern: str, topic: str) -> bool:
+    return bool(pattern_regex(pattern).match(topic))
+
+
+def is_dlq(topic: str) -> bool:
+    return topic.endswith(DLQ_SUFFIX) and len(topic) > len(DLQ_SUFFIX)
+
+
+def dlq_of(topic: str) -> str:
+    return topic + DLQ_SUFFIX
+
+
+def source_of(dlq: str) -> str:
+    return dlq[: -len(DLQ_SUFFIX)]
+
+
+@dataclass(frozen=True)
+class TopicKeys:
+    seq: str  #: string: FIFO counter
+    ready: str  #: zset id -> seq
+    delayed: str  #: zset id -> due ms
+    inflight: str  #: zset id -> lease end ms
+    expiry: str  #: zset id -> expiry ms (messages with a ttl)
+    msgs: str  #: hash id -> payload
+    meta: str  #: hash id -> "created_ms:retry_count:expires_ms:content_type"
+    hooks: str  #: hash webhook id -> url
+    hookq: str  #: zset "msg_id|hook_id" -> due ms
+    hookatt: str  #: hash "msg_id|hook_id" -> attempts; msg_id -> deliveries left
+
+    def all(self) -> tuple[str, ...]:
+        return astuple(self)
+
+
+def topic_keys(keyspace: Keyspace, topic: str) -> TopicKeys:
+    if is_dlq(topic):
+        key = keyspace.entity("t", source_of(topic))
+        return TopicKeys(*(key("dlq:" + field) for field in TopicKeys.__dataclass_fields__))
+    key = keyspace.entity("t", topic)
+    return TopicKeys(*(key(field) for field in TopicKeys.__dataclass_fields__))

@@ -1,0 +1,74 @@
+"""Query and body values as the seed writes them; anything else is a 400 naming the parameter."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, Mapping
+
+from microq.durations import parse_duration
+from microq.errors import BadRequest
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+MAX_DURATION = 365 * 86400.0  #: a year: longer ttls and delays are almost certainly mistakes
+
+
+def duration_ms(query: Mapping[str, str], name: str, default: float = 0.0, maximum: float = MAX_DURATION) -> int:
+    """A duration parameter (500ms, 30s, 5m, 1h, or bare seconds) in whole milliseconds."""
+    raw = query.get(name)
+    if raw is None:
+        return int(default * 1000)
+    return duration_value_ms(raw, name, maximum)
+
+
+def duration_value_ms(raw: object, name: str, maximum: float = MAX_DURATION) -> int:
+    if not isinstance(raw, str):
+        raise BadRequest(f"invalid {name}: expected a duration string like 500ms, 30s, 5m or 1h")
+    try:
+        seconds = parse_duration(raw)
+    except ValueError:
+        raise BadRequest(f"invalid {name} {raw[:40]!r}: use e.g. 500ms, 30s, 5m, 1h") from None
+    if seconds > maximum:
+        raise BadRequest(f"invalid {name}: at most {int(maximum)} seconds")
+    return int(seconds * 1000)
+
+
+def flag(query: Mapping[str, str], name: str) -> bool:
+    raw = query.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise BadRequest(f"invalid {name}: expected true or false")
+
+
+def whole_number(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise BadRequest(f"invalid {name}: expected a whole number from {low} to {high}") from None
+    if not low <= value <= high:
+        raise BadRequest(f"invalid {name}: expected a whole number from {low} to {high}")
+    return value
+
+
+def base64_payload(value: Any, name: str = "payload") -> bytes:
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} must be a base64 string")
+    try:
+        payload = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest(f"{name} is not valid base64") from None
+    if not payload:
+        raise BadRequest(f"{name} is empty")
+    return payload
+
+
+def message_id(value: Any, name: str = "id") -> str:
+    if not isinstance(value, str) or not value or len(value) > 200 or "|" in value:
+        raise BadRequest(f"missing or invalid {name}: expected a message id string")
+    return value

@@ -1,0 +1,239 @@
+"""TopicStore: one method per topics script (plus the registry and webhook bookkeeping).
+It never sees a request; api.py validates and serialises."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import msgpack
+
+from microq.keys import Keyspace
+from microq.scripts import Scripts
+from microq.settings import Settings
+from microq.topics.messages import Message, messages_from_reply
+from microq.topics.names import TopicKeys, dlq_of, is_dlq, source_of, topic_keys
+
+_REGISTERED_FOR = 30.0  #: seconds this node trusts that a topic it registered is still in the registry
+
+
+def _lua_pack(value: Any) -> bytes:
+    """msgpack for Redis 6.2's cmsgpack, which predates the bin type: bytes travel as raw strings."""
+    return msgpack.packb(value, use_bin_type=False)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to publish."""
+
+    id: str
+    payload: bytes
+    delay_ms: int = 0
+    ttl_ms: int = 0
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
+class TopicCounts:
+    name: str
+    stored: int
+    ready: int
+    delayed: int
+    in_flight: int
+    webhooks: int
+    pending_deliveries: int
+
+
+@dataclass(frozen=True)
+class HookDelivery:
+    member: str
+    message: Message
+    url: str
+    attempts: int
+
+
+class TopicStore:
+    def __init__(self, scripts: Scripts, keyspace: Keyspace, settings: Settings) -> None:
+        self.scripts = scripts
+        self.keyspace = keyspace
+        self.settings = settings
+        self.registry = keyspace.global_key("topics:registry")  #: set of topic names
+        self.hooked = keyspace.global_key("topics:hooked")  #: set of topics with webhooks
+        self.wake_channel = f"{keyspace.prefix}topics:wake"
+        self.broadcast_channel = f"{keyspace.prefix}topics:broadcast"
+        self._registered: dict[str, float] = {}  # a cache of an idempotent SADD, not shared state
+        self._keys: dict[str, TopicKeys] = {}
+
+    def keys(self, topic: str) -> TopicKeys:
+        found = self._keys.get(topic)
+        if found is None:
+            if len(self._keys) > 10000:
+                self._keys.clear()
+            found = self._keys[topic] = topic_keys(self.keyspace, topic)
+        return found
+
+    def _moving_keys(self, topic: str) -> list[str]:
+        """The eleven keys of topics_consume, requeue, peek and sweep."""
+        k = self.keys(topic)
+        d = self.keys(topic) if is_dlq(topic) else self.keys(dlq_of(topic))  # a dead-letter topic never dead-letters
+        return [k.seq, k.ready, k.delayed, k.inflight, k.expiry, k.msgs, k.meta, d.seq, d.ready, d.msgs, d.meta]
+
+    def max_attempts(self, topic: str) -> int:
+        return 0 if is_dlq(topic) else self.settings.max_attempts
+
+    # registry ---------------------------------------------------------------------------
+
+    async def create(self, topic: str) -> bool:
+        """Register a topic; False when it already exists."""
+        added = await self.execute("SADD", self.registry, topic)
+        self._registered[topic] = time.monotonic() + _REGISTERED_FOR
+        return added == 1
+
+    async def ensure_registered(self, topic: str) -> None:
+        if self._registered.get(topic, 0.0) > time.monotonic():
+            return
+        await self.execute("SADD", self.registry, topic)
+        if len(self._registered) > 10000:
+            self._registered.clear()
+        self._registered[topic] = time.monotonic() + _REGISTERED_FOR
+
+    async def exists(self, topic: str) -> bool:
+        return await self.execute("SISMEMBER", self.registry, topic) == 1
+
+    async def topics(self) -> list[str]:
+        return sorted(name.decode() for name in await self.execute("SMEMBERS", self.registry))
+
+    # messages ---------------------------------------------------------------------------
+
+    async def publish(self, topic: str, batch: Sequence[Outgoing]) -> tuple[int, int, bool]:
+        """Store the batch; (visible now, delayed, went to webhooks). TooManyRequests when full."""
+        k = self.keys(topic)
+        packed = _lua_pack([[m.id, m.payload, m.delay_ms, m.ttl_ms, m.content_type] for m in batch])
+        ready, delayed, hooked = await self.scripts.call(
+            "topics_publish", [k.seq, k.ready, k.delayed, k.expiry, k.msgs, k.meta, k.hooks, k.hookq, k.hookatt],
+            [self.wake_channel, topic, self.settings.topic_max_messages, packed])
+        return ready, delayed, bool(hooked)
+
+    async def broadcast(self, topic: str, message: Message) -> int:
+        """Hand a message to every node's waiting consumers, storing nothing; the number of nodes listening."""
+        packed = msgpack.packb([topic, message.id, message.payload, message.created_ms], use_bin_type=True)
+        return await self.execute("PUBLISH", self.broadcast_channel, packed)
+
+    async def consume(self, topic: str, limit: int, lease_ms: int) -> tuple[list[Message], int]:
+        """Up to `limit` messages (lease_ms 0: auto-ack); with none, ms until something falls due (-1: nothing)."""
+        reply = await self.scripts.call("topics_consume", self._moving_keys(topic),
+                                        [limit, lease_ms, self.max_attempts(topic)])
+        await self._note_dead_letters(topic, reply[0])
+        return messages_from_reply(topic, reply), reply[1]
+
+    async def ack(self, topic: str, ids: Sequence[str]) -> list[bool]:
+        k = self.keys(topic)
+        flags = await self.scripts.call("topics_ack", [k.inflight, k.expiry, k.msgs, k.meta], list(ids))
+        return [flag == 1 for flag in flags]
+
+    async def requeue(self, topic: str, id: str, fallback: Message | None) -> tuple[str, int]:
+        """("requeued" | "dead_lettered" | "queued", retry_count). NotFound without a fallback to rebuild."""
+        packed = b""
+        if fallback is not None:
+            packed = _lua_pack([fallback.payload, fallback.created_ms, fallback.retry_count,
+                                fallback.content_type])
+        status, retry = await self.scripts.call(
+            "topics_requeue", self._moving_keys(topic),
+            [id, self.max_attempts(topic), self.settings.topic_max_messages, packed])
+        status = status.decode()
+        if status == "dead_lettered":
+            await self.ensure_registered(dlq_of(topic))
+        return status, retry
+
+    async def peek(self, topic: str, limit: int) -> list[Message]:
+        reply = await self.scripts.call("topics_peek", self._moving_keys(topic), [limit, self.max_attempts(topic)])
+        await self._note_dead_letters(topic, reply[0])
+        return messages_from_reply(topic, reply)
+
+    async def sweep(self, topic: str) -> int:
+        """Housekeeping for a topic nobody reads; the number of messages it dead-lettered."""
+        _, dead = await self.scripts.call("topics_sweep", self._moving_keys(topic),
+                                          [self.max_attempts(topic), self.wake_channel, topic])
+        await self._note_dead_letters(topic, dead)
+        return dead
+
+    async def counts(self, topic: str) -> TopicCounts:
+        k = self.keys(topic)
+        reply = await self.scripts.call("topics_stats", [k.ready, k.delayed, k.inflight, k.msgs, k.hooks, k.hookq])
+        return TopicCounts(topic, *reply)
+
+    async def purge(self, topic: str) -> int:
+        k = self.keys(topic)
+        return await self.scripts.call("topics_purge", [k.ready, k.delayed, k.inflight, k.expiry, k.msgs,
+                                                        k.meta, k.hookq, k.hookatt])
+
+    async def redrive(self, dlq: str, limit: int = 1000) -> tuple[int, int]:
+        """Move up to `limit` visible dead letters back to their source topic: (moved, left)."""
+        d, s = self.keys(dlq), self.keys(source_of(dlq))
+        moved, left = await self.scripts.call(
+            "topics_redrive", [d.ready, d.expiry, d.msgs, d.meta, s.seq, s.ready, s.msgs, s.meta,
+                               s.hooks, s.hookq, s.hookatt],
+            [limit, self.settings.topic_max_messages, self.wake_channel, source_of(dlq)])
+        return moved, left
+
+    async def _note_dead_letters(self, topic: str, dead: int) -> None:
+        if dead:
+            await self.ensure_registered(dlq_of(topic))
+
+    # webhooks ---------------------------------------------------------------------------
+
+    @staticmethod
+    def webhook_id(url: str) -> str:
+        """Stable per URL, so registering a URL twice is one webhook."""
+        return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+    async def add_webhook(self, topic: str, url: str) -> tuple[str, bool]:
+        hook_id = self.webhook_id(url)
+        added = await self.execute("HSET", self.keys(topic).hooks, hook_id, url)
+        await self.execute("SADD", self.hooked, topic)
+        return hook_id, added == 1
+
+    async def webhooks(self, topic: str) -> dict[str, str]:
+        flat = await self.execute("HGETALL", self.keys(topic).hooks)  # a raw reply: field, value, ...
+        return dict(sorted((flat[i].decode(), flat[i + 1].decode()) for i in range(0, len(flat), 2)))
+
+    async def remove_webhook(self, topic: str, hook_id: str) -> bool:
+        # The hooked set keeps the topic: its delivery loop drops the removed hook's pending deliveries.
+        return await self.execute("HDEL", self.keys(topic).hooks, hook_id) == 1
+
+    async def hooked_topics(self) -> list[str]:
+        return [name.decode() for name in await self.execute("SMEMBERS", self.hooked)]
+
+    async def claim_deliveries(self, topic: str, limit: int, lease_ms: int) -> list[HookDelivery]:
+        k = self.keys(topic)
+        reply = await self.scripts.call("topics_hookclaim", [k.hookq, k.hookatt, k.msgs, k.meta, k.hooks, k.expiry],
+                                        [limit, lease_ms])
+        out = []
+        for i in range(0, len(reply), 5):
+            member, url, payload, meta, attempts = reply[i:i + 5]
+            message_id = member.rpartition(b"|")[0]
+            out.append(HookDelivery(member.decode(), Message.from_script(topic, message_id, payload, meta),
+                                    url.decode(), attempts))
+        return out
+
+    async def finish_delivery(self, topic: str, member: str, outcome: str, backoff_ms: int) -> str:
+        k = self.keys(topic)
+        d = self.keys(topic) if is_dlq(topic) else self.keys(dlq_of(topic))
+        result = await self.scripts.call(
+            "topics_hookdone", [k.hookq, k.hookatt, k.msgs, k.meta, k.expiry, d.seq, d.ready, d.msgs, d.meta],
+            [member, outcome, self.settings.webhook_max_attempts, backoff_ms])
+        result = result.decode()
+        if result == "dead_lettered":
+            await self.ensure_registered(dlq_of(topic) if not is_dlq(topic) else topic)
+        return result
+
+    async def pending_deliveries(self, topic: str) -> int:
+        return await self.execute("ZCARD", self.keys(topic).hookq)
+
+    async def execute(self, *command: Any) -> Any:
+        reply = await self.scripts.execute(*command)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply

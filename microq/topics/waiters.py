@@ -1,0 +1,159 @@
+"""This node's waiting consumers (long-polls), woken through Redis pub/sub.
+
+Waiters are node-local: each is one open HTTP request. Every publish announces itself on
+one channel that one subscriber connection per node reads, so an idle waiter costs Redis
+nothing and a publish on any node wakes waiters on every node within a round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+import msgpack
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from microq.redis_client import connect
+from microq.topics.messages import Message
+from microq.topics.names import is_pattern, matches
+
+log = logging.getLogger(__name__)
+
+
+class Waiter:
+    """One waiting consume request: `event` is set when it should look again."""
+
+    __slots__ = ("name", "event", "broadcast")
+
+    def __init__(self, name: str) -> None:
+        self.name = name  #: a topic or a wildcard pattern
+        self.event = asyncio.Event()
+        self.broadcast: Message | None = None  #: a broadcast message handed to this waiter
+
+
+class WaitRoom:
+    def __init__(self, redis_url: str, wake_channel: str, broadcast_channel: str) -> None:
+        self.redis_url = redis_url
+        self.wake_channel = wake_channel.encode()
+        self.broadcast_channel = broadcast_channel.encode()
+        self.exact: dict[str, list[Waiter]] = {}
+        self.patterns: list[Waiter] = []
+        self.closing = False
+        self.subscribed = asyncio.Event()
+        self.on_hook_work: Callable[[str], None] = lambda topic: None
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    # waiters ----------------------------------------------------------------------------
+
+    def add(self, name: str) -> Waiter:
+        waiter = Waiter(name)
+        if is_pattern(name):
+            self.patterns.append(waiter)
+        else:
+            self.exact.setdefault(name, []).append(waiter)
+        return waiter
+
+    def remove(self, waiter: Waiter) -> None:
+        if is_pattern(waiter.name):
+            self.patterns.remove(waiter)
+            return
+        waiters = self.exact[waiter.name]
+        waiters.remove(waiter)
+        if not waiters:
+            del self.exact[waiter.name]
+
+    def _for_topic(self, topic: str) -> list[Waiter]:
+        found = list(self.exact.get(topic, ()))
+        found.extend(w for w in self.patterns if matches(w.name, topic))
+        return found
+
+    def counts(self) -> dict[str, int]:
+        """Waiters per topic or pattern."""
+        out = {name: len(waiters) for name, waiters in self.exact.items()}
+        for waiter in self.patterns:
+            out[waiter.name] = out.get(waiter.name, 0) + 1
+        return out
+
+    def wake(self, topic: str, count: int) -> None:
+        """Wake up to `count` waiters of `topic` that are not awake already, oldest first."""
+        for waiter in self._for_topic(topic):
+            if count <= 0:
+                return
+            if not waiter.event.is_set():
+                waiter.event.set()
+                count -= 1
+
+    def wake_all(self) -> None:
+        for waiters in (*self.exact.values(), self.patterns):
+            for waiter in waiters:
+                waiter.event.set()
+
+    def deliver_broadcast(self, message: Message) -> None:
+        for waiter in self._for_topic(message.topic):
+            if waiter.broadcast is None:
+                waiter.broadcast = message
+                waiter.event.set()
+
+    def close(self) -> None:
+        """Node shutting down: every waiter answers now (the seed's empty answer)."""
+        self.closing = True
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        self.wake_all()
+
+    # pub/sub ----------------------------------------------------------------------------
+
+    def _on_wake(self, data: bytes) -> None:
+        topic, ready, delayed, first_delay, hooked = data.decode().split(" ")
+        if int(ready) > 0:
+            self.wake(topic, int(ready))
+        if int(delayed) > 0 and int(first_delay) >= 0 and self._for_topic(topic):
+            loop = asyncio.get_running_loop()
+            timer: asyncio.TimerHandle | None = None
+
+            def fire() -> None:
+                self._timers.discard(timer)
+                self.wake(topic, int(delayed))
+
+            timer = loop.call_later(int(first_delay) / 1000, fire)
+            self._timers.add(timer)
+        if hooked == "1":
+            self.on_hook_work(topic)
+
+    def _on_broadcast(self, data: bytes) -> None:
+        topic, id, payload, created_ms = msgpack.unpackb(data, raw=False)
+        self.deliver_broadcast(Message(id, topic, payload, created_ms, 0))
+
+    async def listen(self) -> None:
+        """Read both channels forever on a dedicated connection, reconnecting after Redis comes back."""
+        backoff = 0.05
+        while True:
+            client = connect(self.redis_url, socket_timeout=None, socket_keepalive=True)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.wake_channel, self.broadcast_channel)
+                self.subscribed.set()
+                backoff = 0.05
+                self.wake_all()  # whatever was published while we were not listening
+                async for message in pubsub.listen():
+                    if message["type"] != "message":
+                        continue
+                    try:
+                        if message["channel"] == self.wake_channel:
+                            self._on_wake(message["data"])
+                        else:
+                            self._on_broadcast(message["data"])
+                    except (ValueError, TypeError) as exc:
+                        log.warning("ignoring a malformed topics notification: %s", exc)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                if self.subscribed.is_set():
+                    log.warning("topics pub/sub connection lost (%s); reconnecting", exc)
+                self.subscribed.clear()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+            finally:
+                await pubsub.aclose()
+                await client.aclose()

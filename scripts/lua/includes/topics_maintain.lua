@@ -1,0 +1,81 @@
+-- topics_drop(k, id): forget a message everywhere in its topic.
+local function topics_drop(k, id)
+  redis.call("ZREM", k.ready, id)
+  redis.call("ZREM", k.delayed, id)
+  redis.call("ZREM", k.inflight, id)
+  redis.call("ZREM", k.expiry, id)
+  redis.call("HDEL", k.msgs, id)
+  redis.call("HDEL", k.meta, id)
+end
+
+-- topics_dead_letter(k, id, created, retry, ctype): move a message to the dead-letter topic.
+-- The id is kept; a dead letter has no ttl (it waits for an operator).
+local function topics_dead_letter(k, id, created, retry, ctype)
+  local payload = redis.call("HGET", k.msgs, id)
+  if payload then
+    if redis.call("HEXISTS", k.dlq_msgs, id) == 0 then
+      redis.call("ZADD", k.dlq_ready, redis.call("INCR", k.dlq_seq), id)
+    end
+    redis.call("HSET", k.dlq_msgs, id, payload)
+    redis.call("HSET", k.dlq_meta, id, topics_meta_format(created, retry, 0, ctype))
+  end
+  topics_drop(k, id)
+end
+
+-- topics_enqueue(k, id): make a stored message visible at the back of the queue.
+local function topics_enqueue(k, id)
+  redis.call("ZADD", k.ready, redis.call("INCR", k.seq), id)
+end
+
+-- topics_maintain(k, now, max_attempts): bounded housekeeping run before reads.
+-- Drops expired messages (except ones a consumer holds), promotes due delayed ones, and
+-- takes back lapsed leases: retry_count + 1, then back in the queue or, at max_attempts
+-- (0 = never), to the dead-letter topic. Returns promoted, dead_lettered.
+local function topics_maintain(k, now, max_attempts)
+  local promoted, dead = 0, 0
+  for _, id in ipairs(redis.call("ZRANGEBYSCORE", k.expiry, "-inf", now, "LIMIT", 0, 200)) do
+    if redis.call("ZSCORE", k.inflight, id) then
+      redis.call("ZREM", k.expiry, id)  -- its lease end decides; the meta still says it expired
+    else
+      topics_drop(k, id)
+    end
+  end
+  for _, id in ipairs(redis.call("ZRANGEBYSCORE", k.delayed, "-inf", now, "LIMIT", 0, 200)) do
+    redis.call("ZREM", k.delayed, id)
+    topics_enqueue(k, id)
+    promoted = promoted + 1
+  end
+  for _, id in ipairs(redis.call("ZRANGEBYSCORE", k.inflight, "-inf", now, "LIMIT", 0, 200)) do
+    redis.call("ZREM", k.inflight, id)
+    local meta = redis.call("HGET", k.meta, id)
+    if meta then
+      local created, retry, expires, ctype = topics_meta_parse(meta)
+      retry = retry + 1
+      if expires > 0 and expires <= now then
+        topics_drop(k, id)
+      elseif max_attempts > 0 and retry >= max_attempts then
+        topics_dead_letter(k, id, created, retry, ctype)
+        dead = dead + 1
+      else
+        redis.call("HSET", k.meta, id, topics_meta_format(created, retry, expires, ctype))
+        topics_enqueue(k, id)
+        promoted = promoted + 1
+      end
+    end
+  end
+  return promoted, dead
+end
+
+-- topics_next_due(k, now): ms until a delayed message falls due or a lease lapses, or -1.
+local function topics_next_due(k, now)
+  local next_at = nil
+  for _, key in ipairs({k.delayed, k.inflight}) do
+    local first = redis.call("ZRANGE", key, 0, 0, "WITHSCORES")
+    if first[2] then
+      local at = tonumber(first[2])
+      if not next_at or at < next_at then next_at = at end
+    end
+  end
+  if not next_at then return -1 end
+  return math.max(next_at - now, 1)
+end

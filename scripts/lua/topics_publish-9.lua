@@ -1,0 +1,58 @@
+--[[ topics_publish: store a batch of messages in one topic, all or nothing.
+  KEYS[1] seq       string  FIFO counter
+  KEYS[2] ready     zset    id -> seq
+  KEYS[3] delayed   zset    id -> due ms
+  KEYS[4] expiry    zset    id -> expiry ms
+  KEYS[5] msgs      hash    id -> payload
+  KEYS[6] meta      hash    id -> "created:retry:expires:content_type"
+  KEYS[7] hooks     hash    webhook id -> url
+  KEYS[8] hookq     zset    "msg_id|hook_id" -> due ms (pending webhook deliveries)
+  KEYS[9] hookatt   hash    "msg_id|hook_id" -> attempts made; msg_id -> deliveries left
+  ARGV[1] channel   wake-up pub/sub channel
+  ARGV[2] topic     topic name, for the wake-up
+  ARGV[3] max       most messages the topic may hold
+  ARGV[4] batch     msgpack list of {id, payload, delay_ms, ttl_ms, content_type}
+  A topic with webhooks delivers by push: its messages wait in hookq, not in ready.
+  Publishes "<topic> <ready_now> <delayed> <first_delay_ms> <hooked>" on the channel.
+  Returns: {ready_now, delayed, hooked 0|1}
+  Errors:  FULL (the topic holds max messages), INVALID (malformed batch) ]]
+--- @include "now_ms"
+local seq, ready, delayed, expiry, msgs, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local hooks, hookq, hookatt = KEYS[7], KEYS[8], KEYS[9]
+local max = tonumber(ARGV[3])
+local ok, batch = pcall(cmsgpack.unpack, ARGV[4])
+if not ok or type(batch) ~= "table" or #batch == 0 then
+  return redis.error_reply("INVALID batch must be a non-empty msgpack list")
+end
+if redis.call("HLEN", msgs) + #batch > max then
+  return redis.error_reply("FULL topic " .. ARGV[2] .. " holds its limit of " .. max .. " messages")
+end
+local now = now_ms()
+local hook_ids = redis.call("HKEYS", hooks)
+local ready_now, delayed_n, first_delay = 0, 0, -1
+for _, m in ipairs(batch) do
+  local id, payload, delay, ttl, ctype = m[1], m[2], tonumber(m[3]), tonumber(m[4]), m[5]
+  local expires = 0
+  if ttl > 0 then
+    expires = now + ttl
+    redis.call("ZADD", expiry, expires, id)
+  end
+  redis.call("HSET", msgs, id, payload)
+  redis.call("HSET", meta, id, now .. ":0:" .. expires .. ":" .. (ctype or ""))
+  if #hook_ids > 0 then
+    for _, hook in ipairs(hook_ids) do
+      redis.call("ZADD", hookq, now + delay, id .. "|" .. hook)
+    end
+    redis.call("HSET", hookatt, id, #hook_ids)
+  elseif delay > 0 then
+    redis.call("ZADD", delayed, now + delay, id)
+    delayed_n = delayed_n + 1
+    if first_delay < 0 or delay < first_delay then first_delay = delay end
+  else
+    redis.call("ZADD", ready, redis.call("INCR", seq), id)
+    ready_now = ready_now + 1
+  end
+end
+local hooked = (#hook_ids > 0) and 1 or 0
+redis.call("PUBLISH", ARGV[1], ARGV[2] .. " " .. ready_now .. " " .. delayed_n .. " " .. first_delay .. " " .. hooked)
+return {ready_now, delayed_n, hooked}
