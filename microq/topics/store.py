@@ -196,8 +196,10 @@ class TopicStore:
         return hook_id, added == 1
 
     async def webhooks(self, topic: str) -> dict[str, str]:
-        flat = await self.execute("HGETALL", self.keys(topic).hooks)  # a raw reply: field, value, ...
-        return dict(sorted((flat[i].decode(), flat[i + 1].decode()) for i in range(0, len(flat), 2)))
+        found = await self.execute("HGETALL", self.keys(topic).hooks)
+        if not isinstance(found, dict):  # a raw RESP2 reply: field, value, ...
+            found = dict(zip(found[::2], found[1::2]))
+        return dict(sorted((k.decode(), v.decode()) for k, v in found.items()))
 
     async def remove_webhook(self, topic: str, hook_id: str) -> bool:
         # The hooked set keeps the topic: its delivery loop drops the removed hook's pending deliveries.
