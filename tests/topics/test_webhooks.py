@@ -1,0 +1,104 @@
+"""Webhook delivery to a loopback receiver, with two nodes running."""
+
+import asyncio
+import hashlib
+import hmac
+from collections import Counter
+
+from aiohttp import web
+
+from tests.topics.conftest import consume, publish, stats_row, unb64
+
+
+class Receiver:
+    """A loopback HTTP endpoint recording every POST; answers `status`."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.posts: list[tuple[dict, bytes]] = []
+        self.app = web.Application()
+        self.app.router.add_post("/incoming", self.incoming)
+
+    async def incoming(self, request: web.Request) -> web.Response:
+        self.posts.append((dict(request.headers), await request.read()))
+        return web.Response(status=self.status)
+
+    async def wait_for(self, count: int, timeout: float = 15.0) -> None:
+        for _ in range(int(timeout / 0.05)):
+            if len(self.posts) >= count:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"got {len(self.posts)} posts, expected {count}")
+
+
+async def start_receiver(aiohttp_server, status: int = 200):
+    receiver = Receiver(status)
+    server = await aiohttp_server(receiver.app)
+    return receiver, str(server.make_url("/incoming"))
+
+
+async def test_each_message_is_posted_once_with_two_nodes(aiohttp_server, make_client):
+    a = await make_client(webhook_allow_private=True)
+    b = await make_client(webhook_allow_private=True)
+    receiver, url = await start_receiver(aiohttp_server)
+    response = await a.post("/webhook/orders", json={"url": url})
+    assert response.status == 201
+    sent = [(await publish(a if i % 2 else b, "orders", f"m{i}".encode()))["id"] for i in range(30)]
+    await receiver.wait_for(30)
+    await asyncio.sleep(0.6)  # room for any duplicate to arrive
+    ids = Counter(headers["X-MicroQ-Message-Id"] for headers, _ in receiver.posts)
+    assert set(ids) == set(sent) and set(ids.values()) == {1}
+    assert {body for _, body in receiver.posts} == {f"m{i}".encode() for i in range(30)}
+    assert {headers["X-MicroQ-Topic"] for headers, _ in receiver.posts} == {"orders"}
+    await consume(a, "orders", status=404)  # pushed, not pulled
+    assert (await stats_row(a, "orders"))["MessageCount"] == 0
+
+
+async def test_payload_headers_and_signature(aiohttp_server, make_client):
+    client = await make_client(webhook_allow_private=True, webhook_secret="s3cret")
+    receiver, url = await start_receiver(aiohttp_server)
+    await client.post("/webhook/signed", json={"url": url})
+    await client.post("/publish/signed", data=b'{"a": 1}', headers={"Content-Type": "application/json"})
+    await receiver.wait_for(1)
+    headers, body = receiver.posts[0]
+    assert body == b'{"a": 1}' and headers["Content-Type"] == "application/json"
+    expected = hmac.new(b"s3cret", headers["X-MicroQ-Timestamp"].encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert headers["X-MicroQ-Signature"] == "sha256=" + expected
+
+
+async def test_every_registered_url_gets_the_message(aiohttp_server, make_client):
+    client = await make_client(webhook_allow_private=True)
+    first, url1 = await start_receiver(aiohttp_server)
+    second, url2 = await start_receiver(aiohttp_server)
+    await client.post("/webhook/fan", json={"url": url1})
+    await client.post("/webhook/fan", json={"url": url2})
+    await publish(client, "fan", "both")
+    await first.wait_for(1)
+    await second.wait_for(1)
+    assert first.posts[0][1] == second.posts[0][1] == b"both"
+
+
+async def test_failing_receiver_is_retried_then_dead_lettered(aiohttp_server, make_client):
+    client = await make_client(webhook_allow_private=True, webhook_max_attempts=3)
+    receiver, url = await start_receiver(aiohttp_server, status=500)
+    await client.post("/webhook/broken", json={"url": url})
+    sent = await publish(client, "broken", "undeliverable")
+    await receiver.wait_for(3)
+    assert [h["X-MicroQ-Attempt"] for h, _ in receiver.posts] == ["1", "2", "3"]
+    dead = await consume(client, "broken.dlq", timeout="5s")
+    assert dead["id"] == sent["id"] and unb64(dead["payload"]) == b"undeliverable"
+    await asyncio.sleep(1.2)
+    assert len(receiver.posts) == 3  # no more attempts after the dead letter
+
+
+async def test_private_addresses_are_refused_without_the_setting(client):
+    response = await client.post("/webhook/x", json={"url": "http://127.0.0.1:9/in"})
+    assert response.status == 400 and "MICROQ_WEBHOOK_ALLOW_PRIVATE" in (await response.json())["error"]
+
+
+async def test_registrations_survive_a_node_restart(make_client):
+    first = await make_client()
+    await first.post("/webhook/kept", json={"url": "https://hooks.example.com/kept"})
+    second = await make_client()
+    listed = await (await second.get("/webhook/kept")).json()
+    assert [w["url"] for w in listed["webhooks"]] == ["https://hooks.example.com/kept"]
