@@ -1,0 +1,63 @@
+"""The dashboard in headless Chromium: live counts, peek, publish, DLQ requeue and purge."""
+
+import aiohttp
+
+
+async def test_dashboard_end_to_end(live_server, browser, artifacts):
+    server = await live_server()
+    base = str(server.make_url("")).rstrip("/")
+    async with aiohttp.ClientSession() as http:
+        await http.post(f"{base}/publish/orders.eu", data=b'{"item": "laptop"}')
+        async with http.get(f"{base}/consume/orders.eu") as response:
+            poison = await response.json()
+        for _ in range(3):  # three failed attempts: a dead letter
+            async with http.post(f"{base}/requeue", json=poison) as response:
+                assert response.status == 202
+                async with http.get(f"{base}/consume/orders.eu") as again:
+                    if again.status == 200:
+                        poison = await again.json()
+        await http.post(f"{base}/webhook/alerts", json={"url": "https://hooks.example.com/in"})
+
+        page = await browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("dialog", lambda dialog: dialog.accept())
+        await page.goto(f"{base}/dashboard")
+        dlq_row = page.locator("tr[data-topic='orders.eu.dlq']")
+        await dlq_row.wait_for()
+        assert await page.locator("tr[data-topic='orders.eu'] td").nth(4).inner_text() == "1"  # dead letters
+
+        # publish through the form; the table updates live
+        await page.fill("input[name=topic]", "dash.test")
+        await page.fill("textarea[name=payload]", '{"hello": "dashboard"}')
+        await page.click("#publish button[type=submit]")
+        await page.locator("#publish-result").filter(has_text="Published").wait_for()
+        row = page.locator("tr[data-topic='dash.test']")
+        await row.wait_for()
+        assert await row.locator("td").nth(1).inner_text() == "1"  # ready
+
+        # a publish from outside shows up without a reload
+        await http.post(f"{base}/publish/dash.test", data=b"second")
+        await page.wait_for_function(
+            "document.querySelector(\"tr[data-topic='dash.test'] td:nth-child(2)\").textContent === '2'")
+
+        await row.get_by_role("button", name="Peek").click()
+        await page.locator("#peek-list pre").filter(has_text='"hello": "dashboard"').wait_for()
+        await page.locator("#peek-list pre").filter(has_text="second").wait_for()
+        await page.locator("tr[data-topic='alerts']").get_by_role("button", name="Peek").click()
+        await page.locator("#hook-list").filter(has_text="https://hooks.example.com/in").wait_for()
+        await page.screenshot(path=str(artifacts / "topics_dashboard.png"), full_page=True)
+
+        # requeue the dead letter to its topic
+        await dlq_row.get_by_role("button", name="Requeue all").click()
+        await page.wait_for_function(
+            "document.querySelector(\"tr[data-topic='orders.eu.dlq'] td:nth-child(2)\").textContent === '0'")
+        async with http.get(f"{base}/api/queues/peek?queue=orders.eu") as response:
+            assert [m["id"] for m in await response.json()] == [poison["id"]]
+
+        # purge a topic
+        await row.get_by_role("button", name="Purge").click()
+        await page.wait_for_function(
+            "document.querySelector(\"tr[data-topic='dash.test'] td:nth-child(2)\").textContent === '0'")
+        assert errors == []
+        await page.close()
