@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import secrets
 import uuid
@@ -20,6 +21,12 @@ from microq.settings import Settings
 FINISHED_RETENTION_MS = 24 * 3600 * 1000
 #: most service types one queue may have
 MAX_SERVICE_TYPES = 100
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_keys(prefix: str, tenant: str, queue: str) -> LineKeys:
+    """Key names are pure functions of the ids: building eleven strings per request is waste."""
+    return LineKeys.of(Keyspace(prefix), tenant, queue)
 
 
 def key_digest(admin_key: str | None) -> str:
@@ -125,7 +132,7 @@ class LineStore:
         self.events_maxlen = settings.line_events_maxlen
 
     def keys(self, tenant: str, queue: str) -> LineKeys:
-        return LineKeys.of(self.keyspace, tenant, queue)
+        return _line_keys(self.keyspace.prefix, tenant, queue)
 
     # queue configs
 

@@ -37,6 +37,7 @@ async def test_join_serve_and_live_update_in_chromium(browser, live_server, arti
     server = await live_server()
     base = str(server.make_url("")).rstrip("/")
     from aiohttp import ClientSession
+    from playwright.async_api import expect
 
     async with ClientSession() as session:
         created = await session.post(f"{base}/api/acme/queues",
@@ -49,32 +50,37 @@ async def test_join_serve_and_live_update_in_chromium(browser, live_server, arti
     phone = await browser.new_page(viewport={"width": 390, "height": 780})
     admin = await browser.new_page(viewport={"width": 1100, "height": 800})
     kiosk = await browser.new_page(viewport={"width": 1280, "height": 720})
+    problems: list[str] = []
+    for page in (phone, admin, kiosk):
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
     try:
         await phone.goto(f"{base}/queue/acme/support")
         await phone.fill("#name", "Alex Rivera")
         await phone.select_option("#service-type", label="General Inquiry")
         await phone.click("#join-form button[type=submit]")
-        await phone.wait_for_function("document.getElementById('position').textContent === '2'")
+        await expect(phone.locator("#position")).to_have_text("2")
         await phone.reload()  # the place survives a reload
-        await phone.wait_for_function("document.getElementById('position').textContent === '2'")
+        await expect(phone.locator("#position")).to_have_text("2")
 
         await kiosk.goto(f"{base}/queue/acme/support/kiosk")
-        await kiosk.wait_for_function("document.querySelectorAll('#next li').length === 2")
+        await expect(kiosk.locator("#next li")).to_have_count(2)
 
         await admin.goto(f"{base}/queue/acme/support/admin")
         await admin.fill("#admin-key", admin_key)
         await admin.click("#key-form button[type=submit]")
         await admin.wait_for_selector("#people tr:nth-child(2)")
         await admin.click("#serve-next")
-        await phone.wait_for_function("document.getElementById('position').textContent === '1'")
-        await kiosk.wait_for_function("document.getElementById('now-serving').textContent === 'Priya'")
+        await expect(phone.locator("#position")).to_have_text("1")
+        await expect(kiosk.locator("#now-serving")).to_have_text("Priya")
         await admin.click("#serve-next")
-        await phone.wait_for_function("document.body.dataset.status === 'served'")
+        await expect(phone.locator("body")).to_have_attribute("data-status", "served")
         assert "your turn" in (await phone.text_content("#state"))
-        await kiosk.wait_for_function("document.getElementById('now-serving').textContent === 'Alex Rivera'")
+        await expect(kiosk.locator("#now-serving")).to_have_text("Alex Rivera")
         await phone.screenshot(path=str(artifacts / "lines_public_served.png"))
         await kiosk.screenshot(path=str(artifacts / "lines_kiosk.png"))
         await admin.screenshot(path=str(artifacts / "lines_admin.png"))
+        assert problems == []
     finally:
         for page in (phone, admin, kiosk):
             await page.close()
