@@ -71,7 +71,8 @@ class TopicStore:
         if found is None:
             if len(self._keys) > 10000:
                 self._keys.clear()
-            found = self._keys[topic] = topic_keys(self.keyspace, topic)
+            # as bytes: redis-py sends bytes untouched, saving an encode per key per call
+            found = self._keys[topic] = TopicKeys(*(key.encode() for key in topic_keys(self.keyspace, topic).all()))
         return found
 
     def _moving_keys(self, topic: str) -> list[str]:
