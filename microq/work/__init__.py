@@ -1,7 +1,38 @@
-"""work: see api.py for its routes."""
+"""work: seed 001's work items and SINGLE triggers, behind the security layer (see api.py)."""
+
+from __future__ import annotations
+
+import logging
+from typing import AsyncIterator
 
 from aiohttp import web
 
+from microq.appkeys import KEYSPACE, SCRIPTS, SETTINGS
+from microq.security.gate import Gate
+from microq.security.keys import SecurityKeys
+from microq.security.rate_limit import RateLimit
+from microq.work import api, pages
+from microq.work.keys import WorkKeys
+from microq.work.store import WorkStore
+
+log = logging.getLogger(__name__)
+
+
+async def _work_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, scripts, keyspace = app[SETTINGS], app[SCRIPTS], app[KEYSPACE]
+    gate = None
+    if settings.work_auth:
+        gate = Gate(scripts, SecurityKeys(keyspace), settings)
+    else:
+        log.warning("MICROQ_WORK_AUTH=off: the work API accepts every request, with no API key, "
+                    "ban or rate limit. Use this only for benchmarks.")
+    app[api.WORK] = api.Work(WorkStore(scripts, WorkKeys(keyspace)), gate,
+                             RateLimit.per(settings.rate_limit_queue), RateLimit.per(settings.rate_limit_trigger))
+    yield
+
 
 def setup(app: web.Application) -> None:
-    """Add the work routes and background tasks to app."""
+    """Add the work routes; the store and gate are built once Redis is connected."""
+    app.cleanup_ctx.append(_work_ctx)
+    app.add_routes(api.routes)
+    app.add_routes(pages.routes)

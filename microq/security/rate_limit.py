@@ -1,0 +1,35 @@
+"""Rate limits per endpoint and per key: a sliding log in security_admit, so any rolling period
+admits at most `count` requests (no fixed-window double burst at a boundary), on every node."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    count: int
+    period_ms: int
+
+    @classmethod
+    def per(cls, rate: tuple[int, float]) -> RateLimit:
+        count, period_seconds = rate
+        return cls(count, max(1, round(period_seconds * 1000)))
+
+    def headers(self, remaining: int, reset_ms: int) -> dict[str, str]:
+        """The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers)."""
+        return {
+            "RateLimit-Limit": str(self.count),
+            "RateLimit-Remaining": str(max(0, remaining)),
+            "RateLimit-Reset": str(_seconds(reset_ms)),
+            "RateLimit-Policy": f"{self.count};w={_seconds(self.period_ms)}",
+        }
+
+
+def _seconds(ms: int) -> int:
+    return max(0, math.ceil(ms / 1000))
+
+
+def retry_after(ms: int) -> str:
+    return str(max(1, _seconds(ms)))

@@ -1,0 +1,230 @@
+"""The work API: seed 001's POST /api/queue and POST /api/trigger, and the extensions a work
+queue's users need (list, get, claim, finish items; manage triggers), all behind the gate."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from microq.errors import BadRequest, MicroQError, NotFound
+from microq.http import read_object
+from microq.security.gate import Gate
+from microq.security.rate_limit import RateLimit
+from microq.work import fields
+from microq.work.store import Item, Trigger, WorkStore
+
+routes = web.RouteTableDef()
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Work:
+    store: WorkStore
+    gate: Gate | None  #: None when MICROQ_WORK_AUTH=off
+    queue_limit: RateLimit
+    trigger_limit: RateLimit
+
+
+WORK = web.AppKey("work", Work)
+
+
+def guarded(bucket: str, *, trigger_limit: bool = False) -> Callable[[Handler], Handler]:
+    """Admit the request (key, ban, rate limit of `bucket`) before the handler reads anything."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def admitted(request: web.Request) -> web.StreamResponse:
+            work = request.app[WORK]
+            if work.gate is None:
+                return await handler(request)
+            limit = work.trigger_limit if trigger_limit else work.queue_limit
+            headers = await work.gate.admit(request, bucket, limit)
+            try:
+                response = await handler(request)
+            except MicroQError as exc:
+                exc.headers = {**headers, **exc.headers}
+                raise
+            response.headers.update(headers)
+            return response
+
+        return admitted
+
+    return wrap
+
+
+def _iso(ms: Any) -> str | None:
+    if ms is None:
+        return None
+    moment = datetime.fromtimestamp(int(ms) / 1000, timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def item_json(item: Item) -> dict[str, Any]:
+    return {
+        "id": item["id"],
+        "queue_name": item["queue_name"],
+        "status": item["status"],
+        "data": item.get("data"),
+        "reference": item.get("reference"),
+        "message": item.get("message"),
+        "created_by": item.get("created_by"),
+        "created_date": item.get("created_date") or _iso(item["created_ms"]),
+        "updated_date": _iso(item["updated_ms"]),
+        "claimed_by": item.get("claimed_by"),
+        "claimed_date": _iso(item.get("claimed_ms")),
+    }
+
+
+async def trigger_json(store: WorkStore, trigger: Trigger) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "trigger_name": trigger["name"],
+        "type": trigger["type"],
+        "process_status": trigger["process_status"],
+        "queue_name": trigger.get("queue_name") or None,
+        "description": trigger.get("description") or None,
+        "created_date": _iso(trigger["created_ms"]),
+        "updated_date": _iso(trigger["updated_ms"]),
+    }
+    if trigger["type"] == "QUEUE":
+        shown["waiting"] = await store.waiting(trigger["queue_name"])
+    return shown
+
+
+def _queue_name(request: web.Request) -> str:
+    return fields.checked("queue_name", request.match_info["queue_name"], fields.NAME_MAX, required=True)
+
+
+# -- seed 001
+
+
+@routes.post("/api/queue")
+@guarded("queue")
+async def create_item(request: web.Request) -> web.Response:
+    body = await read_object(request, empty_ok=False)
+    item = {
+        "queue_name": fields.text(body, "queue_name", fields.NAME_MAX, required=True),
+        "status": fields.item_status(body),
+        "data": fields.data(body),
+        "reference": fields.text(body, "reference", fields.NAME_MAX),
+        "message": fields.text(body, "message", fields.MESSAGE_MAX),
+        "created_by": fields.text(body, "created_by", fields.NAME_MAX),
+        "created_date": fields.created_date(body),
+    }
+    item_id = await request.app[WORK].store.create({k: v for k, v in item.items() if v is not None})
+    return web.json_response({"success": True, "id": item_id}, status=201)
+
+
+@routes.post("/api/trigger")
+@guarded("trigger", trigger_limit=True)
+async def set_trigger_status(request: web.Request) -> web.Response:
+    body = await read_object(request, empty_ok=False)
+    name = fields.text(body, "trigger_name", fields.NAME_MAX, required=True)
+    status = fields.status_token(body, "process_status", "IDLE")
+    await request.app[WORK].store.set_trigger_status(name, status)
+    return web.json_response({"success": True, "trigger_name": name, "new_status": status})
+
+
+# -- work queue extensions
+
+
+@routes.get("/api/queue/{queue_name:[^/]+}")
+@guarded("queue-read")
+async def queue_summary(request: web.Request) -> web.Response:
+    name = _queue_name(request)
+    counts = await request.app[WORK].store.counts(name)
+    return web.json_response({"queue_name": name, "counts": counts})
+
+
+@routes.get("/api/queue/{queue_name:[^/]+}/items")
+@guarded("queue-read")
+async def list_items(request: web.Request) -> web.Response:
+    name = _queue_name(request)
+    status, after, limit = fields.page(request.query)
+    total, items = await request.app[WORK].store.page(name, status, after, limit)
+    cursor = str(items[-1]["seq"]) if len(items) == limit else None
+    return web.json_response({"queue_name": name, "status": status, "total": total,
+                              "items": [item_json(item) for item in items], "next": cursor})
+
+
+@routes.get("/api/queue/{queue_name:[^/]+}/items/{item_id:[^/]+}")
+@guarded("queue-read")
+async def get_item(request: web.Request) -> web.Response:
+    item = await request.app[WORK].store.get(_queue_name(request), request.match_info["item_id"])
+    if item is None:
+        raise NotFound("no such item in this queue")
+    return web.json_response(item_json(item))
+
+
+@routes.post("/api/queue/{queue_name:[^/]+}/claim")
+@guarded("queue-claim")
+async def claim_item(request: web.Request) -> web.Response:
+    name = _queue_name(request)
+    body = await read_object(request)
+    claimed_by = fields.text(body, "claimed_by", fields.NAME_MAX) or ""
+    item = await request.app[WORK].store.claim(name, claimed_by)
+    return web.json_response({"success": True, "item": item_json(item) if item else None})
+
+
+@routes.post("/api/queue/{queue_name:[^/]+}/items/{item_id:[^/]+}/status")
+@guarded("queue-status")
+async def set_item_status(request: web.Request) -> web.Response:
+    name = _queue_name(request)
+    body = await read_object(request, empty_ok=False)
+    status = body.get("status")
+    if status not in ("NEW", "DONE", "FAILED", "ABANDONED"):
+        raise BadRequest("status must be one of NEW, DONE, FAILED, ABANDONED")
+    message = fields.text(body, "message", fields.MESSAGE_MAX)
+    item = await request.app[WORK].store.set_status(name, request.match_info["item_id"], status, message)
+    return web.json_response({"success": True, "item": item_json(item)})
+
+
+# -- trigger extensions
+
+
+@routes.get("/api/triggers")
+@guarded("triggers-read")
+async def list_triggers(request: web.Request) -> web.Response:
+    store = request.app[WORK].store
+    triggers = await store.list_triggers()
+    return web.json_response({"triggers": [await trigger_json(store, t) for t in triggers]})
+
+
+@routes.post("/api/triggers")
+@guarded("triggers-write")
+async def create_trigger(request: web.Request) -> web.Response:
+    body = await read_object(request, empty_ok=False)
+    name = fields.text(body, "trigger_name", fields.NAME_MAX, required=True)
+    kind = body.get("type", "SINGLE")
+    if kind not in ("SINGLE", "QUEUE"):
+        raise BadRequest("type must be SINGLE or QUEUE")
+    queue_name = fields.text(body, "queue_name", fields.NAME_MAX, required=kind == "QUEUE") or ""
+    if kind == "SINGLE" and queue_name:
+        raise BadRequest("queue_name is only for triggers of type QUEUE")
+    status = fields.status_token(body, "process_status", "IDLE")
+    description = fields.text(body, "description", fields.DESCRIPTION_MAX) or ""
+    store = request.app[WORK].store
+    trigger = await store.create_trigger(name, kind, status, queue_name, description)
+    return web.json_response(await trigger_json(store, trigger), status=201)
+
+
+@routes.get("/api/triggers/{trigger_name:[^/]+}")
+@guarded("triggers-read")
+async def get_trigger(request: web.Request) -> web.Response:
+    store = request.app[WORK].store
+    trigger = await store.get_trigger(request.match_info["trigger_name"])
+    if trigger is None:
+        raise NotFound("trigger not found")
+    return web.json_response(await trigger_json(store, trigger))
+
+
+@routes.delete("/api/triggers/{trigger_name:[^/]+}")
+@guarded("triggers-write")
+async def delete_trigger(request: web.Request) -> web.Response:
+    name = request.match_info["trigger_name"]
+    if not await request.app[WORK].store.delete_trigger(name):
+        raise NotFound("trigger not found")
+    return web.json_response({"success": True, "trigger_name": name})

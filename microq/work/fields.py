@@ -1,0 +1,103 @@
+"""The field rules of the work API: each violation is a BadRequest naming the field."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from microq.errors import BadRequest
+from microq.work.keys import STATUSES
+
+NAME_MAX = 100  #: queue_name, reference, created_by, trigger names (seed: max 100 characters)
+DATA_MAX = 2000  #: data after conversion to a string (seed)
+MESSAGE_MAX = 10000  #: the seed sets none; a bound keeps one request from filling Redis
+DESCRIPTION_MAX = 1000
+DATE_MAX = 64
+PAGE_MAX = 1000
+_TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,50}")
+
+
+def text(body: dict[str, Any], field: str, max_length: int, *, required: bool = False) -> str | None:
+    """A string field of at most max_length characters; None when absent or null and not required."""
+    value = body.get(field)
+    if value is None:
+        if required:
+            raise BadRequest(f"{field} is required")
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{field} must be a string")
+    return checked(field, value, max_length, required=required)
+
+
+def checked(field: str, value: str, max_length: int, *, required: bool = False) -> str:
+    if required and not value.strip():
+        raise BadRequest(f"{field} must not be empty")
+    if len(value) > max_length:
+        raise BadRequest(f"{field} must be at most {max_length} characters (got {len(value)})")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape: not text Redis can hold
+        raise BadRequest(f"{field} is not valid unicode text") from None
+    return value
+
+
+def item_status(body: dict[str, Any]) -> str:
+    value = body.get("status")
+    if value is None:
+        return "NEW"
+    if value not in STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+    return value
+
+
+def data(body: dict[str, Any]) -> str | None:
+    """The seed's data: a string kept as is, an object or array stringified as JSON."""
+    value = body.get("data")
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False)
+    elif not isinstance(value, str):
+        raise BadRequest("data must be a string, an object or an array")
+    if len(value) > DATA_MAX:
+        raise BadRequest(f"data must be at most {DATA_MAX} characters after conversion (got {len(value)})")
+    return checked("data", value, DATA_MAX)
+
+
+def created_date(body: dict[str, Any]) -> str | None:
+    value = text(body, "created_date", DATE_MAX)
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value).isoformat()
+    except ValueError:
+        raise BadRequest("created_date must be an ISO 8601 timestamp, e.g. 2025-04-26T12:00:00") from None
+
+
+def status_token(body: dict[str, Any], field: str, default: str) -> str:
+    """A trigger's process_status: a short token such as IDLE, RUNNING or DONE."""
+    value = body.get(field)
+    if value is None:
+        return default
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+        raise BadRequest(f"{field} must be a token of 1-50 letters, digits, '_', '-' or '.', e.g. IDLE")
+    return value
+
+
+def page(query: Any) -> tuple[str, int, int]:
+    """(status, after, limit) from ?status=NEW&after=<cursor>&limit=100."""
+    status = query.get("status", "NEW")
+    if status not in STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+    try:
+        limit = int(query.get("limit", "100"))
+        after = int(query.get("after", "0"))
+    except ValueError:
+        raise BadRequest("limit and after must be whole numbers") from None
+    if not 1 <= limit <= PAGE_MAX:
+        raise BadRequest(f"limit must be between 1 and {PAGE_MAX}")
+    if not 0 <= after < 2**53:
+        raise BadRequest("after must be a cursor from a previous page")
+    return status, after, limit
