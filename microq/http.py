@@ -20,7 +20,7 @@ async def read_json(request: web.Request, *, empty: Any = None) -> Any:
         return empty
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting too deep
         raise BadRequest("request body is not valid JSON") from None
 
 
