@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.lines.conftest import create_line
 
 
 async def test_pages_render_and_escape(client):
