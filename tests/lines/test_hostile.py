@@ -70,9 +70,9 @@ async def test_bad_or_reserved_tenant(client, redis, tenant):
     for method, path in (("POST", f"/api/{tenant}/queues"), ("GET", f"/api/{tenant}/queues"),
                          ("POST", f"/api/{tenant}/main/join"), ("GET", f"/api/{tenant}/main/list")):
         response = await client.request(method, path, json={"name": "x", "queue_id": "main"})
-        assert response.status in (400, 404, 405), (method, path)
-        assert response.status != 500
-    assert await redis.dbsize() == 0
+        # 400 from lines, or whatever the part owning that fixed path answers (e.g. work's 401)
+        assert 400 <= response.status < 500, (method, path)
+    assert [key async for key in redis.scan_iter("mq:l*")] == []
 
 
 async def test_unicode_names_round_trip(line):
