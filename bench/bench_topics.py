@@ -91,7 +91,7 @@ async def end_to_end(base: str, seconds: float = DURATION) -> dict[str, object]:
                 consumed += len(messages)
 
         started = time.perf_counter()
-        await asyncio.gather(*(producer() for _ in range(4)), *(consumer() for _ in range(4)))
+        await asyncio.gather(*(producer() for _ in range(2)), *(consumer() for _ in range(6)))
         elapsed = time.perf_counter() - started
     return {"scenario": f"end to end, batches of {BATCH} (publish, consume, ack)", "msgs/s": round(consumed / elapsed),
             "requests": consumed // BATCH * 3}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-import uuid
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +14,7 @@ from microq.errors import BadRequest, Conflict, NotFound
 from microq.http import read_json, read_object
 from microq.topics import params
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM
-from microq.topics.messages import Message, parse_iso_ms
+from microq.topics.messages import Message, new_ids, parse_iso_ms
 from microq.topics.names import (check_topic, check_topic_or_pattern, dlq_of, is_dlq, is_pattern, matches,
                                  source_of)
 from microq.topics.store import Outgoing, TopicStore
@@ -45,7 +44,7 @@ async def publish(request: web.Request) -> web.Response:
     if not body:
         raise BadRequest("empty payload")
     store = request.app[TOPICS]
-    message_id = str(uuid.uuid4())
+    (message_id,) = new_ids(1)
     await store.ensure_registered(topic)
     if broadcast:
         message = Message(message_id, topic, body, int(time.time() * 1000), 0)
@@ -67,6 +66,7 @@ async def publish_batch(request: web.Request) -> web.Response:
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         raise BadRequest(f"body must be a JSON list of 1-{MAX_BATCH} messages, or {{\"messages\": [...]}}")
     batch = []
+    ids = new_ids(len(items))
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise BadRequest(f"messages[{index}] must be an object with a base64 payload")
@@ -77,7 +77,7 @@ async def publish_batch(request: web.Request) -> web.Response:
         content_type = item.get("content_type", "")
         if not isinstance(content_type, str) or len(content_type) > _CONTENT_TYPE_MAX:
             raise BadRequest(f"messages[{index}].content_type must be a short string")
-        batch.append(Outgoing(str(uuid.uuid4()), payload, item_delay, item_ttl, content_type))
+        batch.append(Outgoing(ids[index], payload, item_delay, item_ttl, content_type))
     store = request.app[TOPICS]
     await store.ensure_registered(topic)
     await store.publish(topic, batch)
