@@ -1,4 +1,5 @@
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -101,8 +102,13 @@ def test_shipped_scripts_have_headers_and_matching_key_counts():
     for script in load_scripts().values():
         text = script.source.decode()
         assert text.lstrip().startswith("--[["), f"{script.name}: header comment first"
-        for i in range(1, script.nkeys + 1):
-            assert f"KEYS[{i}]" in text.split("]]", 1)[0], f"{script.name}: header names KEYS[{i}]"
+        header = text.split("]]", 1)[0]
+        named = set()  # "KEYS[3]" names one key, "KEYS[1..7]" a run of them
+        for first, last in re.findall(r"KEYS\[(\d+)(?:\.\.(\d+))?\]", header):
+            named.update(range(int(first), int(last or first) + 1))
+        assert named == set(range(1, script.nkeys + 1)), f"{script.name}: header names KEYS 1-{script.nkeys}"
+        assert "ARGV" in header or "ARGV" not in text, f"{script.name}: header names its ARGV"
+        assert "Returns" in header, f"{script.name}: header says what it returns"
         assert f"KEYS[{script.nkeys + 1}]" not in text, f"{script.name}: uses more keys than its file name says"
 
 
