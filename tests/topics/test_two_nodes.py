@@ -3,7 +3,7 @@
 import asyncio
 
 from microq.topics.appkeys import WAIT_ROOM
-from tests.topics.conftest import consume, publish, unb64
+from tests.topics.conftest import b64, consume, publish, unb64
 
 
 async def test_publish_on_one_consume_on_the_other(two_clients):
@@ -31,7 +31,7 @@ async def test_eight_consumers_on_two_nodes_share_a_thousand_messages(two_client
     a, b = two_clients
     for start in range(0, 1000, 100):
         response = await a.post("/publish/share/batch",
-                                json=[{"payload": __import__("base64").b64encode(str(i).encode()).decode()}
+                                json=[{"payload": b64(str(i))}
                                       for i in range(start, start + 100)])
         assert response.status == 202
     seen: list[int] = []
