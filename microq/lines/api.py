@@ -278,7 +278,7 @@ async def events(request: web.Request) -> web.Response:
         start = "-"
     elif _EVENT_ID.match(since) and all(int(part) < 2**64 for part in since.split("-")):
         start = f"({since}"
-    elif since.isdigit() and len(since) <= 15:
+    elif since.isascii() and since.isdigit() and len(since) <= 15:
         start = since
     else:
         raise BadRequest("since must be an event id (like 1711361400000-0) or a time in milliseconds")

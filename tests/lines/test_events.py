@@ -31,7 +31,8 @@ async def test_paged_with_since(line):
 
 async def test_admin_only_and_bad_cursor(line):
     assert (await line.client.get(f"{line.base}/events")).status == 403
-    for query in ("since=abc", "since=1-2-3", "since=99999999999999999999-0", "limit=0", "limit=x"):
+    for query in ("since=abc", "since=1-2-3", "since=99999999999999999999-0", "limit=0", "limit=x", "since=²",
+                  "since=١٢"):
         response = await line.client.get(f"{line.base}/events?{query}", headers=line.admin)
         assert response.status == 400, query
 

@@ -86,7 +86,8 @@ async def test_unicode_names_round_trip(line):
 
 async def test_bad_query_and_paths(line):
     client = line.client
-    for query in ("limit=0", "limit=1001", "limit=-1", "limit=abc", "offset=-1", "offset=1e9", "limit=" + "9" * 50):
+    for query in ("limit=0", "limit=1001", "limit=-1", "limit=abc", "offset=-1", "offset=1e9", "limit=" + "9" * 50,
+                  "limit=²", "offset=١٢"):
         await _refused(client, "GET", f"{line.base}/list?{query}")
     await _refused(client, "GET", f"{line.base}/status/{'x' * 5000}", status=404)
     await _refused(client, "POST", f"{line.base}/leave/1' OR '1'='1", status=404)

@@ -1,0 +1,32 @@
+"""Lines on a real three-primary Redis Cluster: every operation stays in its line's slot."""
+
+from __future__ import annotations
+
+from microq.app import create_app
+from microq.redis_client import connect
+from tests.lines.conftest import create_line
+
+
+async def test_lines_on_a_cluster(aiohttp_client, redis_cluster, settings):
+    flush = connect(redis_cluster.url, cluster=True)
+    await flush.flushall()
+    await flush.aclose()
+    client = await aiohttp_client(create_app(settings.replace(redis_url=redis_cluster.url, redis_cluster=True)))
+    lines = [await create_line(client, "acme", f"q{i}") for i in range(6)]
+    for line in lines:
+        created = await client.post(f"{line.base}/service-types", headers=line.admin, json={"name": "General"})
+        assert created.status == 201
+        type_id = (await created.json())["id"]
+        first = await line.join("Alex", service_type_id=type_id)
+        second = await line.join("Sam")
+        assert (await line.status(second["entry"]["id"]))["position"] == 2
+        assert (await line.serve())["served"]["id"] == first["entry"]["id"]
+        listed = await (await client.get(f"{line.base}/list")).json()
+        assert listed["count"] == 1 and listed["now_serving"]["name"] == "Alex"
+        types = await (await client.get(f"{line.base}/service-types")).json()
+        assert types["service_types"][0]["code"] == "GEN"
+        events = await (await client.get(f"{line.base}/events", headers=line.admin)).json()
+        assert [e["type"] for e in events["events"]] == ["JOIN", "JOIN", "SERVE"]
+    queues = await (await client.get("/api/acme/queues")).json()
+    assert sorted(q["queue_id"] for q in queues["queues"]) == [f"q{i}" for i in range(6)]
+    assert (await (await client.get("/api/acme/queues/q3")).json())["name"] == "Support Queue"
