@@ -1,0 +1,245 @@
+"""The security layer: keys, bans and rate limits, shared by every node through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from microq.security.api_keys import digest
+from tests.helpers import RedisProcess
+from tests.work.conftest import AUTH, KEY
+
+PROXY = ("127.0.0.1",)  # the test client's peer: lets a test pick client addresses via X-Forwarded-For
+
+
+def from_address(address: str, key: str | None = KEY) -> dict[str, str]:
+    headers = {"X-Forwarded-For": address}
+    if key is not None:
+        headers["X-API-Key"] = key
+    return headers
+
+
+async def push(node, headers, queue="q"):
+    return await node.post("/api/queue", json={"queue_name": queue}, headers=headers)
+
+
+# -- keys
+
+
+async def test_missing_and_wrong_key_are_401(work_node):
+    node = await work_node(trusted_proxies=PROXY)
+    keys = [None, "", "wrong", KEY + "x", KEY[:-1], KEY.upper(), "k" * 8000]
+    for i, key in enumerate(keys):  # one address each, so the ban does not step in
+        resp = await push(node, from_address(f"192.0.2.{i}", key=key))
+        assert resp.status == 401, key
+        assert "API key" in (await resp.json())["error"]
+    assert (await push(node, AUTH)).status == 201
+
+
+WORK_ROUTES = [("POST", "/api/queue"), ("POST", "/api/trigger"), ("GET", "/api/queue/q"),
+               ("GET", "/api/queue/q/items"), ("GET", "/api/queue/q/items/x"), ("POST", "/api/queue/q/claim"),
+               ("POST", "/api/queue/q/items/x/status"), ("GET", "/api/triggers"), ("POST", "/api/triggers"),
+               ("GET", "/api/triggers/t"), ("DELETE", "/api/triggers/t")]
+
+
+@pytest.mark.parametrize("method,path", WORK_ROUTES)
+async def test_every_work_route_needs_a_key(api, method, path, work_keys):
+    resp = await api.request(method, path, json={"queue_name": "q", "trigger_name": "t"})
+    assert resp.status == 401
+    assert await work_keys() == []
+
+
+async def test_several_env_keys(work_node):
+    node = await work_node(api_keys=("one", "two"))
+    assert (await push(node, {"X-API-Key": "one"})).status == 201
+    assert (await push(node, {"X-API-Key": "two"})).status == 201
+    assert (await push(node, {"X-API-Key": "three"})).status == 401
+
+
+async def test_auth_off_for_benchmarks(work_node):
+    node = await work_node(work_auth=False, api_keys=())
+    resp = await push(node, {})
+    assert resp.status == 201 and "RateLimit-Limit" not in resp.headers
+
+
+# -- bans
+
+
+async def test_ban_after_five_failures_is_seen_on_the_second_node(work_node):
+    first, second = await work_node(trusted_proxies=PROXY), await work_node(trusted_proxies=PROXY)
+    for _ in range(5):
+        assert (await push(first, from_address("203.0.113.7", key="guess"))).status == 401
+    resp = await push(second, from_address("203.0.113.7"))  # a valid key, another node
+    assert resp.status == 403 and "banned" in (await resp.json())["error"]
+    assert int(resp.headers["Retry-After"]) > 800
+    for method, path in WORK_ROUTES:
+        assert (await second.request(method, path, headers=from_address("203.0.113.7"))).status == 403
+    assert (await push(second, from_address("203.0.113.8"))).status == 201  # another address is not banned
+
+
+async def test_failures_add_up_across_nodes(work_node):
+    first, second = await work_node(trusted_proxies=PROXY), await work_node(trusted_proxies=PROXY)
+    for node in (first, second, first, second):
+        assert (await push(node, from_address("198.51.100.1", key=None))).status == 401
+    assert (await push(first, from_address("198.51.100.1"))).status == 201  # four: not yet
+    assert (await push(second, from_address("198.51.100.1", key="x"))).status == 401
+    assert (await push(first, from_address("198.51.100.1"))).status == 403
+
+
+async def test_concurrent_failures_ban_at_exactly_the_threshold(work_node):
+    first, second = await work_node(trusted_proxies=PROXY), await work_node(trusted_proxies=PROXY)
+    replies = await asyncio.gather(*(push(node, from_address("192.0.2.9", key="bad"))
+                                     for node in [first, second] * 10))
+    assert sorted(r.status for r in replies) == [401] * 5 + [403] * 15
+
+
+async def test_success_elsewhere_does_not_reset_the_count(work_node):
+    node = await work_node(trusted_proxies=PROXY)
+    for _ in range(4):
+        assert (await push(node, from_address("192.0.2.1", key="bad"))).status == 401
+    for _ in range(3):
+        assert (await push(node, from_address("192.0.2.2"))).status == 201
+    assert (await push(node, from_address("192.0.2.1", key="bad"))).status == 401
+    assert (await push(node, from_address("192.0.2.1"))).status == 403
+
+
+async def test_forwarded_for_is_ignored_from_untrusted_peers(work_node):
+    node = await work_node()  # no trusted proxies: the peer address counts, whatever the header says
+    for i in range(5):
+        assert (await push(node, from_address(f"10.0.0.{i}", key="bad"))).status == 401
+    assert (await push(node, from_address("10.0.0.99"))).status == 403
+
+
+async def test_forged_forwarded_for_values(work_node):
+    node = await work_node(trusted_proxies=PROXY)
+    for value in ("not-an-ip", "x" * 4000, "::ffff:1.2.3.4, ", "ünïcode"):
+        headers = {"X-Forwarded-For": value.encode("utf-8").decode("latin-1"), "X-API-Key": KEY}
+        assert (await node.post("/api/queue", json={"queue_name": "q"}, headers=headers)).status == 201
+
+
+async def test_ban_and_window_expire(work_node):
+    node = await work_node(trusted_proxies=PROXY, ban_duration=1.0, ban_window=1.0)
+    for _ in range(5):
+        await push(node, from_address("192.0.2.50", key="bad"))
+    assert (await push(node, from_address("192.0.2.50"))).status == 403
+    await asyncio.sleep(1.2)
+    assert (await push(node, from_address("192.0.2.50"))).status == 201
+    for _ in range(4):
+        await push(node, from_address("192.0.2.50", key="bad"))
+    await asyncio.sleep(1.2)  # those four fall out of the window
+    assert (await push(node, from_address("192.0.2.50", key="bad"))).status == 401
+    assert (await push(node, from_address("192.0.2.50"))).status == 201
+
+
+# -- rate limits
+
+
+async def define_trigger(node):
+    resp = await node.post("/api/triggers", json={"trigger_name": "t"}, headers=AUTH)
+    assert resp.status == 201
+
+
+async def test_trigger_limit_exact_at_the_boundary_across_two_nodes(work_node):
+    first, second = await work_node(), await work_node()
+    await define_trigger(first)
+    replies = await asyncio.gather(*(node.post("/api/trigger", json={"trigger_name": "t"}, headers=AUTH)
+                                     for node in [first, second] * 15))
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [200] * 10 + [429] * 20
+    limited = next(r for r in replies if r.status == 429)
+    assert (await limited.json())["error"] == "rate limit exceeded"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert limited.headers["RateLimit-Limit"] == "10" and limited.headers["RateLimit-Remaining"] == "0"
+    assert limited.headers["RateLimit-Policy"] == "10;w=60"
+    remaining = sorted(int(r.headers["RateLimit-Remaining"]) for r in replies if r.status == 200)
+    assert remaining == list(range(10))
+
+
+async def test_limits_are_per_endpoint_and_per_key(work_node):
+    node = await work_node(api_keys=(KEY, "other-key"), rate_limit_queue=(3, 60.0))
+    for _ in range(3):
+        assert (await push(node, AUTH)).status == 201
+    assert (await push(node, AUTH)).status == 429
+    assert (await push(node, {"X-API-Key": "other-key"})).status == 201  # its own budget
+    assert (await node.get("/api/queue/q", headers=AUTH)).status == 200  # another endpoint
+
+
+async def test_rate_limited_requests_change_nothing_and_do_not_ban(work_node, work_keys, redis):
+    node = await work_node(rate_limit_queue=(2, 60.0))
+    for _ in range(2):
+        assert (await push(node, AUTH)).status == 201
+    before = await redis.zcard("mq:w:{q}:s:NEW")
+    for _ in range(10):
+        assert (await push(node, AUTH)).status == 429
+    assert await redis.zcard("mq:w:{q}:s:NEW") == before == 2
+    assert not [key async for key in redis.scan_iter(match="*ban*")]
+
+
+async def test_sliding_window_has_no_double_burst_at_a_boundary(work_node):
+    node = await work_node(rate_limit_queue=(3, 2.0))
+    assert (await push(node, AUTH)).status == 201
+    await asyncio.sleep(1.0)
+    assert [(await push(node, AUTH)).status for _ in range(3)] == [201, 201, 429]
+    await asyncio.sleep(1.3)  # the first request has aged out; the two at 1.0 s still count
+    statuses = [r.status for r in await asyncio.gather(*(push(node, AUTH) for _ in range(3)))]
+    assert sorted(statuses) == [201, 429, 429]
+
+
+# -- the CLI and Redis outages
+
+
+def cli(redis_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "REDIS_URL": redis_url, "MICROQ_API_KEYS": ""}
+    return subprocess.run([sys.executable, "-m", "microq", "api-key", *args], env=env, capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+
+
+async def test_cli_creates_lists_and_revokes_a_key(work_node, redis_url, redis):
+    node = await work_node(api_keys=())
+    created = await asyncio.to_thread(cli, redis_url, "create", "--name", "robot")
+    assert created.returncode == 0, created.stderr
+    lines = dict(line.split(":", 1) for line in created.stdout.splitlines())
+    key_id, key = lines["id"].strip(), lines["key"].strip()
+    assert (await push(node, {"X-API-Key": key})).status == 201
+
+    listed = await asyncio.to_thread(cli, redis_url, "list")
+    assert key_id in listed.stdout and "robot" in listed.stdout and key not in listed.stdout
+    async for name in redis.scan_iter():  # only the digest is stored, nowhere the key itself
+        kind = await redis.type(name)
+        assert key.encode() not in name
+        if kind == b"hash":
+            assert all(key.encode() not in f + v for f, v in (await redis.hgetall(name)).items())
+    assert await redis.hexists("mq:sec:{work}:keys", digest(key))
+
+    revoked = await asyncio.to_thread(cli, redis_url, "revoke", key_id)
+    assert revoked.returncode == 0, revoked.stderr
+    assert (await push(node, {"X-API-Key": key})).status == 401
+    again = await asyncio.to_thread(cli, redis_url, "revoke", key_id)
+    assert again.returncode == 1 and key_id in again.stderr
+
+
+async def test_redis_down_is_503_then_recovers(work_node, tmp_path):
+    server = RedisProcess(tmp_path / "own-redis").start()
+    try:
+        node = await work_node(redis_url=server.url)
+        assert (await push(node, AUTH)).status == 201
+        server.stop()
+        started = time.monotonic()
+        resp = await push(node, AUTH)
+        assert resp.status == 503 and "error" in await resp.json()
+        assert time.monotonic() - started < 10  # an answer, not a hang
+        server.start()
+        for _ in range(50):
+            resp = await push(node, AUTH)
+            if resp.status == 201:
+                break
+            await asyncio.sleep(0.1)
+        assert resp.status == 201
+    finally:
+        server.stop()
