@@ -29,6 +29,8 @@ def connect(url: str, cluster: bool = False, **overrides) -> Redis:
     """
     options = dict(socket_connect_timeout=2.0, socket_timeout=5.0, max_connections=256)
     options.update(overrides)
+    if url.startswith("unix://"):  # TCP keepalive has no meaning on a unix socket, and redis-py refuses it there
+        options.pop("socket_keepalive", None)
     if cluster:
         return RedisCluster.from_url(url, **options)
     options.setdefault("retry", Retry(NoBackoff(), 0))

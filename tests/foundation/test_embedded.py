@@ -122,3 +122,21 @@ def test_workers_share_the_port_and_the_redis(tmp_path: Path):
         assert stop(process) == 0
     assert wait_dead(pid)
     assert all(wait_dead(int(child)) for child in children)
+
+
+async def test_embedded_redis_serves_pub_sub_wake_ups_over_its_unix_socket(aiohttp_client, tmp_path: Path, caplog):
+    """Long-polls and live streams subscribe on their own connection: it must work on the socket too."""
+    import asyncio
+
+    from microq.app import create_app
+    from microq.settings import Settings
+
+    settings = Settings(redis_url="", data_dir=tmp_path / "data")
+    consumer = await aiohttp_client(create_app(settings))
+    publisher = await aiohttp_client(create_app(settings))
+    poll = asyncio.create_task(consumer.get("/consume/wake.test?timeout=20s"))
+    await asyncio.sleep(0.3)
+    assert (await publisher.post("/publish/wake.test", data=b"hello")).status == 202
+    response = await asyncio.wait_for(poll, 5)
+    assert response.status == 200 and (await response.json())["payload"] == "aGVsbG8="
+    assert "not subscribed" not in caplog.text and "reconnecting" not in caplog.text
