@@ -6,6 +6,7 @@ so two nodes seeing failures at once still ban at exactly the threshold.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from microq.settings import Settings
 
 
+@functools.lru_cache(maxsize=4096)  # parsing costs more than the rest of the admission check
 def address_token(address: str) -> str:
     """A canonical form of the client address for key names; anything that is not an IP
     (a forged X-Forwarded-For hop from a trusted proxy) becomes a short digest."""

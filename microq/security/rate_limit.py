@@ -4,18 +4,22 @@ admits at most `count` requests (no fixed-window double burst at a boundary), on
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class RateLimit:
     count: int
     period_ms: int
+    policy: str = field(init=False)  #: the RateLimit-Policy value, built once
 
     @classmethod
     def per(cls, rate: tuple[int, float]) -> RateLimit:
         count, period_seconds = rate
         return cls(count, max(1, round(period_seconds * 1000)))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "policy", f"{self.count};w={_seconds(self.period_ms)}")
 
     def headers(self, remaining: int, reset_ms: int) -> dict[str, str]:
         """The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers)."""
@@ -23,7 +27,7 @@ class RateLimit:
             "RateLimit-Limit": str(self.count),
             "RateLimit-Remaining": str(max(0, remaining)),
             "RateLimit-Reset": str(_seconds(reset_ms)),
-            "RateLimit-Policy": f"{self.count};w={_seconds(self.period_ms)}",
+            "RateLimit-Policy": self.policy,
         }
 
 
