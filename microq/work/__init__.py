@@ -23,6 +23,8 @@ async def _work_ctx(app: web.Application) -> AsyncIterator[None]:
     gate = None
     if settings.work_auth:
         gate = Gate(scripts, SecurityKeys(keyspace), settings)
+        if not settings.api_keys:
+            log.info("MICROQ_API_KEYS is empty: the work API accepts only keys made by `microq api-key create`")
     else:
         log.warning("MICROQ_WORK_AUTH=off: the work API accepts every request, with no API key, "
                     "ban or rate limit. Use this only for benchmarks.")

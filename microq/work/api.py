@@ -114,7 +114,8 @@ async def create_item(request: web.Request) -> web.Response:
         "created_by": fields.text(body, "created_by", fields.NAME_MAX),
         "created_date": fields.created_date(body),
     }
-    item_id = await request.app[WORK].store.create({k: v for k, v in item.items() if v is not None})
+    token = fields.checked("Idempotency-Key", request.headers.get("Idempotency-Key", ""), fields.TOKEN_MAX)
+    item_id = await request.app[WORK].store.create({k: v for k, v in item.items() if v is not None}, token)
     return web.json_response({"success": True, "id": item_id}, status=201)
 
 

@@ -15,6 +15,7 @@ DATA_MAX = 2000  #: data after conversion to a string (seed)
 MESSAGE_MAX = 10000  #: the seed sets none; a bound keeps one request from filling Redis
 DESCRIPTION_MAX = 1000
 DATE_MAX = 64
+TOKEN_MAX = 200  #: Idempotency-Key
 PAGE_MAX = 1000
 _TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,50}")
 

@@ -29,6 +29,11 @@ class QueueKeys:
         self.items = key("items")  #: hash id -> msgpack item
         self.seq = key("seq")  #: arrival counter
         self.by_status = {status: key(f"s:{status}") for status in STATUSES}  #: zsets id -> arrival seq
+        self._key = key
+
+    def idempotency(self, token: str) -> str:
+        """The item id created for an Idempotency-Key (string, expires)."""
+        return self._key(f"idem:{token}")
 
     @property
     def status_sets(self) -> list[str]:

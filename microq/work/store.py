@@ -14,6 +14,7 @@ from microq.work.keys import STATUSES, WorkKeys
 
 Item = dict[str, Any]  #: the stored map: id, seq, queue_name, status, data, ..., created_ms, updated_ms
 Trigger = dict[str, str]
+IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000  #: how long a retried create with the same Idempotency-Key is recognised
 
 
 def _unpack(raw: bytes) -> Item:
@@ -30,13 +31,15 @@ class WorkStore:
 
     # -- items
 
-    async def create(self, fields: Item) -> str:
-        """Store a new item (fields: queue_name, status and the optional ones); returns its id."""
+    async def create(self, fields: Item, idempotency_key: str = "") -> str:
+        """Store a new item (fields: queue_name, status and the optional ones); returns its id.
+        A repeated idempotency_key within IDEMPOTENCY_TTL_MS returns the first id instead."""
         queue = self._keys.queue(fields["queue_name"])
-        item_id = str(uuid.uuid4())
-        await self._scripts.call("work_create", [queue.items, queue.seq, queue.by_status[fields["status"]]],
-                                 [item_id, msgpack.packb(fields)])
-        return item_id
+        reply = await self._scripts.call(
+            "work_create",
+            [queue.items, queue.seq, queue.by_status[fields["status"]], queue.idempotency(idempotency_key)],
+            [str(uuid.uuid4()), msgpack.packb(fields), IDEMPOTENCY_TTL_MS if idempotency_key else 0])
+        return _text(reply)
 
     async def get(self, queue_name: str, item_id: str) -> Item | None:
         raw = await self._scripts.execute("HGET", self._keys.queue(queue_name).items, item_id)

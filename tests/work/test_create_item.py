@@ -198,3 +198,16 @@ async def test_unicode_and_braces_in_queue_names(api, redis):
 
     slots = {key_slot(key) async for key in redis.scan_iter(match="mq:w:*")}
     assert len(slots) == 1  # the whole queue in one Cluster slot
+
+
+async def test_idempotency_key_makes_retries_safe(api, redis):
+    headers = {**AUTH, "Idempotency-Key": "order-77-attempt"}
+    first = await api.post("/api/queue", json={"queue_name": "q"}, headers=headers)
+    again = await api.post("/api/queue", json={"queue_name": "q"}, headers=headers)
+    assert first.status == again.status == 201
+    assert (await first.json())["id"] == (await again.json())["id"]
+    other = await api.post("/api/queue", json={"queue_name": "q"}, headers={**AUTH, "Idempotency-Key": "other"})
+    assert (await other.json())["id"] != (await first.json())["id"]
+    assert await redis.zcard("mq:w:{q}:s:NEW") == 2
+    too_long = await api.post("/api/queue", json={"queue_name": "q"}, headers={**AUTH, "Idempotency-Key": "k" * 201})
+    assert too_long.status == 400 and "Idempotency-Key" in (await too_long.json())["error"]
