@@ -1,0 +1,42 @@
+"""The work and security scripts: headers name every key, and each script's keys share a slot."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from redis.crc import key_slot
+
+from microq.keys import Keyspace
+from microq.scripts import lua_dir
+from microq.security.keys import SecurityKeys
+from microq.work.keys import WorkKeys
+
+SCRIPTS = sorted(p for p in lua_dir().glob("*.lua") if p.name.startswith(("work_", "security_")))
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
+def test_header_names_each_key_and_arg(path):
+    text = path.read_text()
+    header = text[: text.index("]]")]
+    nkeys = int(path.stem.rpartition("-")[2])
+    assert sorted({int(n) for n in re.findall(r"KEYS\[(\d+)\]", header)}) == list(range(1, nkeys + 1))
+    used_args = {int(n) for n in re.findall(r"ARGV\[(\d+)\]", text[len(header):])}
+    assert used_args <= {int(n) for n in re.findall(r"ARGV\[(\d+)\]", header)}
+    assert "Returns:" in header and "Errors:" in header
+    body = text[len(header):]
+    assert not re.search(r"\.\.\s*[\"']:", body), "key names are never built in Lua"
+
+
+@pytest.mark.parametrize("name", ["SomeQueue", "a{b}c", "}{", "%7B", "é 🚀", " x "])  # "" is refused by the API
+def test_one_queue_one_slot(name):
+    queue = WorkKeys(Keyspace("mq:")).queue(name)
+    keys = [queue.items, queue.seq, *queue.status_sets, queue.idempotency("k")]
+    assert len({key_slot(k.encode()) for k in keys}) == 1
+
+
+def test_security_keys_share_one_slot():
+    keys = SecurityKeys(Keyspace("mq:"))
+    names = [keys.api_keys, keys.api_key_ids, keys.ban("1.2.3.4"), keys.failures("::1"),
+             keys.rate("queue", "ab" * 32), keys.rate("trigger{x}", "-")]
+    assert len({key_slot(k.encode()) for k in names}) == 1
