@@ -42,16 +42,15 @@ if env_key ~= "1" and (digest == "" or redis.call("HEXISTS", keys, digest) == 0)
 end
 
 -- sliding log: an entry counts until exactly period_ms after it, so any rolling period holds at most `limit`
-while true do
-  local oldest = redis.call("LINDEX", rate, -1)
-  if not oldest or tonumber(oldest) > now - period_ms then break end
+local oldest = tonumber(redis.call("LINDEX", rate, -1))
+while oldest and oldest <= now - period_ms do
   redis.call("RPOP", rate)
+  oldest = tonumber(redis.call("LINDEX", rate, -1))
 end
-local used = redis.call("LLEN", rate)
-local oldest = tonumber(redis.call("LINDEX", rate, -1) or now)
-if used >= limit then
+local used = redis.call("LPUSH", rate, now)  -- optimistic: one call instead of LLEN then LPUSH
+if used > limit then
+  redis.call("LPOP", rate)
   return {3, oldest + period_ms - now, oldest + period_ms - now}
 end
-redis.call("LPUSH", rate, now)
 redis.call("PEXPIRE", rate, period_ms)
-return {0, limit - used - 1, oldest + period_ms - now}
+return {0, limit - used, (oldest or now) + period_ms - now}
