@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib.resources
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,14 +151,17 @@ class Scripts:
         pool = self.redis.connection_pool
         connection = await pool.get_connection()
         try:
-            # hiredis packs a command ten times faster than redis-py's pure-Python packer
-            await connection.send_packed_command(b"".join(map(hiredis.pack_command, commands)), check_health=False)
-            replies = []
-            for _ in commands:
-                try:
-                    replies.append(await connection.read_response())
-                except ResponseError as exc:
-                    replies.append(exc)
+            # one deadline for the whole round trip, not one timer per reply
+            async with asyncio.timeout(pool.connection_kwargs.get("socket_timeout") or 5.0):
+                # hiredis packs a command ten times faster than redis-py's pure-Python packer
+                await connection.send_packed_command(b"".join(map(hiredis.pack_command, commands)),
+                                                     check_health=False)
+                replies = []
+                for _ in commands:
+                    try:
+                        replies.append(await connection.read_response(timeout=math.inf))
+                    except ResponseError as exc:
+                        replies.append(exc)
         except BaseException:
             await connection.disconnect()  # a half-read reply would desynchronise the next user
             raise
