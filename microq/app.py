@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aiohttp_cors
 from aiohttp import web
 
@@ -12,12 +14,16 @@ from microq.redis_client import redis_ctx
 from microq.settings import Settings
 
 
+STATIC = Path(__file__).resolve().parent / "web" / "static"  #: every part's page scripts and styles
+
+
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings.from_env()
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.topic_max_payload_bytes)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(redis_ctx)
     app.add_routes(health.routes)
+    app.router.add_static("/static/", STATIC)
     # fixed paths (/api/queue, /api/topics, ...) before the lines API's /api/{tenant_id}/... patterns
     work.setup(app)
     topics.setup(app)

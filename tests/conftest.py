@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 

@@ -13,14 +13,12 @@ from string import Template
 from aiohttp import web
 
 from microq.appkeys import SETTINGS
-from microq.errors import NotFound
 from microq.lines import names
 from microq.lines.appkeys import STORE
 
 routes = web.RouteTableDef()
 
 _WEB = resources.files("microq") / "web"
-_STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
 _PAGES = ("public", "kiosk", "admin")
 
 
@@ -61,14 +59,3 @@ async def kiosk_page(request: web.Request) -> web.Response:
 @routes.get("/queue/{tenant_id}/{queue_id}/admin")
 async def admin_page(request: web.Request) -> web.Response:
     return await _render(request, "admin")
-
-
-@routes.get(r"/static/{name:lines_[a-z_]+\.(js|css)}")
-async def static(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
-    path = _WEB / "static" / name
-    if not path.is_file():
-        raise NotFound("not found")
-    suffix = name[name.rindex("."):]
-    return web.Response(body=path.read_bytes(), content_type=_STATIC_TYPES[suffix],
-                        headers={"Cache-Control": "public, max-age=300"})

@@ -91,7 +91,7 @@ async def test_stream_survives_a_lost_subscriber_connection(two_clients, redis):
     async with a.get(f"{line.base}/stream") as stream:
         await _next_event(stream, "line")
         for _ in range(50):  # the subscription is made in the background: wait until it is
-            if await redis.pubsub_numsub(f"mq:l:{{acme/support}}:live") != [(b"mq:l:{acme/support}:live", 0)]:
+            if await redis.pubsub_numsub("mq:l:{acme/support}:live") != [(b"mq:l:{acme/support}:live", 0)]:
                 break
             await asyncio.sleep(0.05)
         await redis.client_kill_filter(_type="pubsub")

@@ -58,6 +58,10 @@ def api_routes(app):
 def concrete_paths(resource):
     """(path, params) for sample values of each placeholder that the resource itself accepts."""
     info = resource.get_info()
+    if "directory" in info:  # the static folder: every file in it
+        for file in sorted(info["directory"].glob("*.*")):
+            yield f"{info['prefix']}/{file.name}", {}
+        return
     if "path" in info:
         yield info["path"], {}
         return
