@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.helpers import RedisProcess, free_port, wait_for_port  # noqa: E402
+from tests.helpers import RedisProcess, free_port, stop_process, wait_for_port  # noqa: E402
 
 try:  # a faster event loop for the load generator, when the bench extra is installed
     import uvloop
@@ -42,16 +41,6 @@ def start_redis() -> Iterator[RedisProcess]:
             yield server
         finally:
             server.stop()
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _wait_ready(url: str, process: subprocess.Popen, timeout: float = 20.0) -> None:
@@ -84,7 +73,7 @@ def start_microq(redis_url: str, workers: int = 1, env: dict[str, str] | None = 
             time.sleep(0.5)  # let every worker bind before load starts
         yield f"http://127.0.0.1:{port}"
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 @contextlib.contextmanager
@@ -100,7 +89,7 @@ def start_ceiling(workers: int = 1) -> Iterator[str]:
             time.sleep(0.5)
         yield f"http://127.0.0.1:{port}"
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 @dataclass

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 
 def escape_tag(name: str) -> str:
+    if not name:  # Redis Cluster ignores an empty {} tag and would scatter the entity's keys
+        raise ValueError("an entity name must not be empty")
     return name.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
 
 

@@ -24,10 +24,5 @@ if not redis.call("ZSCORE", KEYS[2], uid) then
 end
 local packed = serve({KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]},
   uid, now_ms(), "CALL", ARGV[3], ARGV[4], tonumber(ARGV[5]))
-local type_name, type_code = false, false
-local type_id = cmsgpack.unpack(packed)[3]
-if type_id ~= "" then
-  local t = redis.call("HGET", KEYS[9], type_id)
-  if t then type_name, type_code = unpack(cmsgpack.unpack(t)) end
-end
+local type_name, type_code = type_of(packed, KEYS[9])
 return {packed, type_name, type_code}

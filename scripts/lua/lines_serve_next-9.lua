@@ -25,10 +25,5 @@ local first = redis.call("ZRANGE", KEYS[2], 0, 0)[1]
 if not first then return false end
 local packed = serve({KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]},
   first, now_ms(), "SERVE", ARGV[2], ARGV[3], tonumber(ARGV[4]))
-local type_name, type_code = false, false
-local type_id = cmsgpack.unpack(packed)[3]
-if type_id ~= "" then
-  local t = redis.call("HGET", KEYS[9], type_id)
-  if t then type_name, type_code = unpack(cmsgpack.unpack(t)) end
-end
+local type_name, type_code = type_of(packed, KEYS[9])
 return {first, packed, type_name, type_code}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from typing import Iterator
 
 import redis as redis_sync
 
-from tests.helpers import free_port
+from tests.helpers import free_port, stop_process as stop
 
 
 def _ready(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
@@ -42,17 +41,6 @@ def microq_serve(data_dir: Path, *args: str) -> Iterator[tuple[subprocess.Popen,
         yield process, port
     finally:
         stop(process)
-
-
-def stop(process: subprocess.Popen) -> int:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
 
 
 def redis_pid(data_dir: Path) -> int:

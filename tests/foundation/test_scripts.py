@@ -120,3 +120,5 @@ def test_an_entitys_keys_share_one_cluster_slot():
         key = keyspace.entity("t", name)
         assert len({key_slot(key(s).encode()) for s in ("stream", "delayed", "meta", "x")}) == 1
     assert keyspace.tagged("w", "a{b}", "items") != keyspace.tagged("w", "a%7Bb%7D", "items")
+    with pytest.raises(ValueError):
+        keyspace.entity("w", "")

@@ -21,3 +21,13 @@ local function serve(keys, uid, now, kind, maxlen, channel, retention)
   emit(events, maxlen, channel, kind, uid, {name = entry[1]})
   return packed
 end
+
+-- type_of(packed, types): the service type name and code of a finished entry (false, false: none)
+local function type_of(packed, types)
+  local type_id = cmsgpack.unpack(packed)[3]
+  if type_id ~= "" then
+    local t = redis.call("HGET", types, type_id)
+    if t then return unpack(cmsgpack.unpack(t)) end
+  end
+  return false, false
+end
