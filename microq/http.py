@@ -32,6 +32,18 @@ async def read_object(request: web.Request, *, empty_ok: bool = True) -> dict[st
     return data
 
 
+def string_field(data: dict[str, Any], field: str, *, required: bool) -> str | None:
+    """data[field] as a string; None when absent or null and not required; BadRequest otherwise."""
+    value = data.get(field)
+    if value is None:
+        if required:
+            raise BadRequest(f"{field} is required")
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{field} must be a string")
+    return value
+
+
 def _trusted(peer: str | None, proxies: tuple[str, ...]) -> bool:
     if not peer or not proxies:
         return False

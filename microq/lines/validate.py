@@ -8,6 +8,7 @@ import unicodedata
 from typing import Any
 
 from microq.errors import BadRequest
+from microq.http import string_field
 
 NAME_MAX = 100
 QUEUE_NAME_MAX = 200
@@ -17,13 +18,9 @@ _CODE = re.compile(r"^[A-Za-z0-9_-]{1,10}$")
 
 def text(data: dict[str, Any], field: str, limit: int, *, required: bool = True) -> str | None:
     """A trimmed, non-empty string of at most `limit` characters, without control characters."""
-    value = data.get(field)
+    value = string_field(data, field, required=required)
     if value is None:
-        if required:
-            raise BadRequest(f"{field} is required")
         return None
-    if not isinstance(value, str):
-        raise BadRequest(f"{field} must be a string")
     value = value.strip()
     if not value:
         raise BadRequest(f"{field} must not be empty")

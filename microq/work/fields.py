@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from microq.errors import BadRequest
+from microq.http import string_field
 from microq.work.keys import STATUSES
 
 NAME_MAX = 100  #: queue_name, reference, created_by, trigger names (seed: max 100 characters)
@@ -22,14 +23,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,50}")
 
 def text(body: dict[str, Any], field: str, max_length: int, *, required: bool = False) -> str | None:
     """A string field of at most max_length characters; None when absent or null and not required."""
-    value = body.get(field)
-    if value is None:
-        if required:
-            raise BadRequest(f"{field} is required")
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f"{field} must be a string")
-    return checked(field, value, max_length, required=required)
+    value = string_field(body, field, required=required)
+    return None if value is None else checked(field, value, max_length, required=required)
 
 
 def checked(field: str, value: str, max_length: int, *, required: bool = False) -> str:
