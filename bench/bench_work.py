@@ -1,7 +1,7 @@
 """Work API benchmark: item creation (POST /api/queue) with the security layer on and off,
 beside the bare-aiohttp ceiling, in one run.
 
-    /tmp/venv/bin/python bench/bench_work.py [--duration 5] [--rounds 2]
+    python -m bench.bench_work [--duration 5] [--rounds 2]
 
 "on" checks the X-API-Key, the ban state and the rate limit in Redis on every request (one
 security_admit script); the limit is raised so that no request is refused, and the sliding

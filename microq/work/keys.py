@@ -1,4 +1,4 @@
-"""Redis key names of the work part (see docs/parts/work.md, "Keys").
+"""Redis key names of the work part (see docs/keys.md, "Work").
 
 A work queue's keys share the tag `{<queue name>}` of kind `w`, so every transition is one
 script in one slot. A trigger is one hash with its own tag; the registry of trigger names
