@@ -12,7 +12,8 @@ import uuid
 
 from microq.errors import BadRequest
 
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# fullmatch, not `$`: `$` also matches before a trailing newline, which let "queues\n" through
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 #: tenant ids that are, or may become, fixed /api/<segment> paths of the work and topics APIs
 RESERVED_TENANTS = frozenset({
@@ -41,7 +42,7 @@ def queue_id(value: object) -> str:
 
 
 def _plain_id(value: object, field: str) -> str:
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise BadRequest(f"{field} must be 1-64 characters: letters, digits, '_' or '-'")
     return value
 

@@ -13,7 +13,7 @@ from microq.http import string_field
 NAME_MAX = 100
 QUEUE_NAME_MAX = 200
 MINUTES_MAX = 24 * 60
-_CODE = re.compile(r"^[A-Za-z0-9_-]{1,10}$")
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,10}")  #: fullmatch: `$` would let a trailing newline in
 
 
 def text(data: dict[str, Any], field: str, limit: int, *, required: bool = True) -> str | None:
@@ -63,7 +63,7 @@ def code(data: dict[str, Any], field: str = "code") -> str | None:
     value = data.get(field)
     if value is None:
         return None
-    if not isinstance(value, str) or not _CODE.match(value):
+    if not isinstance(value, str) or not _CODE.fullmatch(value):
         raise BadRequest(f"{field} must be 1-10 letters, digits, '_' or '-'")
     return value.upper()
 

@@ -53,6 +53,7 @@ BAD_QUEUES = [
     {"queue_id": "ok", "name": "x", "avg_service_time": -3}, {"queue_id": "ok", "name": "x", "avg_service_time": "4"},
     {"queue_id": "ok", "name": "x", "avg_service_time": True}, {"queue_id": "ok", "name": "x", "avg_service_time": 10**400},
     {"queue_id": "ok", "name": "x", "avg_service_time": 1e308 * 10}, {"queue_id": "ok", "name": "x" * 201},
+    {"queue_id": "queues\n", "name": "x"}, {"queue_id": "ok\n", "name": "x"},
 ]
 
 
@@ -65,7 +66,8 @@ async def test_bad_queue_config_changes_nothing(client, redis, body):
 
 
 @pytest.mark.parametrize("tenant", ["queue", "queues", "trigger", "triggers", "topics", "stats", "Topics",
-                                    "a" * 65, "a.b", "%7B", "with space"])
+                                    "a" * 65, "a.b", "%7B", "with space",
+                                    "acme%0A", "topics%0A"])
 async def test_bad_or_reserved_tenant(client, redis, tenant):
     for method, path in (("POST", f"/api/{tenant}/queues"), ("GET", f"/api/{tenant}/queues"),
                          ("POST", f"/api/{tenant}/main/join"), ("GET", f"/api/{tenant}/main/list")):
@@ -73,6 +75,13 @@ async def test_bad_or_reserved_tenant(client, redis, tenant):
         # 400 from lines, or whatever the part owning that fixed path answers (e.g. work's 401)
         assert 400 <= response.status < 500, (method, path)
     assert [key async for key in redis.scan_iter("mq:l*")] == []
+
+
+async def test_code_with_trailing_newline_is_refused(line, redis):
+    before = await _snapshot(redis)
+    await _refused(line.client, "POST", f"{line.base}/service-types", json={"name": "A", "code": "AB\n"},
+                   headers=line.admin)
+    assert await _snapshot(redis) == before
 
 
 async def test_unicode_names_round_trip(line):
