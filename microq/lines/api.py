@@ -23,7 +23,8 @@ routes = web.RouteTableDef()
 LIST_LIMIT = 1000  #: most entries one GET /list returns (and its default); page with offset
 STREAM_LIMIT = 100
 EVENTS_LIMIT = 1000
-_EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+_EVENT_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  #: fullmatch; ASCII digits only (Redis reads no others)
+_MAX_ID_PART = 2**64 - 1
 
 
 def _store(request: web.Request) -> LineStore:
@@ -274,15 +275,28 @@ async def events(request: web.Request) -> web.Response:
     """Oldest first. `since`: an event id (the events after it), or a time in ms (from then on)."""
     tenant, queue = _line(request)
     since = request.query.get("since", "")
-    if not since:
-        start = "-"
-    elif _EVENT_ID.match(since) and all(int(part) < 2**64 for part in since.split("-")):
-        start = f"({since}"
-    elif since.isascii() and since.isdigit() and len(since) <= 15:
-        start = since
-    else:
-        raise BadRequest("since must be an event id (like 1711361400000-0) or a time in milliseconds")
     limit = validate.query_int(request.query, "limit", 100, 1, EVENTS_LIMIT)
-    found = await _store(request).events(tenant, queue, _admin_key(request), start, limit)
+    start = _events_start(since)
+    found = await _store(request).events(tenant, queue, _admin_key(request), start or "+", limit)
+    if start is None:  # nothing follows the largest id; the call above still checked the key
+        found = []
     return web.json_response({"count": len(found), "events": [views.event(e) for e in found],
                               "next": found[-1].id if found else (since or None)})
+
+
+def _events_start(since: str) -> str | None:
+    """The XRANGE start for `since`: "-" when empty; the id right after an event id (None when
+    `since` is the largest id, after which nothing can come); a time in ms as it is."""
+    if not since:
+        return "-"
+    if match := _EVENT_ID.fullmatch(since):
+        ms, seq = int(match[1]), int(match[2])
+        if ms > _MAX_ID_PART or seq > _MAX_ID_PART:
+            raise BadRequest("since: an event id's parts are below 2**64")
+        # the next id, not "(id": Redis refuses "(" on the largest id, and this needs no Redis 6.2
+        if seq < _MAX_ID_PART:
+            return f"{ms}-{seq + 1}"
+        return f"{ms + 1}-0" if ms < _MAX_ID_PART else None
+    if since.isascii() and since.isdigit() and len(since) <= 15:
+        return since
+    raise BadRequest("since must be an event id (like 1711361400000-0) or a time in milliseconds")

@@ -2,7 +2,7 @@
   KEYS[1] cfg     hash    the queue's config (holds the admin-key hash)
   KEYS[2] events  stream  fields type, user_id, meta (JSON); the entry id is the time in ms
   ARGV[1] SHA-256 hex of the X-Admin-Key header, or ""
-  ARGV[2] start: "-" for the oldest, or "(<id>" for the events after <id>
+  ARGV[2] start: "-" for the oldest, else the first id (or time in ms) to include
   ARGV[3] most events to return
   Returns: XRANGE reply {{id, {field, value, ...}}, ...}
   Errors:  FORBIDDEN ]]

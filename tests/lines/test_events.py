@@ -32,7 +32,7 @@ async def test_paged_with_since(line):
 async def test_admin_only_and_bad_cursor(line):
     assert (await line.client.get(f"{line.base}/events")).status == 403
     for query in ("since=abc", "since=1-2-3", "since=99999999999999999999-0", "limit=0", "limit=x", "since=²",
-                  "since=١٢"):
+                  "since=١٢", "since=١-٢", "since=1-1%0A", "since=18446744073709551616-0"):
         response = await line.client.get(f"{line.base}/events?{query}", headers=line.admin)
         assert response.status == 400, query
 
@@ -44,3 +44,17 @@ async def test_length_is_capped(make_client):
         await line.join(f"p{i}")
     response = await client.get(f"{line.base}/events?limit=1000", headers=line.admin)
     assert (await response.json())["count"] < 300
+
+
+async def test_cursor_at_the_edges_of_the_id_space(line):
+    """The next id after the cursor, never a Redis error: the largest id has nothing after it."""
+    joined = await line.join("p0")
+    for since in ("18446744073709551615-18446744073709551615", "0-18446744073709551615",
+                  "18446744073709551615-0", "00000000000000000000-0"):
+        response = await line.client.get(f"{line.base}/events", params={"since": since}, headers=line.admin)
+        assert response.status == 200, (since, await response.text())
+        page = await response.json()
+        expected = [joined["entry"]["id"]] if since.startswith("0") else []
+        assert [e["user_id"] for e in page["events"]] == expected, since
+    response = await line.client.get(f"{line.base}/events", params={"since": "18446744073709551615-18446744073709551615"})
+    assert response.status == 403
