@@ -54,7 +54,8 @@ def optional_id(data: dict[str, Any], field: str) -> str | None:
     value = data.get(field)
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or len(value) > 64:
+    # isprintable: a lone surrogate ("\ud800") cannot even be encoded for Redis
+    if not isinstance(value, str) or len(value) > 64 or not value.isprintable():
         raise BadRequest(f"{field} must be a string id")
     return value
 

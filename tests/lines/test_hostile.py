@@ -33,7 +33,8 @@ BAD_JOINS = [
     json.dumps({"name": "a", "service_type_id": "missing"}).encode(),
     json.dumps({"name": "a", "tenant_id": "globex"}).encode(),
     json.dumps({"name": "a", "queue_id": 7}).encode(),
-    '{"name": "\\ud800"}'.encode(), b'{"name": "a"' + b" " * 10,
+    '{"name": "\\ud800"}'.encode(), '{"name": "a", "service_type_id": "\\ud800"}'.encode(),
+    json.dumps({"name": "a", "service_type_id": "a\nb"}).encode(), b'{"name": "a"' + b" " * 10,
 ]
 
 
