@@ -7,10 +7,9 @@ import logging
 from aiohttp import web
 
 from microq.errors import Forbidden, TooManyRequests, Unauthorized
-from microq.http import client_address
 from microq.scripts import Scripts
 from microq.security.api_keys import EnvKeys, digest
-from microq.security.bans import BanPolicy, address_token
+from microq.security.bans import BanPolicy, ClientAddress
 from microq.security.keys import SecurityKeys
 from microq.security.rate_limit import RateLimit, retry_after
 from microq.settings import Settings
@@ -26,11 +25,11 @@ class Gate:
         self._scripts, self._keys = scripts, keys
         self._env_keys = EnvKeys(settings.api_keys)
         self._bans = BanPolicy.from_settings(settings)
-        self._proxies = settings.trusted_proxies
+        self._client_address = ClientAddress(settings.trusted_proxies)
 
     async def admit(self, request: web.Request, bucket: str, limit: RateLimit) -> dict[str, str]:
         """The RateLimit headers for the response; Forbidden, Unauthorized or TooManyRequests otherwise."""
-        address = address_token(client_address(request, self._proxies))
+        address = self._client_address(request)
         key = request.headers.get(HEADER, "")
         key_digest = digest(key) if key else ""
         env_key = bool(key_digest) and self._env_keys.matches(key_digest)

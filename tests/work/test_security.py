@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from multidict import CIMultiDict
 
 from microq.security.api_keys import digest
 from tests.helpers import RedisProcess
@@ -121,6 +122,36 @@ async def test_forged_forwarded_for_values(work_node):
     for value in ("not-an-ip", "x" * 4000, "::ffff:1.2.3.4, ", "ünïcode"):
         headers = {"X-Forwarded-For": value.encode("utf-8").decode("latin-1"), "X-API-Key": KEY}
         assert (await node.post("/api/queue", json={"queue_name": "q"}, headers=headers)).status == 201
+
+
+async def test_a_forged_forwarded_for_line_before_the_proxys_own_is_not_the_client(work_node):
+    """A proxy that adds its own X-Forwarded-For line (instead of appending to the client's)
+    must not let the client pick its address with a line of its own: every line counts, in order."""
+    node = await work_node(trusted_proxies=PROXY)
+    for i in range(5):
+        headers = CIMultiDict([("X-API-Key", "bad"), ("X-Forwarded-For", f"192.0.2.{i}"),
+                               ("X-Forwarded-For", "198.51.100.1")])
+        assert (await node.post("/api/queue", json={"queue_name": "q"}, headers=headers)).status == 401
+    assert (await push(node, from_address("198.51.100.1"))).status == 403
+
+
+@pytest.mark.parametrize("forms", [("203.0.113.9", "203.0.113.9:41000", "::ffff:203.0.113.9", "[::ffff:203.0.113.9]:80"),
+                                   ("2001:db8::1", "[2001:db8::1]:5000", "2001:DB8:0::1", "[2001:db8::1]")])
+async def test_one_client_is_one_address_whatever_form_the_proxy_writes(work_node, forms):
+    """Ports (a new one per connection) and IPv4-mapped forms must not reset the failure count."""
+    node = await work_node(trusted_proxies=PROXY)
+    for form in (*forms, forms[0]):
+        assert (await push(node, from_address(form, key="bad"))).status == 401
+    assert (await push(node, from_address(forms[-1]))).status == 403
+
+
+async def test_trusted_proxy_networks_and_chains(work_node):
+    node = await work_node(trusted_proxies=("127.0.0.0/8", "10.0.0.0/8", "not-a-network"))
+    chain = "10.9.9.9, 192.0.2.77, 10.1.1.1"  # client-written spoof, the client, one more of our proxies
+    for _ in range(5):
+        assert (await push(node, from_address(chain, key="bad"))).status == 401
+    assert (await push(node, from_address("192.0.2.77"))).status == 403
+    assert (await push(node, from_address("10.9.9.9"))).status == 201
 
 
 async def test_ban_and_window_expire(work_node):
