@@ -201,7 +201,10 @@ async def requeue(request: web.Request) -> web.Response:
         retry = data.get("retry_count", 0)
         if isinstance(retry, bool) or not isinstance(retry, int) or not 0 <= retry <= 1_000_000:
             raise BadRequest("retry_count must be a whole number >= 0")
-        created = parse_iso_ms(data.get("timestamp")) or int(time.time() * 1000)
+        now = int(time.time() * 1000)
+        # never after now: a far-future time (year 9999) has 15 digits, which Lua's number
+        # formatting writes as 2.5e+14 in the metadata, and the message could never be read again
+        created = min(parse_iso_ms(data.get("timestamp")) or now, now)
         fallback = Message(message_id, topic, params.base64_payload(data["payload"]), created, retry)
     if not await store.exists(topic):
         raise NotFound(f"topic {topic} does not exist")
