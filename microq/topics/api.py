@@ -28,7 +28,8 @@ _CONTENT_TYPE_MAX = 200
 
 
 def _content_type(request: web.Request) -> str:
-    return request.headers.get("Content-Type", "")[:_CONTENT_TYPE_MAX]
+    # a raw non-UTF-8 header arrives as lone surrogates, which cannot be stored
+    return params.content_type(request.headers.get("Content-Type", "")[:_CONTENT_TYPE_MAX])
 
 
 # publish --------------------------------------------------------------------------------
@@ -40,6 +41,7 @@ async def publish(request: web.Request) -> web.Response:
     ttl_ms = params.duration_ms(query, "ttl")
     delay_ms = params.duration_ms(query, "delay")
     broadcast = params.flag(query, "broadcast")
+    content_type = _content_type(request)
     body = await request.read()
     if not body:
         raise BadRequest("empty payload")
@@ -51,7 +53,7 @@ async def publish(request: web.Request) -> web.Response:
         await store.broadcast(topic, message)
         return web.json_response({"status": "accepted", "topic": topic, "id": message_id, "broadcast": True},
                                  status=202)
-    await store.publish(topic, [Outgoing(message_id, body, delay_ms, ttl_ms, _content_type(request))])
+    await store.publish(topic, [Outgoing(message_id, body, delay_ms, ttl_ms, content_type)])
     return web.json_response({"status": "accepted", "topic": topic, "id": message_id}, status=202)
 
 
@@ -74,9 +76,7 @@ async def publish_batch(request: web.Request) -> web.Response:
         item_ttl = params.duration_value_ms(item["ttl"], f"messages[{index}].ttl") if "ttl" in item else ttl_ms
         item_delay = (params.duration_value_ms(item["delay"], f"messages[{index}].delay")
                       if "delay" in item else delay_ms)
-        content_type = item.get("content_type", "")
-        if not isinstance(content_type, str) or len(content_type) > _CONTENT_TYPE_MAX:
-            raise BadRequest(f"messages[{index}].content_type must be a short string")
+        content_type = params.content_type(item.get("content_type", ""), f"messages[{index}].content_type")
         batch.append(Outgoing(ids[index], payload, item_delay, item_ttl, content_type))
     store = request.app[TOPICS]
     await store.ensure_registered(topic)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any, Mapping
 
 from microq.durations import parse_duration
@@ -68,7 +69,20 @@ def base64_payload(value: Any, name: str = "payload") -> bytes:
     return payload
 
 
+# Visible ASCII without "|" (it separates id and webhook id in delivery keys): an id goes into
+# Redis as UTF-8 (a lone surrogate cannot) and into webhook headers (a CR or LF is refused there).
+_MESSAGE_ID = re.compile(r"[!-{}~]{1,200}")
+# Printable ASCII, as an HTTP header value may hold: it is sent again on webhook POSTs.
+_CONTENT_TYPE = re.compile(r"[\t -~]{0,200}")
+
+
 def message_id(value: Any, name: str = "id") -> str:
-    if not isinstance(value, str) or not value or len(value) > 200 or "|" in value:
+    if not isinstance(value, str) or not _MESSAGE_ID.fullmatch(value):
         raise BadRequest(f"missing or invalid {name}: expected a message id string")
+    return value
+
+
+def content_type(value: Any, name: str = "Content-Type") -> str:
+    if not isinstance(value, str) or not _CONTENT_TYPE.fullmatch(value):
+        raise BadRequest(f"invalid {name}: at most 200 printable ASCII characters")
     return value

@@ -1,5 +1,6 @@
 """Regressions: hostile or careless input that once gave a 500, lost or duplicated a message."""
 
+import asyncio
 import json
 
 from tests.topics.conftest import b64, consume, publish
@@ -15,3 +16,32 @@ async def test_requeue_with_a_far_future_timestamp_does_not_poison_the_topic(cli
     assert peeked.status == 200 and [m["id"] for m in await peeked.json()][1] == "rebuilt-1"
     messages = await consume(client, "t", limit="10")
     assert len(messages) == 2 and messages[1]["timestamp"] < "9999"
+
+
+async def test_ids_and_content_types_that_cannot_be_stored_or_sent_are_400(client):
+    await publish(client, "t", "kept")
+    lone_surrogate = '"\\ud800"'  # valid JSON, but no UTF-8 encoding exists for it
+    cases = [
+        ("/ack/t", '["' + "\\ud800" + '"]'),
+        ("/requeue", '{"topic": "t", "id": ' + lone_surrogate + "}"),
+        ("/requeue", '{"topic": "t", "id": "a\\r\\nX-Evil: 1", "payload": "eA=="}'),
+        ("/requeue", '{"topic": "t", "id": "a b", "payload": "eA=="}'),
+        ("/publish/t/batch", '[{"payload": "eA==", "content_type": ' + lone_surrogate + "}]"),
+        ("/publish/t/batch", '[{"payload": "eA==", "content_type": "text/plain\\r\\nX-Evil: 1"}]'),
+    ]
+    for path, body in cases:
+        response = await client.post(path, data=body.encode())
+        assert response.status == 400, (path, body, await response.text())
+        assert "error" in await response.json()
+    assert [m["payload"] for m in await consume(client, "t", limit="10")] == [b64("kept")]
+
+
+async def test_a_raw_non_utf8_content_type_header_is_400_not_500(client):
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(b"POST /publish/t HTTP/1.1\r\nHost: x\r\nContent-Type: text/\xff\xfe\r\n"
+                 b"Content-Length: 1\r\nConnection: close\r\n\r\nx")
+    await writer.drain()
+    reply = await reader.read()
+    writer.close()
+    assert reply.startswith(b"HTTP/1.1 400 ") and b'"error"' in reply
+    assert (await (await client.get("/api/stats")).json())["stats"] == []  # not even registered
