@@ -106,7 +106,7 @@ def _queue_name(request: web.Request) -> str:
 async def create_item(request: web.Request) -> web.Response:
     body = await read_object(request, empty_ok=False)
     item = {
-        "queue_name": fields.text(body, "queue_name", fields.NAME_MAX, required=True),
+        "queue_name": fields.name(body, "queue_name"),
         "status": fields.item_status(body),
         "data": fields.data(body),
         "reference": fields.text(body, "reference", fields.NAME_MAX),
@@ -198,11 +198,11 @@ async def list_triggers(request: web.Request) -> web.Response:
 @guarded("triggers-write")
 async def create_trigger(request: web.Request) -> web.Response:
     body = await read_object(request, empty_ok=False)
-    name = fields.text(body, "trigger_name", fields.NAME_MAX, required=True)
+    name = fields.name(body, "trigger_name")
     kind = body.get("type", "SINGLE")
     if kind not in ("SINGLE", "QUEUE"):
         raise BadRequest("type must be SINGLE or QUEUE")
-    queue_name = fields.text(body, "queue_name", fields.NAME_MAX, required=kind == "QUEUE") or ""
+    queue_name = fields.name(body, "queue_name", required=kind == "QUEUE") or ""
     if kind == "SINGLE" and queue_name:
         raise BadRequest("queue_name is only for triggers of type QUEUE")
     status = fields.status_token(body, "process_status", "IDLE")

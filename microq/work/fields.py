@@ -27,6 +27,15 @@ def text(body: dict[str, Any], field: str, max_length: int, *, required: bool = 
     return None if value is None else checked(field, value, max_length, required=required)
 
 
+def name(body: dict[str, Any], field: str, *, required: bool = True) -> str | None:
+    """A queue or trigger name: text() that is also addressable as one URL path segment.
+    "." and ".." are not: clients and servers resolve them as dot-segments (RFC 3986)."""
+    value = text(body, field, NAME_MAX, required=required)
+    if value in (".", ".."):
+        raise BadRequest(f"{field} must not be '.' or '..': such a name cannot appear in a URL path")
+    return value
+
+
 def checked(field: str, value: str, max_length: int, *, required: bool = False) -> str:
     if required and not value.strip():
         raise BadRequest(f"{field} must not be empty")

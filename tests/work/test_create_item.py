@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import quote
 
 import pytest
 
@@ -25,8 +26,6 @@ async def create(api, body):
 
 
 async def stored(api, queue_name, item_id):
-    from urllib.parse import quote
-
     resp = await api.get(f"/api/queue/{quote(queue_name, safe='')}/items/{item_id}", headers=AUTH)
     assert resp.status == 200, await resp.text()
     return await resp.json()
@@ -86,6 +85,22 @@ async def test_queue_name_100_and_101_characters(api, work_keys):
     assert (await create(api, {"queue_name": "q" * 100})).status == 201
     await expect_400(api, {"queue_name": "q" * 101}, "queue_name")
     assert (await create(api, {"queue_name": "é" * 100})).status == 201  # characters, not bytes
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+async def test_dot_segment_queue_names_are_refused(api, name, work_keys):
+    """GET /api/queue/%2E/items resolves to /api/queue/items: such a queue could never be read back."""
+    await expect_400(api, {"queue_name": name}, "queue_name")
+    assert await work_keys() == []
+
+
+@pytest.mark.parametrize("name", ["...", ".a", "a.."])
+async def test_other_dotted_queue_names_are_reachable(api, name):
+    resp = await create(api, {"queue_name": name})
+    assert resp.status == 201
+    item_id = (await resp.json())["id"]
+    page = await (await api.get(f"/api/queue/{quote(name, safe='')}/items", headers=AUTH)).json()
+    assert page["queue_name"] == name and [i["id"] for i in page["items"]] == [item_id]
 
 
 @pytest.mark.parametrize("status", ["NEW", "IN_PROGRESS", "DONE", "FAILED", "ABANDONED"])

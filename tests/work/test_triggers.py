@@ -96,11 +96,20 @@ async def test_duplicate_name_is_409(api):
 @pytest.mark.parametrize("body", [{"trigger_name": "t", "type": "CRON"}, {"trigger_name": "t", "type": "QUEUE"},
                                   {"trigger_name": "t", "queue_name": "q"},
                                   {"trigger_name": "t", "description": "d" * 1001},
-                                  {"trigger_name": "t", "process_status": "no way"}])
+                                  {"trigger_name": "t", "process_status": "no way"},
+                                  {"trigger_name": "t", "type": "QUEUE", "queue_name": ".."}])
 async def test_bad_definitions(api, body):
     resp = await api.post("/api/triggers", json=body, headers=AUTH)
     assert resp.status == 400
     assert (await api.get("/api/triggers/t", headers=AUTH)).status == 404
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+async def test_dot_segment_trigger_names_are_refused(api, name):
+    """/api/triggers/.. cannot reach a trigger named "..": it could never be read or deleted."""
+    resp = await api.post("/api/triggers", json={"trigger_name": name}, headers=AUTH)
+    assert resp.status == 400 and "trigger_name" in (await resp.json())["error"]
+    assert (await (await api.get("/api/triggers", headers=AUTH)).json())["triggers"] == []
 
 
 async def test_names_with_any_character(api):
