@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import re
 import socket
 import time
 from typing import Any
@@ -35,6 +36,17 @@ POST_TIMEOUT = 10.0
 BACKOFF_MS = 500  #: first retry delay; doubles per attempt
 
 
+_HOSTNAME = re.compile(r"[A-Za-z0-9_.-]{1,253}")  #: as sent on the wire (IDNA), not %-escaped
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
 def _public(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.split("%")[0]).is_global
@@ -48,13 +60,21 @@ def check_webhook_url(url: Any, allow_private: bool) -> str:
     url = url.strip()
     if len(url) > 2048:
         raise BadRequest("invalid url: at most 2048 characters")
+    # spaces, control characters and lone surrogates: never a URL anyone can POST to (and a
+    # surrogate cannot even be hashed into the webhook id)
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise BadRequest("invalid url: spaces and control characters are not allowed")
     try:
         parsed = URL(url)
+        host = parsed.host  # decoding an IDNA name (xn--) may fail here, not when parsing
+        port = parsed.port
     except (ValueError, TypeError):
         raise BadRequest("invalid url") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if parsed.scheme not in ("http", "https") or not host:
         raise BadRequest("invalid url: expected an absolute http:// or https:// URL")
-    host = parsed.host.lower()
+    if not port or not (_HOSTNAME.fullmatch(parsed.raw_host or "") or _is_ip(host)):
+        raise BadRequest("invalid url: expected a host name or IP address and a port from 1 to 65535")
+    host = host.lower()
     if not allow_private and (host == "localhost" or host.endswith(".localhost") or not _public(host)):
         raise BadRequest("invalid url: loopback and private addresses are refused "
                          "(set MICROQ_WEBHOOK_ALLOW_PRIVATE=1 to allow them)")

@@ -45,3 +45,15 @@ async def test_a_raw_non_utf8_content_type_header_is_400_not_500(client):
     writer.close()
     assert reply.startswith(b"HTTP/1.1 400 ") and b'"error"' in reply
     assert (await (await client.get("/api/stats")).json())["stats"] == []  # not even registered
+
+
+async def test_webhook_urls_that_are_not_urls_are_400(client):
+    for url in ("http://xn--/", "http://a b/", "http://\x00/", "http://example.com/\ud800", "http://%41/",
+                "http://example.com:0/"):
+        body = json.dumps({"url": url}).encode()  # ensure_ascii: a lone surrogate travels as \\ud800
+        response = await client.post("/webhook/t", data=body)
+        assert response.status == 400, (url, await response.text())
+        assert "error" in await response.json()
+    assert (await (await client.get("/webhook/t")).json())["webhooks"] == []
+    ok = await client.post("/webhook/t", json={"url": "https://bücher.example/in?x=1"})
+    assert ok.status == 201
