@@ -199,7 +199,9 @@ async def list_triggers(request: web.Request) -> web.Response:
 async def create_trigger(request: web.Request) -> web.Response:
     body = await read_object(request, empty_ok=False)
     name = fields.name(body, "trigger_name")
-    kind = body.get("type", "SINGLE")
+    kind = body.get("type")
+    if kind is None:  # absent or null: the default, as for every optional field
+        kind = "SINGLE"
     if kind not in ("SINGLE", "QUEUE"):
         raise BadRequest("type must be SINGLE or QUEUE")
     queue_name = fields.name(body, "queue_name", required=kind == "QUEUE") or ""

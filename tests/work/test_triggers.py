@@ -85,6 +85,14 @@ async def test_create_list_get_delete(api):
     assert [t["trigger_name"] for t in listed] == ["a-queue"]
 
 
+async def test_null_type_and_status_take_the_defaults(api):
+    resp = await api.post("/api/triggers", json={"trigger_name": "t", "type": None, "process_status": None,
+                                                 "queue_name": None, "description": None}, headers=AUTH)
+    assert resp.status == 201, await resp.text()
+    shown = await resp.json()
+    assert shown["type"] == "SINGLE" and shown["process_status"] == "IDLE"
+
+
 async def test_duplicate_name_is_409(api):
     await define(api, "t")
     resp = await api.post("/api/triggers", json={"trigger_name": "t", "type": "QUEUE", "queue_name": "q"},
