@@ -169,9 +169,10 @@ class LineStore:
                         rotate: bool = False) -> tuple[QueueConfig, str | None]:
         """(config after the change, the new admin key when rotate)."""
         new_key = new_admin_key() if rotate else None
-        reply = await self.scripts.call("lines_configure", [self.keys(tenant, queue).cfg], [
+        k = self.keys(tenant, queue)
+        reply = await self.scripts.call("lines_configure", [k.cfg, k.events], [
             key_digest(admin_key), name or "", "" if public is None else ("1" if public else "0"),
-            "" if minutes is None else repr(float(minutes)), key_digest(new_key)])
+            "" if minutes is None else repr(float(minutes)), key_digest(new_key), self.events_maxlen, k.channel])
         return _config(tenant, queue, reply), new_key
 
     # people in the line
@@ -250,13 +251,15 @@ class LineStore:
         """Create (type_id None) or rename one."""
         k = self.keys(tenant, queue)
         mode = "update" if type_id else "create"
-        reply = await self.scripts.call("lines_type_save", [k.cfg, k.types], [
-            key_digest(admin_key), type_id or str(uuid.uuid4()), mode, name or "", code or "", MAX_SERVICE_TYPES])
+        reply = await self.scripts.call("lines_type_save", [k.cfg, k.types, k.events], [
+            key_digest(admin_key), type_id or str(uuid.uuid4()), mode, name or "", code or "", MAX_SERVICE_TYPES,
+            self.events_maxlen, k.channel])
         return ServiceType(*(_text(v) for v in reply))
 
     async def delete_service_type(self, tenant: str, queue: str, admin_key: str | None, type_id: str) -> None:
         k = self.keys(tenant, queue)
-        await self.scripts.call("lines_type_delete", [k.cfg, k.types], [key_digest(admin_key), type_id])
+        await self.scripts.call("lines_type_delete", [k.cfg, k.types, k.events],
+                                [key_digest(admin_key), type_id, self.events_maxlen, k.channel])
 
     # event log
 

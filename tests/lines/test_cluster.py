@@ -26,7 +26,7 @@ async def test_lines_on_a_cluster(aiohttp_client, redis_cluster, settings):
         types = await (await client.get(f"{line.base}/service-types")).json()
         assert types["service_types"][0]["code"] == "GEN"
         events = await (await client.get(f"{line.base}/events", headers=line.admin)).json()
-        assert [e["type"] for e in events["events"]] == ["JOIN", "JOIN", "SERVE"]
+        assert [e["type"] for e in events["events"]] == ["TYPE_CREATE", "JOIN", "JOIN", "SERVE"]
     queues = await (await client.get("/api/acme/queues")).json()
     assert sorted(q["queue_id"] for q in queues["queues"]) == [f"q{i}" for i in range(6)]
     assert (await (await client.get("/api/acme/queues/q3")).json())["name"] == "Support Queue"

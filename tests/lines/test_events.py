@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from tests.lines.conftest import create_line
@@ -61,3 +62,22 @@ async def test_cursor_at_the_edges_of_the_id_space(line):
         assert [e["user_id"] for e in page["events"]] == expected, since
     response = await line.client.get(f"{line.base}/events", params={"since": "18446744073709551615-18446744073709551615"})
     assert response.status == 403
+
+
+async def test_config_key_and_service_type_changes_are_logged(line):
+    client, admin = line.client, line.admin
+    await client.patch(f"/api/{line.tenant}/queues/{line.queue}", json={"avg_service_time": 6, "is_public": False},
+                       headers=admin)
+    created = await (await client.post(f"{line.base}/service-types", json={"name": "Returns"}, headers=admin)).json()
+    await client.patch(f"{line.base}/service-types/{created['id']}", json={"code": "REF"}, headers=admin)
+    await client.delete(f"{line.base}/service-types/{created['id']}", headers=admin)
+    rotated = await (await client.post(f"/api/{line.tenant}/queues/{line.queue}/rotate-key", headers=admin)).json()
+    page = await (await client.get(f"{line.base}/events", headers={"X-Admin-Key": rotated["admin_key"]})).json()
+    assert [(e["type"], e["user_id"], e["meta"]) for e in page["events"]] == [
+        ("CONFIGURE", "", {"is_public": False, "avg_service_time": 6}),
+        ("TYPE_CREATE", "", {"id": created["id"], "name": "Returns", "code": "RET"}),
+        ("TYPE_UPDATE", "", {"id": created["id"], "name": "Returns", "code": "REF"}),
+        ("TYPE_DELETE", "", {"id": created["id"], "name": "Returns", "code": "REF"}),
+        ("ROTATE_KEY", "", {}),
+    ]
+    assert rotated["admin_key"] not in json.dumps(page)

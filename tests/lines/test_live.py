@@ -100,3 +100,26 @@ async def test_stream_survives_a_lost_subscriber_connection(two_clients, redis):
         update = await _next_event(stream, "line")
         while update["count"] != 1:
             update = await _next_event(stream, "line")
+
+
+async def test_config_and_service_type_changes_reach_open_streams(two_clients):
+    """ETAs depend on avg_service_time and entries show type names: changing either is pushed."""
+    a, b = two_clients
+    line = await create_line(a)
+    created = await b.post(f"{line.base}/service-types", json={"name": "Returns", "code": "RET"}, headers=line.admin)
+    type_id = (await created.json())["id"]
+    await line.join("Alex", client=b, service_type_id=type_id)
+
+    async def until(stream, field: str, value) -> None:  # a stream may repeat the current state first
+        while (await _next_event(stream, "line"))["queue"][0][field] != value:
+            pass
+
+    async with a.get(f"{line.base}/stream") as stream:
+        first = await _next_event(stream, "line")
+        assert first["queue"][0]["eta_minutes"] == 4.0
+        await b.patch(f"/api/{line.tenant}/queues/{line.queue}", json={"avg_service_time": 7}, headers=line.admin)
+        await until(stream, "eta_minutes", 7.0)
+        await b.patch(f"{line.base}/service-types/{type_id}", json={"name": "Refunds"}, headers=line.admin)
+        await until(stream, "service_type_name", "Refunds")
+        await b.delete(f"{line.base}/service-types/{type_id}", headers=line.admin)
+        await until(stream, "service_type_name", None)

@@ -1,13 +1,19 @@
---[[ lines_configure: change a queue's config (admin), or replace its admin key.
-  KEYS[1] cfg  hash  n, p, a, c, k (see lines_create)
+--[[ lines_configure: change a queue's config (admin), or replace its admin key. Logged as
+  CONFIGURE (meta: the changed fields) or ROTATE_KEY (meta: {}), and pushed to live streams,
+  whose ETAs depend on the minutes per service.
+  KEYS[1] cfg     hash    n, p, a, c, k (see lines_create)
+  KEYS[2] events  stream  the line's event log
   ARGV[1] SHA-256 hex of the current admin key (X-Admin-Key), or ""
   ARGV[2] new name, or "" to keep
   ARGV[3] new public "1"|"0", or "" to keep
   ARGV[4] new minutes per service, or "" to keep
   ARGV[5] SHA-256 hex of a new admin key, or "" to keep the key
+  ARGV[6] event stream maxlen
+  ARGV[7] pub/sub channel of the line
   Returns: {name, public, minutes, created ms}
   Errors:  NOTFOUND (never created), FORBIDDEN ]]
 --- @include "lines_admin"
+--- @include "lines_emit"
 local cfg = KEYS[1]
 if redis.call("EXISTS", cfg) == 0 then return redis.error_reply("NOTFOUND queue not found") end
 local err = admin_error(cfg, ARGV[1])
@@ -16,4 +22,9 @@ local fields = {"n", "p", "a", "k"}
 for i, field in ipairs(fields) do
   if ARGV[i + 1] ~= "" then redis.call("HSET", cfg, field, ARGV[i + 1]) end
 end
+local meta = {}
+if ARGV[2] ~= "" then meta.name = ARGV[2] end
+if ARGV[3] ~= "" then meta.is_public = ARGV[3] == "1" end
+if ARGV[4] ~= "" then meta.avg_service_time = tonumber(ARGV[4]) end
+emit(KEYS[2], ARGV[6], ARGV[7], ARGV[5] ~= "" and "ROTATE_KEY" or "CONFIGURE", "", meta)
 return redis.call("HMGET", cfg, "n", "p", "a", "c")
