@@ -63,7 +63,10 @@ def data(body: dict[str, Any]) -> str | None:
     if value is None:
         return None
     if isinstance(value, (dict, list)):
-        value = json.dumps(value, ensure_ascii=False)
+        try:  # NaN and Infinity pass Python's parser but are not JSON: the stored text would not parse
+            value = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        except ValueError:
+            raise BadRequest("data must not contain NaN or Infinity, which JSON cannot represent") from None
     elif not isinstance(value, str):
         raise BadRequest("data must be a string, an object or an array")
     if len(value) > DATA_MAX:

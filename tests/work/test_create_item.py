@@ -87,6 +87,15 @@ async def test_queue_name_100_and_101_characters(api, work_keys):
     assert (await create(api, {"queue_name": "é" * 100})).status == 201  # characters, not bytes
 
 
+@pytest.mark.parametrize("raw", ['{"a": NaN}', "[Infinity]", "[-Infinity]", "[1e999]"])
+async def test_data_that_is_not_json_is_refused(api, raw, work_keys):
+    """Python's parser takes NaN and Infinity; stringified they would be data no JSON parser reads."""
+    body = '{"queue_name": "q", "data": %s}' % raw
+    resp = await api.post("/api/queue", data=body, headers={**AUTH, "Content-Type": "application/json"})
+    assert resp.status == 400 and "data" in (await resp.json())["error"]
+    assert await work_keys() == []
+
+
 @pytest.mark.parametrize("name", [".", ".."])
 async def test_dot_segment_queue_names_are_refused(api, name, work_keys):
     """GET /api/queue/%2E/items resolves to /api/queue/items: such a queue could never be read back."""
