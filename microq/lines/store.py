@@ -231,7 +231,7 @@ class LineStore:
         """status: left (the person), removed or no_show (admin)."""
         k = self.keys(tenant, queue)
         blob, type_name, type_code = await self.scripts.call(
-            "lines_finish", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.types],
+            "lines_finish", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.types, k.stats],
             [uid, status, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS])
         return _entry(uid, blob, type_name, type_code)
 

@@ -79,3 +79,17 @@ async def test_call_out_of_order(line):
     events = await _events(line)
     assert [e["type"] for e in events] == ["JOIN", "JOIN", "JOIN", "CALL", "SERVE", "SERVE"]
     assert events[3]["user_id"] == ids[2] and events[3]["meta"] == {"name": "p2"}
+
+
+async def test_no_show_of_the_person_now_serving_clears_now_serving(line):
+    """Kiosks and the admin panel show now_serving: a no-show there is nobody being served."""
+    alex = await line.join("Alex")
+    sam = await line.join("Sam")
+    await line.serve()
+    await line.serve()
+    # a no-show of someone served earlier leaves the current one in place
+    assert (await line.client.post(f"{line.base}/no-show/{alex['entry']['id']}", headers=line.admin)).status == 200
+    listed = await (await line.client.get(f"{line.base}/list")).json()
+    assert listed["now_serving"]["id"] == sam["entry"]["id"]
+    assert (await line.client.post(f"{line.base}/no-show/{sam['entry']['id']}", headers=line.admin)).status == 200
+    assert (await (await line.client.get(f"{line.base}/list")).json())["now_serving"] is None

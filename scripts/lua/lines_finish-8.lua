@@ -7,6 +7,7 @@
   KEYS[5] donex   zset   user id -> finished_ms
   KEYS[6] events  stream the line's event log
   KEYS[7] types   hash   service type id -> msgpack {name, code}
+  KEYS[8] stats   hash   ravg, cur (now serving: cleared when that person is marked a no-show), n
   ARGV[1] user id
   ARGV[2] new status: left | removed | no_show (the last two need the admin key)
   ARGV[3] SHA-256 hex of the X-Admin-Key header, or ""
@@ -19,7 +20,8 @@
 --- @include "lines_admin"
 --- @include "lines_emit"
 --- @include "lines_archive"
-local cfg, wait, ent, done, donex, events, types = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local cfg, wait, ent, done, donex, events, types, stats =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local uid, status = ARGV[1], ARGV[2]
 local kinds = {left = "LEAVE", removed = "REMOVE", no_show = "NO_SHOW"}
 local kind = kinds[status]
@@ -41,6 +43,9 @@ else
   if not (status == "no_show" and entry[4] == "served") then
     return redis.error_reply("CONFLICT this person is no longer waiting (" .. entry[4] .. ")")
   end
+  -- a no-show is not being served: kiosks and the admin panel stop showing them as now serving
+  local current = redis.call("HGET", stats, "cur")
+  if current and cmsgpack.unpack(current)[1] == uid then redis.call("HDEL", stats, "cur") end
 end
 local packed = archive(done, donex, uid, entry, status, now, tonumber(ARGV[6]))
 emit(events, ARGV[4], ARGV[5], kind, uid, {name = entry[1]})
