@@ -34,6 +34,18 @@ def _content_type(request: web.Request) -> str:
 
 # publish --------------------------------------------------------------------------------
 
+@routes.post("/publish")
+@routes.post("/publish/")
+@routes.get("/consume")
+@routes.get("/consume/")
+@routes.post("/webhook")
+@routes.post("/webhook/")
+async def missing_topic(request: web.Request) -> web.Response:
+    """The seed's "400: missing topic" (an empty {topic} matches no route; a 404 from /consume
+    would read as "no messages")."""
+    raise BadRequest("missing topic")
+
+
 @routes.post("/publish/{topic}")
 async def publish(request: web.Request) -> web.Response:
     topic = check_topic(request.match_info["topic"])

@@ -57,3 +57,11 @@ async def test_webhook_urls_that_are_not_urls_are_400(client):
     assert (await (await client.get("/webhook/t")).json())["webhooks"] == []
     ok = await client.post("/webhook/t", json={"url": "https://bücher.example/in?x=1"})
     assert ok.status == 201
+
+
+async def test_a_missing_topic_is_400_not_an_empty_queue_404(client):
+    for method, path in (("POST", "/publish/"), ("POST", "/publish"), ("GET", "/consume/"), ("GET", "/consume"),
+                         ("POST", "/webhook/"), ("POST", "/webhook")):
+        response = await client.request(method, path, data=b"x")
+        assert response.status == 400, (method, path)
+        assert (await response.json())["error"] == "missing topic"
