@@ -25,6 +25,9 @@ STREAM_LIMIT = 100
 EVENTS_LIMIT = 1000
 _EVENT_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  #: fullmatch; ASCII digits only (Redis reads no others)
 _MAX_ID_PART = 2**64 - 1
+#: scheme and host[:port] of the public page when it comes from the request: a DNS name or
+#: IPv4 address, or a bracketed IPv6 address, and a port
+_BASE_URL = re.compile(r"https?://(?:[A-Za-z0-9_.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
 
 
 def _store(request: web.Request) -> LineStore:
@@ -212,11 +215,18 @@ async def status_stream(request: web.Request) -> web.StreamResponse:
 async def qr(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     settings = request.app[SETTINGS]
-    url = f"{public_base_url(request, settings.public_url, settings.trusted_proxies)}/queue/{tenant}/{queue}"
+    base = public_base_url(request, settings.public_url, settings.trusted_proxies)
+    if not settings.public_url and not _BASE_URL.fullmatch(base):
+        # Host (or a trusted proxy's X-Forwarded-*) is client text: a QR code people scan must
+        # not carry a path, query, credentials or markup smuggled in through it
+        raise BadRequest("the request's host is not a plain host name: set MICROQ_PUBLIC_URL")
+    url = f"{base}/queue/{tenant}/{queue}"
     svg = io.BytesIO()
     segno.make(url, error="m").save(svg, kind="svg", scale=8, border=2, title=f"Join {tenant}/{queue}")
+    # a shared cache must key the image on every header that chose its URL
+    vary = {} if settings.public_url else {"Vary": "Host, X-Forwarded-Host, X-Forwarded-Proto"}
     return web.Response(body=svg.getvalue(), content_type="image/svg+xml",
-                        headers={"Cache-Control": "public, max-age=300", "Vary": "Host"})
+                        headers={"Cache-Control": "public, max-age=300", **vary})
 
 
 # service types

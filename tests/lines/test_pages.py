@@ -24,12 +24,43 @@ async def test_pages_render_and_escape(client):
     assert (await client.get("/static/lines_nothing.js")).status == 404
 
 
+def _qr_of(url: str, title: str = "Join acme/support") -> str:
+    """The SVG the QR endpoint makes for `url` (segno is deterministic): compare, not decode."""
+    import io
+
+    import segno
+    svg = io.BytesIO()
+    segno.make(url, error="m").save(svg, kind="svg", scale=8, border=2, title=title)
+    return svg.getvalue().decode()
+
+
 async def test_qr_encodes_the_public_page(make_client):
     client = await make_client(public_url="https://q.example.com")
-    svg = await (await client.get("/api/acme/support/qr")).text()
-    assert "<svg" in svg
-    plain = await client.get("/api/acme/support/qr", headers={"X-Forwarded-Host": "evil.example"})
-    assert plain.status == 200
+    response = await client.get("/api/acme/support/qr", headers={"X-Forwarded-Host": "evil.example"})
+    assert response.status == 200 and "Vary" not in response.headers
+    assert await response.text() == _qr_of("https://q.example.com/queue/acme/support")
+
+
+async def test_qr_from_the_host_header_only_when_it_is_a_host(make_client):
+    client = await make_client()
+    response = await client.get("/api/acme/support/qr", headers={"Host": "q.example.com:8080",
+                                                                 "X-Forwarded-Host": "evil.example"})
+    assert response.status == 200
+    assert await response.text() == _qr_of("http://q.example.com:8080/queue/acme/support")
+    assert set(response.headers["Vary"].replace(" ", "").split(",")) >= {"Host", "X-Forwarded-Host",
+                                                                         "X-Forwarded-Proto"}
+    assert await (await client.get("/api/acme/support/qr", headers={"Host": "[::1]:80"})).text() == \
+        _qr_of("http://[::1]:80/queue/acme/support")
+    for host in ('evil.example/phish?x=', 'a@evil.example', '"><script>', "evil.example#"):
+        response = await client.get("/api/acme/support/qr", headers={"Host": host})
+        assert response.status == 400, host
+        assert "error" in await response.json()
+    proxied = await make_client(trusted_proxies=("127.0.0.1/32", "::1/128"))
+    forwarded = {"X-Forwarded-Host": "q.example.com", "X-Forwarded-Proto": "https"}
+    response = await proxied.get("/api/acme/support/qr", headers=forwarded)
+    assert await response.text() == _qr_of("https://q.example.com/queue/acme/support")
+    response = await proxied.get("/api/acme/support/qr", headers={**forwarded, "X-Forwarded-Proto": "javascript"})
+    assert response.status == 400
 
 
 async def test_join_serve_and_live_update_in_chromium(browser, live_server, artifacts):
