@@ -7,8 +7,8 @@
   ARGV[4] fallback      "" or msgpack {payload, created_ms, retry_count, content_type}: the
                         message as the client holds it, rebuilt when the broker no longer has
                         it (auto-acked, or acknowledged, then requeued)
-  Returns: {status, retry_count}: status "requeued" | "dead_lettered" | "queued" (already
-           waiting for delivery: nothing changed)
+  Returns: {status, retry_count}: status "requeued" | "dead_lettered" (now, or already in the
+           dead-letter topic: nothing changed) | "queued" (already waiting for delivery: nothing changed)
   Errors:  NOTFOUND (unknown id and no payload), FULL, INVALID ]]
 --- @include "now_ms"
 --- @include "topics_keys"
@@ -40,6 +40,13 @@ local meta = redis.call("HGET", k.meta, id)
 if meta then
   local _, retry = topics_meta_parse(meta)
   return {"queued", retry}
+end
+-- already dead-lettered (a stale copy from a consumer whose lease lapsed): rebuilding it
+-- would deliver it again beside its dead letter
+local dead = redis.call("HGET", k.dlq_meta, id)
+if dead then
+  local _, retry = topics_meta_parse(dead)
+  return {"dead_lettered", retry}
 end
 if ARGV[4] == "" then
   return redis.error_reply("NOTFOUND message " .. id .. " not found; send its payload to requeue it")

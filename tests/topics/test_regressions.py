@@ -65,3 +65,19 @@ async def test_a_missing_topic_is_400_not_an_empty_queue_404(client):
         response = await client.request(method, path, data=b"x")
         assert response.status == 400, (method, path)
         assert (await response.json())["error"] == "missing topic"
+
+
+async def test_requeue_of_a_dead_lettered_message_does_not_copy_it_back(make_client):
+    client = await make_client(max_attempts=2)
+    await publish(client, "jobs", "once")
+    first = await consume(client, "jobs", visibility="50ms")  # a slow consumer keeps this copy
+    await asyncio.sleep(0.1)
+    await consume(client, "jobs", visibility="50ms")  # redelivered to another, who also lets it lapse
+    await asyncio.sleep(0.1)
+    assert await (await client.get("/api/queues/peek", params={"queue": "jobs"})).json() == []  # dead-lettered
+    response = await client.post("/requeue", json=first)  # retry_count 0: rebuilding would not dead-letter it
+    assert response.status == 202
+    assert (await response.json())["status"] == "dead_lettered"
+    assert await (await client.get("/api/queues/peek", params={"queue": "jobs"})).json() == []
+    dead = await (await client.get("/api/queues/peek", params={"queue": "jobs.dlq"})).json()
+    assert [m["id"] for m in dead] == [first["id"]]
