@@ -180,10 +180,11 @@ async def list_line(request: web.Request) -> web.Response:
     return web.json_response(views.line(page))
 
 
-# live updates
+# live updates (no HEAD: a StreamResponse writes its events even then, a body where HTTP allows
+# none, which desynchronises a keep-alive connection or a proxy's pooled upstream connection)
 
 
-@routes.get("/api/{tenant_id}/{queue_id}/stream")
+@routes.get("/api/{tenant_id}/{queue_id}/stream", allow_head=False)
 async def line_stream(request: web.Request) -> web.StreamResponse:
     """SSE `line` events: the list answer for the first `limit` people (default 10)."""
     tenant, queue = _line(request)
@@ -196,7 +197,7 @@ async def line_stream(request: web.Request) -> web.StreamResponse:
     return await event_stream(request, request.app[HUB], store.keys(tenant, queue).channel, "line", snapshot)
 
 
-@routes.get("/api/{tenant_id}/{queue_id}/status/{user_id}/stream")
+@routes.get("/api/{tenant_id}/{queue_id}/status/{user_id}/stream", allow_head=False)
 async def status_stream(request: web.Request) -> web.StreamResponse:
     """SSE `status` events: the status answer, whenever the line changes."""
     tenant, queue = _line(request)

@@ -123,3 +123,14 @@ async def test_config_and_service_type_changes_reach_open_streams(two_clients):
         await until(stream, "service_type_name", "Refunds")
         await b.delete(f"{line.base}/service-types/{type_id}", headers=line.admin)
         await until(stream, "service_type_name", None)
+
+
+async def test_head_on_a_stream_is_refused_without_a_body(line):
+    """HEAD of an SSE route wrote events after the headers: the next response on the connection
+    started with `retry: 2000` (a desynchronised keep-alive connection)."""
+    joined = await line.join("Alex")
+    for path in (f"{line.base}/stream", f"{line.base}/status/{joined['entry']['id']}/stream"):
+        response = await asyncio.wait_for(line.client.head(path), 10)
+        assert response.status == 405, path
+        # the same keep-alive connection still answers the next request cleanly
+        assert (await line.client.get(f"{line.base}/list")).status == 200
