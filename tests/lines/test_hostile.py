@@ -111,6 +111,10 @@ async def test_list_paging(line):
     assert [p["position"] for p in page["queue"]] == [4, 5]
     far = await (await line.client.get(f"{line.base}/list?offset=100")).json()
     assert far["queue"] == [] and far["count"] == 7
+    # the documented bound itself is accepted ("0 to 1000000000"), one more is not
+    edge = await line.client.get(f"{line.base}/list?offset=1000000000")
+    assert edge.status == 200 and (await edge.json())["queue"] == []
+    assert (await line.client.get(f"{line.base}/list?offset=1000000001")).status == 400
 
 
 async def test_wrong_methods(line):
