@@ -27,7 +27,8 @@ _EVENT_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  #: fullmatch; ASCII digi
 _MAX_ID_PART = 2**64 - 1
 #: scheme and host[:port] of the public page when it comes from the request: a DNS name or
 #: IPv4 address, or a bracketed IPv6 address, and a port
-_BASE_URL = re.compile(r"https?://(?:[A-Za-z0-9_.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+_BASE_URL = re.compile(r"https?://(?:[A-Za-z0-9_.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?",
+                       re.IGNORECASE)  # schemes are case-insensitive: a proxy may send "HTTPS"
 
 
 def _store(request: web.Request) -> LineStore:

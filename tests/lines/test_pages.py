@@ -61,6 +61,8 @@ async def test_qr_from_the_host_header_only_when_it_is_a_host(make_client):
     assert await response.text() == _qr_of("https://q.example.com/queue/acme/support")
     response = await proxied.get("/api/acme/support/qr", headers={**forwarded, "X-Forwarded-Proto": "javascript"})
     assert response.status == 400
+    response = await proxied.get("/api/acme/support/qr", headers={**forwarded, "X-Forwarded-Proto": "HTTPS"})
+    assert await response.text() == _qr_of("HTTPS://q.example.com/queue/acme/support")
 
 
 async def test_join_serve_and_live_update_in_chromium(browser, live_server, artifacts):
