@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from microq.keys import Keyspace
 from microq.lines.keys import LineKeys, tenant_registry
 from microq.scripts import Scripts
 from microq.settings import Settings
+
+log = logging.getLogger(__name__)
 
 #: how long a finished (served, left, removed, no-show) entry still answers its status, ms
 FINISHED_RETENTION_MS = 24 * 3600 * 1000
@@ -146,9 +149,16 @@ class LineStore:
         config = _config(tenant, queue, reply[1:])
         # The registry lives in the tenant's slot, not the line's, so it is a second command.
         # ZADD NX is idempotent and runs on every create, so a crash between the two is
-        # repaired by repeating the create, which clients may always do.
-        await self.scripts.execute("ZADD", tenant_registry(self.keyspace, tenant), "NX",
-                                   config.created_ms, queue)
+        # repaired by repeating the create, which clients may always do. Its failure must not
+        # fail this request: the queue exists now, and an admin key not shown here is lost.
+        try:
+            added = await self.scripts.execute("ZADD", tenant_registry(self.keyspace, tenant), "NX",
+                                               config.created_ms, queue)
+        except Exception as exc:  # noqa: BLE001 - any failure: log it, still answer with the key
+            added = exc
+        if isinstance(added, Exception):
+            log.warning("queue %s/%s created but not listed (%s); repeating the create lists it",
+                        tenant, queue, added)
         return config, admin_key if reply[0] == 1 else None
 
     async def get_queue(self, tenant: str, queue: str) -> QueueConfig | None:

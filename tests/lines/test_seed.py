@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from microq.keys import Keyspace
+from microq.lines.keys import tenant_registry
 from tests.lines.conftest import create_line
 
 
@@ -145,6 +147,22 @@ async def test_create_queue_example_and_idempotence(client):
     assert "admin_key" not in kept
     assert kept["name"] == "Support Queue" and kept["avg_service_time"] == 5.0
     assert kept["created_at"] == body["created_at"]
+
+
+async def test_create_shows_the_key_even_when_the_tenant_listing_fails(client, redis, caplog):
+    # the registry is a second command in another slot; the queue exists once the script ran,
+    # so a failing registry update must still hand out the admin key that nobody else will see
+    registry = tenant_registry(Keyspace("mq:"), "acme")
+    await redis.set(registry, "not a sorted set")
+    response = await client.post("/api/acme/queues", json={"queue_id": "support", "name": "Support"})
+    assert response.status == 201
+    assert len((await response.json())["admin_key"]) >= 32
+    assert "acme/support created but not listed" in caplog.text
+    await redis.delete(registry)
+    again = await client.post("/api/acme/queues", json={"queue_id": "support", "name": "Support"})
+    assert again.status == 200 and "admin_key" not in await again.json()
+    listed = await (await client.get("/api/acme/queues")).json()
+    assert [q["queue_id"] for q in listed["queues"]] == ["support"]  # the repeated create listed it
 
 
 async def test_list_and_get_queue_configs(client):
