@@ -163,3 +163,8 @@ class WebhookDispatcher:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             log.info("webhook POST to %s failed: %s", delivery.url, exc)
             return "retry"
+        except ValueError as exc:  # aiohttp refuses the request itself (a CR or LF in a stored header
+            # value, from before ids and content types were checked): it never will, so give up now
+            # rather than leave the claim to lapse and fail again every LEASE_MS, forever
+            log.warning("webhook POST to %s refused: %s", delivery.url, exc)
+            return "fail"

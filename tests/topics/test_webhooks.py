@@ -102,3 +102,20 @@ async def test_registrations_survive_a_node_restart(make_client):
     second = await make_client()
     listed = await (await second.get("/webhook/kept")).json()
     assert [w["url"] for w in listed["webhooks"]] == ["https://hooks.example.com/kept"]
+
+
+async def test_a_message_aiohttp_refuses_to_send_is_dead_lettered_not_retried_forever(aiohttp_server, make_client):
+    from microq.topics.appkeys import TOPICS
+    from microq.topics.store import Outgoing
+
+    client = await make_client(webhook_allow_private=True)
+    receiver, url = await start_receiver(aiohttp_server)
+    await client.post("/webhook/hdr", json={"url": url})
+    # stored directly (the API now refuses it), as a message written before that check would be
+    await client.server.app[TOPICS].publish("hdr", [Outgoing("bad-1", b"x", content_type="text/plain\r\nX-Evil: 1")])
+    await publish(client, "hdr", "fine")
+    await receiver.wait_for(1)
+    dead = await consume(client, "hdr.dlq", timeout="5s")
+    assert dead["id"] == "bad-1"
+    assert (await stats_row(client, "hdr"))["MessageCount"] == 0
+    assert [body for _, body in receiver.posts] == [b"fine"]
