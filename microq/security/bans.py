@@ -96,4 +96,6 @@ class BanPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BanPolicy:
-        return cls(settings.ban_threshold, round(settings.ban_window * 1000), round(settings.ban_duration * 1000))
+        # at least 1 ms: Redis refuses PX 0 (a failure would be a 500) and PEXPIRE 0 deletes the count at once
+        return cls(settings.ban_threshold, max(1, round(settings.ban_window * 1000)),
+                   max(1, round(settings.ban_duration * 1000)))

@@ -168,6 +168,13 @@ async def test_ban_and_window_expire(work_node):
     assert (await push(node, from_address("192.0.2.50"))).status == 201
 
 
+async def test_sub_millisecond_ban_settings_are_not_a_500(work_node):
+    """MICROQ_BAN_DURATION=100us is a positive duration the settings accept; Redis refuses PX 0."""
+    node = await work_node(trusted_proxies=PROXY, ban_duration=0.0001)
+    for _ in range(6):
+        assert (await push(node, from_address("192.0.2.60", key="bad"))).status in (401, 403)
+
+
 # -- rate limits
 
 
