@@ -78,6 +78,7 @@ def public_base_url(request: web.Request, public_url: str, trusted_proxies: tupl
         return public_url
     scheme, host = request.scheme, request.host
     if _trusted(request.remote, trusted_proxies):
-        scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip() or scheme
-        host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip() or host
+        # the last value: a proxy that appends instead of overwriting leaves the client's own first
+        scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[-1].strip() or scheme
+        host = request.headers.get("X-Forwarded-Host", host).split(",")[-1].strip() or host
     return f"{scheme}://{host}"

@@ -63,6 +63,10 @@ async def test_qr_from_the_host_header_only_when_it_is_a_host(make_client):
     assert response.status == 400
     response = await proxied.get("/api/acme/support/qr", headers={**forwarded, "X-Forwarded-Proto": "HTTPS"})
     assert await response.text() == _qr_of("HTTPS://q.example.com/queue/acme/support")
+    # a proxy that appends to the client's own headers: only its (last) values count
+    appended = {"X-Forwarded-Host": "evil.example, q.example.com", "X-Forwarded-Proto": "http, https"}
+    response = await proxied.get("/api/acme/support/qr", headers=appended)
+    assert await response.text() == _qr_of("https://q.example.com/queue/acme/support")
 
 
 async def test_join_serve_and_live_update_in_chromium(browser, live_server, artifacts):
