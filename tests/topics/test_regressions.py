@@ -81,3 +81,28 @@ async def test_requeue_of_a_dead_lettered_message_does_not_copy_it_back(make_cli
     assert await (await client.get("/api/queues/peek", params={"queue": "jobs"})).json() == []
     dead = await (await client.get("/api/queues/peek", params={"queue": "jobs.dlq"})).json()
     assert [m["id"] for m in dead] == [first["id"]]
+
+
+async def test_a_backtracking_wildcard_does_not_hang_the_node(client):
+    await publish(client, "a" * 255)
+    pattern = ("a*" * 127 + "b")[:255]  # as a regex a[^.]+a[^.]+...b this backtracks for hours
+    response = await asyncio.wait_for(client.get(f"/consume/{pattern}"), 30)
+    assert response.status == 404
+    response = await asyncio.wait_for(client.get(f"/consume/{'a*' * 40}a"), 30)  # it still matches
+    assert response.status == 200
+
+
+def test_wildcards_match_as_the_regex_they_replace():
+    import random
+    import re
+
+    from microq.topics.names import matches
+
+    def regex(pattern: str, topic: str) -> bool:
+        return bool(re.fullmatch("[^.]+".join(re.escape(part) for part in pattern.split("*")), topic))
+
+    rng = random.Random(7)
+    for _ in range(20000):
+        topic = "".join(rng.choice("ab.") for _ in range(rng.randrange(1, 9)))
+        pattern = "".join(rng.choice("ab.*") for _ in range(rng.randrange(1, 7)))
+        assert matches(pattern, topic) == regex(pattern, topic), (pattern, topic)
