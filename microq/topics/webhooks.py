@@ -48,9 +48,15 @@ def _is_ip(host: str) -> bool:
 
 
 def _public(host: str) -> bool:
+    host = host.split("%")[0]
     try:
-        return ipaddress.ip_address(host.split("%")[0]).is_global
+        return ipaddress.ip_address(host).is_global
     except ValueError:
+        pass
+    try:  # the shorthand IPv4 forms connect() also takes (127.1, 2130706433, 0177.0.0.1, 0x7f.1):
+        # aiohttp sends the all-digit ones straight to connect(), past PublicResolver
+        return ipaddress.IPv4Address(socket.inet_aton(host)).is_global
+    except OSError:
         return True  # a name: checked when it resolves
 
 

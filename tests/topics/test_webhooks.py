@@ -119,3 +119,19 @@ async def test_a_message_aiohttp_refuses_to_send_is_dead_lettered_not_retried_fo
     assert dead["id"] == "bad-1"
     assert (await stats_row(client, "hdr"))["MessageCount"] == 0
     assert [body for _, body in receiver.posts] == [b"fine"]
+
+
+async def test_shorthand_ipv4_loopback_is_refused_at_registration_and_delivery(aiohttp_server, make_client):
+    receiver, url = await start_receiver(aiohttp_server)
+    port = url.split(":")[2].split("/")[0]
+    client = await make_client()
+    for host in ("127.1", "2130706433", "0177.0.0.1", "0x7f.1"):
+        response = await client.post("/webhook/ssrf", json={"url": f"http://{host}:{port}/incoming"})
+        assert response.status == 400, host
+    # a registration stored before this check: delivery refuses it too (aiohttp skips the
+    # resolver for all-digit hosts and would connect to 127.0.0.1)
+    from microq.topics.appkeys import TOPICS
+    await client.server.app[TOPICS].add_webhook("ssrf", f"http://127.1:{port}/incoming")
+    sent = await publish(client, "ssrf", "secret")
+    dead = await consume(client, "ssrf.dlq", timeout="5s")
+    assert dead["id"] == sent["id"] and receiver.posts == []
