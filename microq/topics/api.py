@@ -124,7 +124,8 @@ def _gone(request: web.Request) -> bool:
     return transport is None or transport.is_closing()
 
 
-@routes.get("/consume/{topic}")
+# no HEAD: it would take messages (and with auto_ack, delete them) and send no body
+@routes.get("/consume/{topic}", allow_head=False)
 async def consume(request: web.Request) -> web.Response:
     name = check_topic_or_pattern(request.match_info["topic"])
     settings = request.app[SETTINGS]

@@ -12,19 +12,20 @@ from dataclasses import astuple, dataclass
 from microq.errors import BadRequest
 from microq.keys import Keyspace
 
-_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,255}$")
-_PATTERN = re.compile(r"^[a-zA-Z0-9._*-]{1,255}$")
+_TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,255}")  #: fullmatch: `$` would let a final newline through
+_PATTERN = re.compile(r"[a-zA-Z0-9._*-]{1,255}")
+_DOTS_ONLY = (".", "..")  #: a URL path cannot carry these as a segment, so such a topic is unreachable
 DLQ_SUFFIX = ".dlq"
 
 
 def check_topic(name: object, what: str = "topic") -> str:
-    if not isinstance(name, str) or not _TOPIC.match(name):
-        raise BadRequest(f"invalid {what} name: use 1-255 characters from a-z A-Z 0-9 . _ -")
+    if not isinstance(name, str) or not _TOPIC.fullmatch(name) or name in _DOTS_ONLY:
+        raise BadRequest(f"invalid {what} name: use 1-255 characters from a-z A-Z 0-9 . _ - (not . or ..)")
     return name
 
 
 def check_topic_or_pattern(name: str) -> str:
-    if not _PATTERN.match(name):
+    if not _PATTERN.fullmatch(name) or name in _DOTS_ONLY:
         raise BadRequest("invalid topic name: use 1-255 characters from a-z A-Z 0-9 . _ - (and * in patterns)")
     return name
 

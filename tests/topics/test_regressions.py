@@ -106,3 +106,21 @@ def test_wildcards_match_as_the_regex_they_replace():
         topic = "".join(rng.choice("ab.") for _ in range(rng.randrange(1, 9)))
         pattern = "".join(rng.choice("ab.*") for _ in range(rng.randrange(1, 7)))
         assert matches(pattern, topic) == regex(pattern, topic), (pattern, topic)
+
+
+async def test_head_on_consume_is_405_and_takes_nothing(client):
+    await publish(client, "t", "kept")
+    response = await client.head("/consume/t", params={"auto_ack": "true"})
+    assert response.status == 405
+    assert [m["payload"] for m in await consume(client, "t", limit="10")] == [b64("kept")]
+
+
+async def test_topic_names_with_a_trailing_newline_or_only_dots_are_400(client):
+    # `$` also matches before a final newline; "." and ".." can't be reached by any URL
+    for name in ("orders\n", ".", ".."):
+        response = await client.post("/api/topics", json={"name": name})
+        assert response.status == 400, name
+    for path in ("/publish/orders%0A", "/consume/orders%0A", "/consume/orders.*%0A"):
+        response = await client.request("POST" if path.startswith("/publish") else "GET", path, data=b"x")
+        assert response.status == 400, path
+    assert (await (await client.get("/api/stats")).json())["stats"] == []
