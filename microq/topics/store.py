@@ -203,8 +203,11 @@ class TopicStore:
         return dict(sorted((k.decode(), v.decode()) for k, v in found.items()))
 
     async def remove_webhook(self, topic: str, hook_id: str) -> bool:
-        # The hooked set keeps the topic: its delivery loop drops the removed hook's pending deliveries.
-        return await self.execute("HDEL", self.keys(topic).hooks, hook_id) == 1
+        # The hooked set keeps the topic; see the script for what becomes of pending deliveries.
+        k = self.keys(topic)
+        return await self.scripts.call("topics_unhook",
+                                       [k.hooks, k.hookq, k.hookatt, k.seq, k.ready, k.delayed, k.meta],
+                                       [hook_id, self.wake_channel, topic]) == 1
 
     async def hooked_topics(self) -> list[str]:
         return [name.decode() for name in await self.execute("SMEMBERS", self.hooked)]

@@ -135,3 +135,18 @@ async def test_shorthand_ipv4_loopback_is_refused_at_registration_and_delivery(a
     sent = await publish(client, "ssrf", "secret")
     dead = await consume(client, "ssrf.dlq", timeout="5s")
     assert dead["id"] == sent["id"] and receiver.posts == []
+
+
+async def test_removing_the_last_webhook_hands_its_backlog_to_pull_consumers(aiohttp_server, make_client):
+    client = await make_client(webhook_allow_private=True)
+    receiver, url = await start_receiver(aiohttp_server, status=500)  # every POST fails: retries pile up
+    hook = await (await client.post("/webhook/orders", json={"url": url})).json()
+    sent = [(await publish(client, "orders", f"m{i}"))["id"] for i in range(3)]
+    await publish(client, "orders", "later", delay="1h")
+    await receiver.wait_for(3)
+    assert (await client.delete(f"/webhook/orders/{hook['id']}")).status == 200
+    row = await stats_row(client, "orders")
+    assert (row["Ready"], row["Delayed"], row["PendingDeliveries"], row["MessageCount"]) == (3, 1, 0, 4)
+    assert [m["id"] for m in await consume(client, "orders", limit="10")] == sent  # publish order; `later` waits
+    await consume(client, "orders", status=404)
+    assert (await stats_row(client, "orders"))["Delayed"] == 1  # `later` waits for its hour
