@@ -1,8 +1,17 @@
-"""The admission check in front of every work API handler: one script, one round trip."""
+"""The admission check in front of every work API handler: one script, one round trip.
+
+Requests that share a client address, API key and endpoint, and arrive while an admission
+of theirs is on its way to Redis, are decided together by the next security_admit call, which
+decides them exactly as that many calls one after the other would. One busy client then costs
+Redis one script run per round trip instead of one per request. Nothing is decided on the node:
+every request is still checked against the ban, the key table and the rate log in Redis.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -19,36 +28,89 @@ log = logging.getLogger(__name__)
 HEADER = "X-API-Key"
 _ADMITTED, _BANNED, _BAD_KEY, _LIMITED = 0, 1, 2, 3
 
+BATCH_MAX = 500  #: requests decided by one script call at most (security_admit takes up to 1000)
+
+Outcome = tuple[int, int, int]
+
+
+@dataclass
+class _Group:
+    """Admissions with the same keys and arguments: at most one script call in flight for them."""
+
+    keys: list[str]
+    args: list[str | bytes]
+    waiting: list[asyncio.Future] = field(default_factory=list)
+
 
 class Gate:
     def __init__(self, scripts: Scripts, keys: SecurityKeys, settings: Settings) -> None:
         self._scripts, self._keys = scripts, keys
         self._env_keys = EnvKeys(settings.api_keys)
-        self._bans = BanPolicy.from_settings(settings)
+        self._bans = bans = BanPolicy.from_settings(settings)
         self._client_address = ClientAddress(settings.trusted_proxies)
+        self._ban_args = [str(bans.threshold).encode(), str(bans.window_ms).encode(), str(bans.duration_ms).encode()]
+        self._groups: dict[tuple[str, str, str], _Group] = {}  #: groups gathering this turn of the loop
 
     async def admit(self, request: web.Request, bucket: str, limit: RateLimit) -> dict[str, str]:
         """The RateLimit headers for the response; Forbidden, Unauthorized or TooManyRequests otherwise."""
         address = self._client_address(request)
         key = request.headers.get(HEADER, "")
         key_digest = digest(key) if key else ""
-        env_key = bool(key_digest) and self._env_keys.matches(key_digest)
-        rate_key = self._keys.rate(bucket, key_digest or "-")
-        outcome = await self._scripts.call(
-            "security_admit",
-            [self._keys.ban(address), self._keys.failures(address), self._keys.api_keys, rate_key],
-            [key_digest, "1" if env_key else "0", self._bans.threshold, self._bans.window_ms,
-             self._bans.duration_ms, limit.count, limit.period_ms])
-        code = int(outcome[0])
+        code, first, second = await self._decide(address, key_digest, bucket, limit)
         if code == _ADMITTED:
-            return limit.headers(int(outcome[1]), int(outcome[2]))
+            return limit.headers(first, second)
         if code == _BANNED:
             raise Forbidden("this address is banned after repeated failed attempts",
-                            headers={"Retry-After": retry_after(int(outcome[1]))})
+                            headers={"Retry-After": retry_after(first)})
         if code == _BAD_KEY:
-            if int(outcome[1]):
+            if first:
                 log.warning("banned %s after %d failed API key attempts", address, self._bans.threshold)
             raise Unauthorized("invalid API key" if key else "missing API key: send it in the X-API-Key header")
-        headers = limit.headers(0, int(outcome[2]))
-        headers["Retry-After"] = retry_after(int(outcome[1]))
+        headers = limit.headers(0, second)
+        headers["Retry-After"] = retry_after(first)
         raise TooManyRequests("rate limit exceeded", headers=headers)
+
+    async def _decide(self, address: str, key_digest: str, bucket: str, limit: RateLimit) -> Outcome:
+        name = (address, key_digest, bucket)
+        group = self._groups.get(name)
+        if group is not None and len(group.waiting) < BATCH_MAX - 1:  # a request of this turn has these keys
+            future = asyncio.get_running_loop().create_future()
+            group.waiting.append(future)
+            return await future
+        env_key = bool(key_digest) and self._env_keys.matches(key_digest)
+        full = group is not None
+        group = _Group([self._keys.ban(address), self._keys.failures(address), self._keys.api_keys,
+                        self._keys.rate(bucket, key_digest or "-")],
+                       [key_digest, b"1" if env_key else b"0", *self._ban_args, *limit.script_args])
+        if not full:
+            self._groups[name] = group
+            try:
+                await asyncio.sleep(0)  # one turn of the loop: the requests it has started join this call
+            except asyncio.CancelledError:  # only at shutdown (handlers are not cancelled otherwise)
+                _fail(group.waiting, ConnectionError("admission cancelled"))
+                raise
+            finally:
+                del self._groups[name]
+        followers = group.waiting
+        try:
+            outcomes = await self._call(group, 1 + len(followers))
+        except asyncio.CancelledError:
+            _fail(followers, ConnectionError("admission cancelled"))
+            raise
+        except BaseException as exc:  # Redis failed: every request of the call hears so (503)
+            _fail(followers, exc)
+            raise
+        for future, outcome in zip(followers, outcomes[1:]):
+            if not future.done():
+                future.set_result(outcome)
+        return outcomes[0]
+
+    async def _call(self, group: _Group, count: int) -> list[Outcome]:
+        flat = await self._scripts.call("security_admit", group.keys, [*group.args, count])
+        return [(int(flat[i]), int(flat[i + 1]), int(flat[i + 2])) for i in range(0, len(flat), 3)]
+
+
+def _fail(futures: list[asyncio.Future], exc: BaseException) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(exc)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from multidict import CIMultiDict
 
+from microq.scripts import load_scripts
 from microq.security.api_keys import digest
 from tests.helpers import RedisProcess
 from tests.work.conftest import AUTH, KEY
@@ -229,6 +230,50 @@ async def test_sliding_window_has_no_double_burst_at_a_boundary(work_node):
     assert sorted(statuses) == [201, 429, 429]
 
 
+# -- concurrent requests of one client are decided together, exactly as one after the other
+
+
+async def test_one_clients_concurrent_requests_on_one_node_meet_the_limit_exactly(work_node):
+    node = await work_node(rate_limit_queue=(10, 60.0))
+    replies = await asyncio.gather(*(push(node, AUTH) for _ in range(30)))
+    assert sorted(r.status for r in replies) == [201] * 10 + [429] * 20
+    remaining = sorted(int(r.headers["RateLimit-Remaining"]) for r in replies if r.status == 201)
+    assert remaining == list(range(10))
+    assert all(1 <= int(r.headers["Retry-After"]) <= 60 for r in replies if r.status == 429)
+    assert (await (await node.get("/api/queue/q", headers=AUTH)).json())["counts"]["NEW"] == 10
+
+
+async def test_one_addresss_concurrent_failures_on_one_node_ban_at_the_threshold(work_node, redis):
+    node = await work_node(trusted_proxies=PROXY)
+    replies = await asyncio.gather(*(push(node, from_address("192.0.2.33", key=key))
+                                     for key in ["bad", None] * 6))
+    assert sorted(r.status for r in replies) == [401] * 5 + [403] * 7
+    assert await redis.exists("mq:sec:{work}:ban:192.0.2.33")
+    assert (await push(node, from_address("192.0.2.34"))).status == 201
+
+
+def _admit(redis, count, *, digest_="", env_key="0", threshold=3, limit=2):
+    source = load_scripts()["security_admit"].source
+    return redis.eval(source, 4, "mq:sec:{work}:ban:a", "mq:sec:{work}:fail:a", "mq:sec:{work}:keys",
+                      "mq:sec:{work}:rate:b:k", digest_, env_key, threshold, 60000, 60000, limit, 60000, count)
+
+
+def _triples(flat):
+    return [tuple(flat[i:i + 3]) for i in range(0, len(flat), 3)]
+
+
+async def test_admit_script_decides_a_batch_as_calls_in_a_row(redis):
+    admitted = _triples(await _admit(redis, 3, env_key="1"))  # limit 2: two admitted, the third refused
+    assert [t[0] for t in admitted] == [0, 0, 3] and [admitted[0][1], admitted[1][1]] == [1, 0]
+    assert 0 < admitted[2][1] <= 60000 and await redis.llen("mq:sec:{work}:rate:b:k") == 2
+    assert [t[0] for t in _triples(await _admit(redis, 2, env_key="1"))] == [3, 3]
+
+    failures = _triples(await _admit(redis, 5, digest_="nope"))  # threshold 3: the third bans, later ones see it
+    assert failures[:3] == [(2, 0, 0), (2, 0, 0), (2, 1, 0)]
+    assert [t[0] for t in failures[3:]] == [1, 1] and all(t[1] > 0 for t in failures[3:])
+    assert [t[0] for t in _triples(await _admit(redis, 2, env_key="1"))] == [1, 1]
+
+
 # -- the CLI and Redis outages
 
 
@@ -271,6 +316,8 @@ async def test_redis_down_is_503_then_recovers(work_node, tmp_path):
         started = time.monotonic()
         resp = await push(node, AUTH)
         assert resp.status == 503 and "error" in await resp.json()
+        replies = await asyncio.gather(*(push(node, AUTH) for _ in range(8)))  # admissions decided together
+        assert [r.status for r in replies] == [503] * 8
         assert time.monotonic() - started < 10  # an answer, not a hang
         server.start()
         for _ in range(50):
