@@ -10,6 +10,9 @@ import argparse
 import asyncio
 import sys
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from microq.embedded import EmbeddedRedis
 from microq.errors import NotFound
 from microq.keys import Keyspace
@@ -28,6 +31,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         url = embedded.attach()
     try:
         return asyncio.run(_run(url, settings, args))
+    except (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError) as exc:
+        print(f"microq: Redis is unreachable: {exc or type(exc).__name__}", file=sys.stderr)
+        return 1
     finally:
         if embedded is not None:
             embedded.release()

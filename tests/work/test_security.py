@@ -14,7 +14,7 @@ from multidict import CIMultiDict
 
 from microq.scripts import load_scripts
 from microq.security.api_keys import digest
-from tests.helpers import RedisProcess
+from tests.helpers import RedisProcess, free_port
 from tests.work.conftest import AUTH, KEY
 
 PROXY = ("127.0.0.1",)  # the test client's peer: lets a test pick client addresses via X-Forwarded-For
@@ -305,6 +305,13 @@ async def test_cli_creates_lists_and_revokes_a_key(work_node, redis_url, redis):
     assert (await push(node, {"X-API-Key": key})).status == 401
     again = await asyncio.to_thread(cli, redis_url, "revoke", key_id)
     assert again.returncode == 1 and key_id in again.stderr
+
+
+@pytest.mark.parametrize("args", [("create", "--name", "robot"), ("list",), ("revoke", "key_0")])
+async def test_cli_without_redis_is_one_line_not_a_traceback(args):
+    done = await asyncio.to_thread(cli, f"redis://127.0.0.1:{free_port()}/0", *args)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "Redis is unreachable" in done.stderr
 
 
 async def test_redis_down_is_503_then_recovers(work_node, tmp_path):
