@@ -1,10 +1,10 @@
 """The admission check in front of every work API handler: one script, one round trip.
 
-Requests that share a client address, API key and endpoint, and arrive while an admission
-of theirs is on its way to Redis, are decided together by the next security_admit call, which
-decides them exactly as that many calls one after the other would. One busy client then costs
-Redis one script run per round trip instead of one per request. Nothing is decided on the node:
-every request is still checked against the ban, the key table and the rate log in Redis.
+Requests that share a client address, API key and endpoint and reach the gate in the same
+turn of the event loop are decided by one security_admit call, which decides them exactly as
+that many calls one after the other would. A busy client then costs Redis one script run per
+turn instead of one per request. Nothing is decided or remembered on the node: every request
+is checked against the ban, the key table and the rate log in Redis.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ Outcome = tuple[int, int, int]
 
 @dataclass
 class _Group:
-    """Admissions with the same keys and arguments: at most one script call in flight for them."""
+    """Admissions of one turn of the loop with the same keys and arguments: one script call."""
 
     keys: list[str]
     args: list[str | bytes]
