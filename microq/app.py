@@ -8,7 +8,8 @@ import aiohttp_cors
 from aiohttp import web
 
 from microq import health, lines, topics, work
-from microq.appkeys import SETTINGS
+from microq.appkeys import CLIENT_ADDRESS, SETTINGS
+from microq.http import ClientAddress
 from microq.middleware import error_middleware
 from microq.redis_client import redis_ctx
 from microq.settings import Settings
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings.from_env()
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.topic_max_payload_bytes)
     app[SETTINGS] = settings
+    app[CLIENT_ADDRESS] = ClientAddress(settings.trusted_proxies)
     app.cleanup_ctx.append(redis_ctx)
     app.add_routes(health.routes)
     app.router.add_static("/static/", STATIC)

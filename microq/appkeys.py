@@ -3,6 +3,7 @@
 from aiohttp import web
 from redis.asyncio import Redis
 
+from microq.http import ClientAddress
 from microq.keys import Keyspace
 from microq.scripts import Scripts
 from microq.settings import Settings
@@ -11,4 +12,5 @@ SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 SCRIPTS = web.AppKey("scripts", Scripts)
 KEYSPACE = web.AppKey("keyspace", Keyspace)
+CLIENT_ADDRESS = web.AppKey("client_address", ClientAddress)  #: built once: it parses MICROQ_TRUSTED_PROXIES
 REDIS_URL = web.AppKey("redis_url", str)  #: the URL actually used (the embedded server's, when started)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import ipaddress
 import json
-from typing import Any
+from typing import Any, Callable
 
 from aiohttp import web
 
@@ -19,9 +21,14 @@ async def read_json(request: web.Request, *, empty: Any = None) -> Any:
             raise BadRequest("request body must be JSON")
         return empty
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting too deep
         raise BadRequest("request body is not valid JSON") from None
+
+
+def _not_json(constant: str) -> None:
+    # Python's json reads NaN and Infinity, which no JSON parser elsewhere accepts back
+    raise ValueError(f"{constant} is not JSON")
 
 
 async def read_object(request: web.Request, *, empty_ok: bool = True) -> dict[str, Any]:
@@ -44,40 +51,80 @@ def string_field(data: dict[str, Any], field: str, *, required: bool) -> str | N
     return value
 
 
-def _trusted(peer: str | None, proxies: tuple[str, ...]) -> bool:
-    if not peer or not proxies:
-        return False
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_address(text: str) -> IPAddress | None:
+    """An IP from a peer or X-Forwarded-For hop, also with a port (`1.2.3.4:80`, `[::1]:80`);
+    an IPv4-mapped IPv6 address becomes its IPv4 address, so one client has one form. None if not an IP."""
     try:
-        address = ipaddress.ip_address(peer)
+        address = ipaddress.ip_address(text)
     except ValueError:
-        return False
-    for proxy in proxies:
+        if text.startswith("["):
+            host, closed, port = text[1:].partition("]")
+            if not closed or (port and not (port[:1] == ":" and port[1:].isascii() and port[1:].isdigit())):
+                return None
+        else:
+            host, colon, port = text.partition(":")
+            if not colon or not (port.isascii() and port.isdigit()):
+                return None
         try:
-            if address in ipaddress.ip_network(proxy, strict=False):
-                return True
+            address = ipaddress.ip_address(host)
         except ValueError:
-            continue
-    return False
+            return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
-def client_address(request: web.Request, trusted_proxies: tuple[str, ...]) -> str:
-    """The peer address, or the nearest untrusted X-Forwarded-For hop when the peer is a trusted proxy."""
-    peer = request.remote or "unknown"
-    if not _trusted(peer, trusted_proxies):
-        return peer
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    for hop in reversed(hops):  # walk back past our own proxies to the first address we did not add
-        if not _trusted(hop, trusted_proxies):
-            return hop
-    return hops[0] if hops else peer
+def _token(text: str, address: IPAddress | None) -> str:
+    """The address's form in key names; anything that is not an IP becomes a short digest."""
+    if address is not None:
+        return address.compressed
+    return "other:" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
-def public_base_url(request: web.Request, public_url: str, trusted_proxies: tuple[str, ...]) -> str:
+class ClientAddress:
+    """The client address of a request, as a key-name token: the peer address, or, when the
+    peer is a trusted proxy (MICROQ_TRUSTED_PROXIES), the nearest X-Forwarded-For hop that
+    is not a trusted proxy. Every X-Forwarded-For header line counts, in order, so a forged
+    line sent before the one the proxy adds cannot stand in for the client."""
+
+    def __init__(self, trusted_proxies: tuple[str, ...]) -> None:
+        # Settings has checked every entry, so a bad one cannot get here
+        self._networks = [ipaddress.ip_network(proxy.strip(), strict=False) for proxy in trusted_proxies]
+        # peers repeat (a proxy, keep-alive clients): parse and look each up once
+        self._peer: Callable[[str], tuple[str, bool]] = functools.lru_cache(maxsize=4096)(self._classify)
+
+    def _trusted(self, address: IPAddress | None) -> bool:
+        return address is not None and any(address in network for network in self._networks)
+
+    def _classify(self, text: str) -> tuple[str, bool]:
+        address = parse_address(text)
+        return _token(text, address), self._trusted(address)
+
+    def via_trusted_proxy(self, request: web.Request) -> bool:
+        return self._peer(request.remote or "unknown")[1]
+
+    def __call__(self, request: web.Request) -> str:
+        token, trusted = self._peer(request.remote or "unknown")
+        if not trusted:
+            return token
+        hops = [hop.strip() for line in request.headers.getall("X-Forwarded-For", ()) for hop in line.split(",")]
+        hops = [hop for hop in hops if hop]
+        for hop in reversed(hops):  # walk back past our own proxies to the first address we did not add
+            hop_token, hop_trusted = self._peer(hop)
+            if not hop_trusted:
+                return hop_token
+        return self._peer(hops[0])[0] if hops else token
+
+
+def public_base_url(request: web.Request, public_url: str, client_address: ClientAddress) -> str:
     """MICROQ_PUBLIC_URL, else scheme and host of the request (forwarded ones only via a trusted proxy)."""
     if public_url:
         return public_url
     scheme, host = request.scheme, request.host
-    if _trusted(request.remote, trusted_proxies):
+    if client_address.via_trusted_proxy(request):
         # the last value: a proxy that appends instead of overwriting leaves the client's own first
         scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[-1].strip() or scheme
         host = request.headers.get("X-Forwarded-Host", host).split(",")[-1].strip() or host

@@ -7,6 +7,7 @@ and start-up validation cannot drift apart.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import logging
 import os
 from dataclasses import dataclass, field
@@ -56,6 +57,17 @@ def _positive_duration(text: str) -> float:
 
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (10.0.0.0/8, ::1); one that is neither stops start-up."""
+    entries = _csv(text)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an IP address or network") from None
+    return entries
 
 
 def _log_level(text: str) -> str:
@@ -165,7 +177,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MICROQ_KEY_PREFIX": ("key_prefix", _prefix),
     "MICROQ_LOG_LEVEL": ("log_level", _log_level),
     "MICROQ_CORS_ORIGINS": ("cors_origins", _csv),
-    "MICROQ_TRUSTED_PROXIES": ("trusted_proxies", _csv),
+    "MICROQ_TRUSTED_PROXIES": ("trusted_proxies", _networks),
     "MICROQ_PUBLIC_URL": ("public_url", _url_or_empty),
     "MICROQ_SHUTDOWN_TIMEOUT": ("shutdown_timeout", _positive_duration),
     "SECRET_KEY": ("secret_key", str),

@@ -10,7 +10,7 @@ from typing import Any
 import segno
 from aiohttp import web
 
-from microq.appkeys import SETTINGS
+from microq.appkeys import CLIENT_ADDRESS, SETTINGS
 from microq.errors import BadRequest, Gone, NotFound
 from microq.http import public_base_url, read_object
 from microq.lines import names, validate, views
@@ -217,7 +217,7 @@ async def status_stream(request: web.Request) -> web.StreamResponse:
 async def qr(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     settings = request.app[SETTINGS]
-    base = public_base_url(request, settings.public_url, settings.trusted_proxies)
+    base = public_base_url(request, settings.public_url, request.app[CLIENT_ADDRESS])
     if not settings.public_url and not _BASE_URL.fullmatch(base):
         # Host (or a trusted proxy's X-Forwarded-*) is client text: a QR code people scan must
         # not carry a path, query, credentials or markup smuggled in through it

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from microq.errors import Forbidden, TooManyRequests, Unauthorized
+from microq.http import ClientAddress
 from microq.scripts import Scripts
 from microq.security.api_keys import EnvKeys, digest
-from microq.security.bans import BanPolicy, ClientAddress
+from microq.security.bans import BanPolicy
 from microq.security.keys import SecurityKeys
 from microq.security.rate_limit import RateLimit, retry_after
 from microq.settings import Settings
@@ -43,11 +44,12 @@ class _Group:
 
 
 class Gate:
-    def __init__(self, scripts: Scripts, keys: SecurityKeys, settings: Settings) -> None:
+    def __init__(self, scripts: Scripts, keys: SecurityKeys, settings: Settings,
+                 client_address: ClientAddress) -> None:
         self._scripts, self._keys = scripts, keys
         self._env_keys = EnvKeys(settings.api_keys)
         self._bans = bans = BanPolicy.from_settings(settings)
-        self._client_address = ClientAddress(settings.trusted_proxies)
+        self._client_address = client_address
         self._ban_args = [str(bans.threshold).encode(), str(bans.window_ms).encode(), str(bans.duration_ms).encode()]
         self._groups: dict[tuple[str, str, str], _Group] = {}  #: groups gathering this turn of the loop
 

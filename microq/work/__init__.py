@@ -7,7 +7,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from microq.appkeys import KEYSPACE, SCRIPTS, SETTINGS
+from microq.appkeys import CLIENT_ADDRESS, KEYSPACE, SCRIPTS, SETTINGS
 from microq.security.gate import Gate
 from microq.security.keys import SecurityKeys
 from microq.security.rate_limit import RateLimit
@@ -22,7 +22,7 @@ async def _work_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, scripts, keyspace = app[SETTINGS], app[SCRIPTS], app[KEYSPACE]
     gate = None
     if settings.work_auth:
-        gate = Gate(scripts, SecurityKeys(keyspace), settings)
+        gate = Gate(scripts, SecurityKeys(keyspace), settings, app[CLIENT_ADDRESS])
         if not settings.api_keys:
             log.info("MICROQ_API_KEYS is empty: the work API accepts only keys made by `microq api-key create`")
     else:

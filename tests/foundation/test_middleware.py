@@ -74,3 +74,10 @@ async def test_valid_json_passes(aiohttp_client):
     client = await aiohttp_client(make_app())
     response = await client.post("/echo", json={"a": 1})
     assert response.status == 200 and await response.json() == {"a": 1}
+
+
+async def test_nan_and_infinity_are_not_json(client):
+    for body in (b'{"name": NaN}', b"[Infinity]", b'{"a": -Infinity}'):
+        response = await client.post("/api/topics", data=body)
+        assert response.status == 400
+        assert await response.json() == {"error": "request body is not valid JSON"}

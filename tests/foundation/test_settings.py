@@ -33,6 +33,7 @@ def test_environment_overrides_dotenv(tmp_path: Path):
     ("MICROQ_KEY_PREFIX", "a{b}"),
     ("AVG_SERVICE_TIME_MINUTES", "-1"),
     ("MICROQ_LOG_LEVEL", "LOUD"),
+    ("MICROQ_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
 ])
 def test_invalid_value_names_the_variable(name: str, value: str):
     with pytest.raises(SettingsError, match=f"^{name}: "):
