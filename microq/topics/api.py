@@ -168,6 +168,10 @@ async def consume(request: web.Request) -> web.Response:
     finally:
         if waiter is not None:
             room.remove(waiter)
+            if not messages and waiter.event.is_set() and waiter.woken_by and not room.closing:
+                # woken for a message it will not take (its client hung up): another waiter
+                # must get that wake-up, or it sleeps to its timeout beside a ready message
+                room.wake(waiter.woken_by, 1)
     if not messages:
         raise NotFound("no messages available")
     if limit == 1:

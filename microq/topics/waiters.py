@@ -25,12 +25,13 @@ log = logging.getLogger(__name__)
 class Waiter:
     """One waiting consume request: `event` is set when it should look again."""
 
-    __slots__ = ("name", "event", "broadcast")
+    __slots__ = ("name", "event", "broadcast", "woken_by")
 
     def __init__(self, name: str) -> None:
         self.name = name  #: a topic or a wildcard pattern
         self.event = asyncio.Event()
         self.broadcast: Message | None = None  #: a broadcast message handed to this waiter
+        self.woken_by: str | None = None  #: the topic of the last wake-up, to pass on if unused
 
 
 class WaitRoom:
@@ -82,6 +83,7 @@ class WaitRoom:
             if count <= 0:
                 return
             if not waiter.event.is_set():
+                waiter.woken_by = topic
                 waiter.event.set()
                 count -= 1
 

@@ -3,6 +3,10 @@
 import asyncio
 import json
 
+from aiohttp import ClientSession, web
+
+from microq.app import create_app
+
 from tests.topics.conftest import b64, consume, publish
 
 
@@ -124,3 +128,37 @@ async def test_topic_names_with_a_trailing_newline_or_only_dots_are_400(client):
         response = await client.request("POST" if path.startswith("/publish") else "GET", path, data=b"x")
         assert response.status == 400, path
     assert (await (await client.get("/api/stats")).json())["stats"] == []
+
+
+async def test_a_wake_up_meant_for_a_hung_up_consumer_goes_to_the_next_waiter(settings):
+    # As `microq serve` runs (unlike aiohttp's test server), a handler is not cancelled when its
+    # client hangs up. The oldest waiter is woken first; its client is gone, so it must hand the
+    # wake-up on, or the next waiter sleeps to its timeout beside a ready message.
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with ClientSession() as session:
+            while (await session.get(f"{base}/readyz")).status != 200:
+                await asyncio.sleep(0.05)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /consume/t?timeout=60s HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.3)
+            writer.close()
+            await writer.wait_closed()
+            second = asyncio.ensure_future(session.get(f"{base}/consume/t", params={"timeout": "60s"}))
+            await asyncio.sleep(0.3)
+            assert (await session.post(f"{base}/publish/t", data=b"for the one still waiting")).status == 202
+            done, _ = await asyncio.wait([second], timeout=20)  # well before the 60 s long-poll ends
+            if not done:
+                second.cancel()
+                raise AssertionError("the remaining waiter slept past the publish")
+            response = second.result()
+            assert response.status == 200
+            assert (await response.json())["payload"] == b64("for the one still waiting")
+    finally:
+        await runner.cleanup()
