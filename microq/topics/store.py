@@ -17,6 +17,8 @@ from microq.topics.messages import Message, messages_from_reply
 from microq.topics.names import TopicKeys, dlq_of, is_dlq, source_of, topic_keys
 
 _REGISTERED_FOR = 30.0  #: seconds this node trusts that a topic it registered is still in the registry
+#: most webhooks one topic may have: each publish fans out to one POST per webhook
+MAX_WEBHOOKS = 100
 
 
 def _lua_pack(value: Any) -> bytes:
@@ -192,7 +194,7 @@ class TopicStore:
 
     async def add_webhook(self, topic: str, url: str) -> tuple[str, bool]:
         hook_id = self.webhook_id(url)
-        added = await self.execute("HSET", self.keys(topic).hooks, hook_id, url)
+        added = await self.scripts.call("topics_hookadd", [self.keys(topic).hooks], [hook_id, url, MAX_WEBHOOKS])
         await self.execute("SADD", self.hooked, topic)
         return hook_id, added == 1
 

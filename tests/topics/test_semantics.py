@@ -184,6 +184,18 @@ async def test_purge_and_redrive(client):
     assert (await client.post("/api/topics/unknown/purge")).status == 404
 
 
+async def test_a_topic_has_at_most_100_webhooks(client):
+    # each publish is one POST per webhook: an unbounded list would let one client amplify it
+    for i in range(100):
+        response = await client.post("/webhook/orders", json={"url": f"https://hooks.example.com/in/{i}"})
+        assert response.status == 201
+    response = await client.post("/webhook/orders", json={"url": "https://hooks.example.com/in/100"})
+    assert response.status == 409 and "maximum of 100 webhooks" in (await response.json())["error"]
+    again = await client.post("/webhook/orders", json={"url": "https://hooks.example.com/in/7"})
+    assert again.status == 201  # registering a URL already there is still fine
+    assert len((await (await client.get("/webhook/orders")).json())["webhooks"]) == 100
+
+
 async def test_webhooks_can_be_listed_and_removed(client):
     url = "https://hooks.example.com/in"
     registered = await (await client.post("/webhook/orders", json={"url": url})).json()
