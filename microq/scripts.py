@@ -10,6 +10,7 @@ NOSCRIPT means Redis ran nothing, so resending cannot apply a call twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib.resources
 import math
@@ -136,9 +137,13 @@ class Scripts:
 
     async def _execute_on_its_slot(self, command: Sequence[Any]) -> Any:
         """Redis Cluster: the client routes by the command's keys, so each call is its own round trip."""
+        task = asyncio.current_task()
+        cancels = task.cancelling() if task else 0
         for attempt in range(2):
             try:
-                return await self.redis.execute_command(*command)
+                reply = await self.redis.execute_command(*command)
+                _still_cancelled(task, cancels)
+                return reply
             except NoScriptError:
                 if attempt:
                     raise
@@ -148,6 +153,8 @@ class Scripts:
                 return exc
 
     async def _round_trip(self, commands: list[Sequence[Any]]) -> list[Any]:
+        task = asyncio.current_task()
+        cancels = task.cancelling() if task else 0
         pool = self.redis.connection_pool
         connection = await pool.get_connection()
         try:
@@ -163,10 +170,15 @@ class Scripts:
                     except ResponseError as exc:
                         replies.append(exc)
         except BaseException:
-            await connection.disconnect()  # a half-read reply would desynchronise the next user
+            # A half-read reply would desynchronise the next user, so the connection goes. nowait,
+            # and nothing it raises escapes: waiting for the close can time out, and that error
+            # would replace this one; a CancelledError replaced so is a task that never stops.
+            with contextlib.suppress(Exception):
+                await connection.disconnect(nowait=True)
             raise
         finally:
             await pool.release(connection)
+        _still_cancelled(task, cancels)
         return replies
 
     async def _retry_noscript(self, commands: list[Sequence[Any]], replies: list[Any]) -> list[Any]:
@@ -179,3 +191,14 @@ class Scripts:
         for i, reply in zip(missing, await self._round_trip([commands[i] for i in missing])):
             replies[i] = reply
         return replies
+
+
+def _still_cancelled(task: asyncio.Task | None, cancels_before: int) -> None:
+    """Raise CancelledError if `task` was cancelled since it counted `cancels_before`.
+
+    redis-py sends through asyncio.wait_for, which on Python 3.11 swallows a cancellation that
+    arrives as the send completes (CPython gh-86296). The caller was cancelled and must hear
+    so, or a cancelled background loop runs on and its node never finishes shutting down.
+    """
+    if task is not None and task.cancelling() > cancels_before:
+        raise asyncio.CancelledError

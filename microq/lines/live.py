@@ -80,6 +80,8 @@ class LiveHub:
         try:
             heard = pinged = loop.time()
             while self._listeners or subscribed:
+                if asyncio.current_task().cancelling():  # see scripts._still_cancelled: pubsub.ping can swallow it
+                    raise asyncio.CancelledError
                 wanted = set(self._listeners)
                 if wanted - subscribed:
                     fresh = wanted - subscribed

@@ -1,4 +1,5 @@
 import asyncio
+import random
 import re
 from pathlib import Path
 
@@ -79,6 +80,30 @@ async def test_one_failing_call_never_fails_its_neighbours(scripts: Scripts):
     for mode, result in zip(modes, results):
         assert isinstance(result, int) if mode == "ok" else isinstance(result, (BadRequest, NotFound))
     assert sorted(r for r in results if isinstance(r, int)) == list(range(1, 31))
+
+
+async def test_a_cancelled_caller_always_stops(scripts: Scripts):
+    """Loops of script calls cancelled at random moments all end. A cancellation swallowed
+    mid round trip once left a node's background loop running, so shutdown never finished."""
+    stop = asyncio.Event()  # lets a loop that swallowed its cancellation end, so a failure does not hang
+
+    async def forever() -> None:
+        while not stop.is_set():
+            await scripts.call("test_echo", ["c"], ["ok"])
+
+    rng = random.Random(7)
+    try:
+        for _ in range(50):
+            loops = [asyncio.ensure_future(forever()) for _ in range(8)]
+            await asyncio.sleep(rng.random() / 500)
+            for loop in loops:
+                loop.cancel()
+            done, running = await asyncio.wait(loops, timeout=5)
+            assert not running, f"{len(running)} cancelled loops kept running"
+            assert all(loop.cancelled() for loop in done)
+    finally:
+        stop.set()
+        await asyncio.sleep(0.1)
 
 
 async def test_connection_loss_fails_every_waiting_caller_quickly(tmp_path: Path):
