@@ -142,7 +142,7 @@ class Scripts:
         for attempt in range(2):
             try:
                 reply = await self.redis.execute_command(*command)
-                _still_cancelled(task, cancels)
+                still_cancelled(task, cancels)
                 return reply
             except NoScriptError:
                 if attempt:
@@ -178,7 +178,7 @@ class Scripts:
             raise
         finally:
             await pool.release(connection)
-        _still_cancelled(task, cancels)
+        still_cancelled(task, cancels)
         return replies
 
     async def _retry_noscript(self, commands: list[Sequence[Any]], replies: list[Any]) -> list[Any]:
@@ -193,7 +193,7 @@ class Scripts:
         return replies
 
 
-def _still_cancelled(task: asyncio.Task | None, cancels_before: int) -> None:
+def still_cancelled(task: asyncio.Task | None, cancels_before: int) -> None:
     """Raise CancelledError if `task` was cancelled since it counted `cancels_before`.
 
     redis-py sends through asyncio.wait_for, which on Python 3.11 swallows a cancellation that

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from microq.errors import MicroQError
 from microq.redis_client import connect
+from microq.scripts import still_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,7 @@ class LiveHub:
         try:
             heard = pinged = loop.time()
             while self._listeners or subscribed:
-                if asyncio.current_task().cancelling():  # see scripts._still_cancelled: pubsub.ping can swallow it
-                    raise asyncio.CancelledError
+                still_cancelled(asyncio.current_task(), 0)  # pubsub.ping sends as scripts do, and can swallow it
                 wanted = set(self._listeners)
                 if wanted - subscribed:
                     fresh = wanted - subscribed
