@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from dotenv import dotenv_values
 
-from microq.durations import parse_duration
+from microq import parse
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +26,14 @@ class SettingsError(ValueError):
 
 
 def _bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"expected true or false, got {text!r}")
+    return parse.flag(text)
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError(f"expected a whole number > 0, got {text!r}")
-    return value
+    try:
+        return parse.whole_number(text, 1, 10**15)
+    except ValueError:
+        raise ValueError(f"expected a whole number > 0, got {text!r}") from None
 
 
 def _positive_float(text: str) -> float:
@@ -49,7 +44,7 @@ def _positive_float(text: str) -> float:
 
 
 def _positive_duration(text: str) -> float:
-    value = parse_duration(text)
+    value = parse.duration(text)
     if value <= 0:
         raise ValueError(f"expected a duration > 0, got {text!r}")
     return value

@@ -7,11 +7,9 @@ import binascii
 import re
 from typing import Any, Mapping
 
-from microq.durations import parse_duration
+from microq import parse
 from microq.errors import BadRequest
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
 MAX_DURATION = 365 * 86400.0  #: a year: longer ttls and delays are almost certainly mistakes
 
 
@@ -27,7 +25,7 @@ def duration_value_ms(raw: object, name: str, maximum: float = MAX_DURATION) -> 
     if not isinstance(raw, str):
         raise BadRequest(f"invalid {name}: expected a duration string like 500ms, 30s, 5m or 1h")
     try:
-        seconds = parse_duration(raw)
+        seconds = parse.duration(raw)
     except ValueError:
         raise BadRequest(f"invalid {name} {raw[:40]!r}: use e.g. 500ms, 30s, 5m, 1h") from None
     if seconds > maximum:
@@ -36,12 +34,10 @@ def duration_value_ms(raw: object, name: str, maximum: float = MAX_DURATION) -> 
 
 
 def flag(query: Mapping[str, str], name: str) -> bool:
-    raw = query.get(name, "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise BadRequest(f"invalid {name}: expected true or false")
+    try:
+        return parse.flag(query.get(name, ""))
+    except ValueError as exc:
+        raise BadRequest(f"invalid {name}: {exc}") from None
 
 
 def whole_number(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -49,12 +45,9 @@ def whole_number(query: Mapping[str, str], name: str, default: int, low: int, hi
     if raw is None:
         return default
     try:
-        value = int(raw.strip())
-    except ValueError:
-        raise BadRequest(f"invalid {name}: expected a whole number from {low} to {high}") from None
-    if not low <= value <= high:
-        raise BadRequest(f"invalid {name}: expected a whole number from {low} to {high}")
-    return value
+        return parse.whole_number(raw, low, high)
+    except ValueError as exc:
+        raise BadRequest(f"invalid {name}: {exc}") from None
 
 
 def base64_payload(value: Any, name: str = "payload") -> bytes:

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from microq.durations import parse_duration
 from microq.settings import ENVIRONMENT, Settings, SettingsError
 
 
@@ -46,13 +45,6 @@ def test_every_variable_is_in_the_readme_and_env_example():
     for name in ENVIRONMENT:
         assert f"`{name}`" in readme, name
         assert f"{name}=" in example, name
-
-
-def test_durations():
-    assert parse_duration("500ms") == 0.5 and parse_duration("5m") == 300 and parse_duration("2") == 2
-    for bad in ("", "5x", "-1s", "1e9s", "s"):
-        with pytest.raises(ValueError):
-            parse_duration(bad)
 
 
 def test_invalid_setting_stops_start_up_with_one_line(tmp_path: Path):
