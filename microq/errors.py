@@ -46,6 +46,10 @@ class PayloadTooLarge(MicroQError):
     status = 413
 
 
+class Unprocessable(MicroQError):
+    status = 422
+
+
 class TooManyRequests(MicroQError):
     status = 429
 
@@ -64,6 +68,7 @@ LUA_CODES: dict[str, type[MicroQError]] = {
     "GONE": Gone,
     "TOOLARGE": PayloadTooLarge,
     "FULL": TooManyRequests,
+    "UNPROCESSABLE": Unprocessable,
 }
 
 

@@ -24,6 +24,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 
 from microq.errors import from_lua
+from microq.idempotency import Once, wrap
 
 _INCLUDE = re.compile(r'^--- @include "([a-z_]+)"\s*$', re.MULTILINE)
 _FILE = re.compile(r"^([a-z]+_[a-z_]+)-(\d+)$")
@@ -46,6 +47,8 @@ class Script:
     nkeys: int
     source: bytes
     sha: str
+    once_source: bytes  #: the same script run at most once per Idempotency-Key (microq/idempotency.py)
+    once_sha: str
 
 
 def load_scripts(directory: Path | None = None) -> dict[str, Script]:
@@ -60,7 +63,9 @@ def load_scripts(directory: Path | None = None) -> dict[str, Script]:
         text = _INCLUDE.sub(lambda m: includes[m.group(1)], path.read_text())
         source = text.encode()
         name, nkeys = match.group(1), int(match.group(2))
-        scripts[name] = Script(name, nkeys, source, hashlib.sha1(source).hexdigest())
+        once = wrap(source)
+        scripts[name] = Script(name, nkeys, source, hashlib.sha1(source).hexdigest(),
+                               once, hashlib.sha1(once).hexdigest())
     return scripts
 
 
@@ -70,7 +75,8 @@ class Scripts:
     def __init__(self, redis: Redis, scripts: dict[str, Script] | None = None) -> None:
         self.redis = redis
         self.by_name = scripts if scripts is not None else load_scripts()
-        self._by_sha = {s.sha.encode(): s for s in self.by_name.values()}
+        self._by_sha = {sha.encode(): source for s in self.by_name.values()
+                        for sha, source in ((s.sha, s.source), (s.once_sha, s.once_source))}
         self._waiting: list[tuple[Sequence[Any], asyncio.Future]] = []
         self._sender: asyncio.Task | None = None  #: sends the waiting calls, one round trip at a time
         self._busy = False  #: a round trip is in flight
@@ -78,15 +84,22 @@ class Scripts:
 
     async def preload(self) -> None:
         """SCRIPT LOAD every script: a syntax error stops start-up instead of a request."""
-        for script in self.by_name.values():
-            await self.redis.script_load(script.source)
+        for source in self._by_sha.values():
+            await self.redis.script_load(source)
         self.loaded = True
 
-    async def call(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
+    async def call(self, name: str, keys: Sequence[str], args: Sequence[Any] = (), *,
+                   once: Once | None = None) -> Any:
+        """Run a script; with `once`, at most once per Idempotency-Key (a retry gets the first reply)."""
         script = self.by_name[name]
         if len(keys) != script.nkeys:
             raise TypeError(f"{name} takes {script.nkeys} keys, got {len(keys)}")
-        result = await self.execute("EVALSHA", script.sha, script.nkeys, *keys, *args)
+        if once is None:
+            command = ("EVALSHA", script.sha, script.nkeys, *keys, *args)
+        else:
+            command = ("EVALSHA", script.once_sha, script.nkeys + 1, *keys, once.key, *args,
+                       once.fingerprint, once.ttl_ms)
+        result = await self.execute(*command)
         if isinstance(result, ResponseError):
             raise from_lua(result) from None
         return result
@@ -148,7 +161,7 @@ class Scripts:
                 if attempt:
                     raise
                 sha = command[1].encode() if isinstance(command[1], str) else command[1]
-                await self.redis.script_load(self._by_sha[sha].source)
+                await self.redis.script_load(self._by_sha[sha])
             except ResponseError as exc:
                 return exc
 
@@ -187,7 +200,7 @@ class Scripts:
             return replies
         for sha in {commands[i][1] for i in missing}:
             sha = sha.encode() if isinstance(sha, str) else sha
-            await self.redis.script_load(self._by_sha[sha].source)
+            await self.redis.script_load(self._by_sha[sha])
         for i, reply in zip(missing, await self._round_trip([commands[i] for i in missing])):
             replies[i] = reply
         return replies
