@@ -20,6 +20,7 @@ from microq.lines.store import LineStore
 
 routes = web.RouteTableDef()
 
+LEAVE_TOKEN_HEADER = "X-Leave-Token"
 LIST_LIMIT = 1000  #: most entries one GET /list returns (and its default); page with offset
 STREAM_LIMIT = 100
 EVENTS_LIMIT = 1000
@@ -119,8 +120,8 @@ async def join(request: web.Request) -> web.Response:
             raise BadRequest(f"{field} in the body does not match the URL")
     name = validate.text(data, "name", validate.NAME_MAX)
     type_id = validate.optional_id(data, "service_type_id")
-    place = await _store(request).join(tenant, queue, name, type_id, _admin_key(request))
-    return web.json_response(views.place(place, tenant, queue), status=201)
+    joined = await _store(request).join(tenant, queue, name, type_id, _admin_key(request))
+    return web.json_response(views.joined(joined, tenant, queue), status=201)
 
 
 @routes.get("/api/{tenant_id}/{queue_id}/status/{user_id}")
@@ -132,9 +133,22 @@ async def status(request: web.Request) -> web.Response:
 
 @routes.post("/api/{tenant_id}/{queue_id}/leave/{user_id}")
 async def leave(request: web.Request) -> web.Response:
+    """The person leaves: authorised by the `leave_token` their join answered with (the user id
+    alone is public: /list and /stream show it). Staff use remove, with the admin key."""
     tenant, queue = _line(request)
-    entry = await _store(request).finish(tenant, queue, _user(request), "left", None)
+    uid = _user(request)
+    token = await _leave_token(request)
+    entry = await _store(request).finish(tenant, queue, uid, "left", None, token)
     return web.json_response({"entry": views.entry(entry, tenant, queue)})
+
+
+async def _leave_token(request: web.Request) -> str | None:
+    """The X-Leave-Token header, or the body's "token"; both sent must agree."""
+    header = request.headers.get(LEAVE_TOKEN_HEADER, "").strip() or None
+    body = validate.optional_text((await read_object(request)), "token")
+    if header and body and header != body:
+        raise BadRequest(f"{LEAVE_TOKEN_HEADER} and the body's token differ")
+    return header or body
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/boost")

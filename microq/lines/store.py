@@ -33,7 +33,7 @@ def _line_keys(prefix: str, tenant: str, queue: str) -> LineKeys:
 
 
 def key_digest(admin_key: str | None) -> str:
-    """What scripts compare: SHA-256 hex of the presented key ("" when none was sent)."""
+    """What scripts compare: SHA-256 hex of the presented admin key ("" when none was sent)."""
     if not admin_key:
         return ""
     return hashlib.sha256(admin_key.encode("utf-8", "surrogateescape")).hexdigest()
@@ -41,6 +41,20 @@ def key_digest(admin_key: str | None) -> str:
 
 def new_admin_key() -> str:
     return secrets.token_hex(24)  # 192 random bits
+
+
+def new_leave_token() -> str:
+    """A person's secret for leaving: 192 random bits, URL-safe; only its digest is stored."""
+    return secrets.token_urlsafe(24)
+
+
+def token_digest(token: str | None) -> str:
+    """What lines_join stores and lines_finish compares for a leave token ("" when none was
+    sent): SHA-256 cut to 128 bits, hex. 128 bits cannot be inverted or collided by guessing,
+    and it keeps a waiting person within the 300-byte memory budget (README, Benchmarks)."""
+    if not token:
+        return ""
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,14 @@ class Place:
     entry: Entry
     position: int | None
     minutes: float
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A join's answer: the place, and the leave token, which exists only in this answer."""
+
+    place: Place
+    leave_token: str
 
 
 @dataclass(frozen=True)
@@ -116,9 +138,11 @@ def _unpack(blob: bytes) -> list[Any]:
 
 
 def _entry(uid: str | bytes, blob: bytes, type_name: Any = None, type_code: Any = None) -> Entry:
+    """A waiting blob is {name, joined_ms, type id[, leave-token digest]}; a finished one
+    {name, joined_ms, type id, status, finished_ms}."""
     fields = _unpack(blob)
     name, joined, type_id = fields[0], fields[1], fields[2] or None
-    status, finished = (fields[3], fields[4]) if len(fields) > 3 else ("waiting", None)
+    status, finished = (fields[3], fields[4]) if len(fields) >= 5 else ("waiting", None)
     return Entry(_text(uid), name, joined, type_id, _text(type_name), _text(type_code), status, finished)
 
 
@@ -188,14 +212,15 @@ class LineStore:
     # people in the line
 
     async def join(self, tenant: str, queue: str, name: str, type_id: str | None,
-                   admin_key: str | None) -> Place:
+                   admin_key: str | None) -> Joined:
         k = self.keys(tenant, queue)
-        uid = str(uuid.uuid4())
+        uid, token = str(uuid.uuid4()), new_leave_token()
         joined, position, minutes, type_name, type_code = await self.scripts.call(
             "lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events],
-            [uid, name, type_id or "", key_digest(admin_key), self.default_minutes, self.events_maxlen, k.channel])
+            [uid, name, type_id or "", key_digest(admin_key), self.default_minutes, self.events_maxlen, k.channel,
+             token_digest(token)])
         entry = Entry(uid, name, joined, type_id, _text(type_name), _text(type_code), "waiting")
-        return Place(entry, position, float(minutes))
+        return Joined(Place(entry, position, float(minutes)), token)
 
     async def status(self, tenant: str, queue: str, uid: str) -> Place:
         k = self.keys(tenant, queue)
@@ -237,12 +262,14 @@ class LineStore:
             [uid, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS])
         return _entry(uid, blob, type_name, type_code)
 
-    async def finish(self, tenant: str, queue: str, uid: str, status: str, admin_key: str | None) -> Entry:
-        """status: left (the person), removed or no_show (admin)."""
+    async def finish(self, tenant: str, queue: str, uid: str, status: str, admin_key: str | None,
+                     leave_token: str | None = None) -> Entry:
+        """status: left (the person, with the leave token join gave them), removed or no_show (admin)."""
         k = self.keys(tenant, queue)
         blob, type_name, type_code = await self.scripts.call(
             "lines_finish", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.types, k.stats],
-            [uid, status, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS])
+            [uid, status, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS,
+             token_digest(leave_token)])
         return _entry(uid, blob, type_name, type_code)
 
     # service types

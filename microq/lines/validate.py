@@ -31,6 +31,12 @@ def text(data: dict[str, Any], field: str, limit: int, *, required: bool = True)
     return value
 
 
+def optional_text(data: dict[str, Any], field: str) -> str | None:
+    """A string as sent (None when absent, null or empty), for secrets compared by digest."""
+    value = string_field(data, field, required=False)
+    return value or None
+
+
 def boolean(data: dict[str, Any], field: str) -> bool | None:
     value = data.get(field)
     if value is not None and not isinstance(value, bool):

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from microq.lines.store import Entry, Event, LinePage, NowServing, Place, QueueConfig, ServiceType
+from microq.lines.store import Entry, Event, Joined, LinePage, NowServing, Place, QueueConfig, ServiceType
 
 
 def iso(ms: int | None) -> str | None:
@@ -35,6 +35,11 @@ def entry(e: Entry, tenant: str, queue: str) -> dict[str, Any]:
 def place(p: Place, tenant: str, queue: str) -> dict[str, Any]:
     """A join or status answer: a finished entry has position and eta_minutes null."""
     return {"entry": entry(p.entry, tenant, queue), "position": p.position, "eta_minutes": eta(p)}
+
+
+def joined(j: Joined, tenant: str, queue: str) -> dict[str, Any]:
+    """The join answer: the seed's place, plus the leave token (shown only here)."""
+    return {**place(j.place, tenant, queue), "leave_token": j.leave_token}
 
 
 def list_item(p: Place) -> dict[str, Any]:

@@ -2,7 +2,7 @@
   marks a no-show (a waiting or an already served person who did not come to the counter).
   KEYS[1] cfg     hash   the queue's config (holds the admin-key hash)
   KEYS[2] wait    zset   user id -> join sequence
-  KEYS[3] ent     hash   user id -> msgpack {name, joined_ms, service_type_id}
+  KEYS[3] ent     hash   user id -> msgpack {name, joined_ms, service_type_id, leave-token digest}
   KEYS[4] done    hash   user id -> msgpack {name, joined_ms, service_type_id, status, finished_ms}
   KEYS[5] donex   zset   user id -> finished_ms
   KEYS[6] events  stream the line's event log
@@ -14,8 +14,10 @@
   ARGV[4] event stream maxlen
   ARGV[5] pub/sub channel of the line
   ARGV[6] how long finished entries stay answerable, ms
+  ARGV[7] digest of the presented leave token (as lines_join ARGV[8]), or "" (checked for left only)
   Returns: {packed finished entry, type name|nil, type code|nil}
-  Errors:  FORBIDDEN, NOTFOUND, CONFLICT (already finished), INVALID (unknown status) ]]
+  Errors:  FORBIDDEN (admin key; or, for left, the leave token), NOTFOUND, CONFLICT (already
+           finished), INVALID (unknown status) ]]
 --- @include "now_ms"
 --- @include "lines_admin"
 --- @include "lines_emit"
@@ -34,6 +36,12 @@ local now, entry = now_ms(), nil
 local waiting = redis.call("HGET", ent, uid)
 if waiting then
   entry = cmsgpack.unpack(waiting)
+  -- leaving needs the entry's token; an entry joined before tokens existed has none (entry[4]
+  -- nil) and still leaves by its id. Digests of random tokens: `==` leaks nothing.
+  if status == "left" and entry[4] and entry[4] ~= "" then
+    if ARGV[7] == "" then return redis.error_reply("FORBIDDEN missing leave token (X-Leave-Token)") end
+    if ARGV[7] ~= entry[4] then return redis.error_reply("FORBIDDEN invalid leave token") end
+  end
   redis.call("ZREM", wait, uid)
   redis.call("HDEL", ent, uid)
 else

@@ -2,7 +2,7 @@
   KEYS[1] cfg      hash   the queue's config (absent: global defaults, public)
   KEYS[2] seq      string join counter: FIFO order comes from the server, never client clocks
   KEYS[3] wait     zset   user id -> join sequence
-  KEYS[4] ent      hash   user id -> msgpack {name, joined_ms, service_type_id or ""}
+  KEYS[4] ent      hash   user id -> msgpack {name, joined_ms, service_type_id or "", leave-token digest}
   KEYS[5] types    hash   service type id -> msgpack {name, code}
   KEYS[6] stats    hash   ravg (rolling minutes per service), cur (now serving), n (served count)
   KEYS[7] events   stream the line's event log
@@ -13,6 +13,7 @@
   ARGV[5] default minutes per service (AVG_SERVICE_TIME_MINUTES)
   ARGV[6] event stream maxlen
   ARGV[7] pub/sub channel of the line
+  ARGV[8] digest of the entry's leave token (SHA-256, first 128 bits, hex; the token itself is never stored)
   Returns: {joined_ms, position, minutes per service (string), type name|nil, type code|nil}
   Errors:  FORBIDDEN (private queue without a valid key), INVALID (unknown service type),
            CONFLICT (the user id exists) ]]
@@ -39,6 +40,6 @@ if redis.call("HEXISTS", ent, uid) == 1 then
 end
 local now = now_ms()
 redis.call("ZADD", wait, redis.call("INCR", seq), uid)
-redis.call("HSET", ent, uid, cmsgpack.pack({name, now, type_id}))
+redis.call("HSET", ent, uid, cmsgpack.pack({name, now, type_id, ARGV[8]}))
 emit(events, ARGV[6], ARGV[7], "JOIN", uid, {name = name})
 return {now, redis.call("ZRANK", wait, uid) + 1, service_minutes(stats, cfg, ARGV[5]), type_name, type_code}

@@ -34,6 +34,13 @@ class Line:
         assert response.status == 200, await response.text()
         return await response.json()
 
+    async def leave(self, joined: dict, client: TestClient | None = None) -> dict:
+        """Leave with the token the join answered with."""
+        response = await (client or self.client).post(f"{self.base}/leave/{joined['entry']['id']}",
+                                                      headers={"X-Leave-Token": joined["leave_token"]})
+        assert response.status == 200, await response.text()
+        return await response.json()
+
     async def status(self, user_id: str) -> dict:
         response = await self.client.get(f"{self.base}/status/{user_id}")
         assert response.status == 200, await response.text()

@@ -12,8 +12,8 @@ from tests.lines.conftest import create_line
 async def _waited(redis, line, user_id: str, minutes: float) -> None:
     """Backdate one waiting entry's join time, as if it had waited `minutes` already."""
     ent = f"mq:l:{{{line.tenant}/{line.queue}}}:ent"
-    name, joined, type_id = msgpack.unpackb(await redis.hget(ent, user_id))
-    await redis.hset(ent, user_id, msgpack.packb([name, joined - int(minutes * 60000), type_id]))
+    name, joined, *rest = msgpack.unpackb(await redis.hget(ent, user_id))
+    await redis.hset(ent, user_id, msgpack.packb([name, joined - int(minutes * 60000), *rest]))
 
 
 async def _serve_after(redis, line, minutes: float) -> None:

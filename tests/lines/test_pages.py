@@ -121,3 +121,42 @@ async def test_join_serve_and_live_update_in_chromium(browser, live_server, arti
         for page in (phone, admin, kiosk):
             await page.close()
         await asyncio.sleep(0)
+
+
+async def test_public_page_keeps_the_leave_token_across_a_reload(browser, live_server, artifacts):
+    server = await live_server()
+    base = str(server.make_url("")).rstrip("/")
+    from aiohttp import ClientSession
+    from playwright.async_api import expect
+
+    async with ClientSession() as session:
+        await session.post(f"{base}/api/acme/queues", json={"queue_id": "support", "name": "Support Queue"})
+        await session.post(f"{base}/api/acme/support/join", json={"name": "Priya"})
+    for width, height in ((390, 844), (1280, 800)):
+        page = await browser.new_page(viewport={"width": width, "height": height})
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        try:
+            await page.goto(f"{base}/queue/acme/support")
+            await page.fill("#name", "Alex Rivera")
+            await page.click("#join-form button[type=submit]")
+            await expect(page.locator("#position")).to_have_text("2")
+            saved = await page.evaluate("JSON.parse(localStorage.getItem('microq:acme/support'))")
+            assert set(saved) == {"id", "token"} and len(saved["token"]) >= 32
+            await page.reload()  # the place and the token survive a reload
+            await expect(page.locator("#position")).to_have_text("2")
+            await page.screenshot(path=str(artifacts / f"lines_public_waiting_{width}x{height}.png"))
+            async with ClientSession() as session:  # the id alone, as /list shows it, does not leave
+                refused = await session.post(f"{base}/api/acme/support/leave/{saved['id']}")
+                assert refused.status == 403
+            await page.click("#leave")
+            await expect(page.locator("body")).to_have_attribute("data-status", "left")
+            await expect(page.locator("#state")).to_have_text("You left the line.")
+            await expect(page.locator("#error")).to_have_text("")
+            await page.screenshot(path=str(artifacts / f"lines_public_left_{width}x{height}.png"))
+            await page.click("#again")  # start over: the next person on this browser joins afresh
+            await expect(page.locator("#join")).to_be_visible()
+            assert await page.evaluate("localStorage.getItem('microq:acme/support')") is None
+            assert problems == []
+        finally:
+            await page.close()

@@ -14,14 +14,13 @@ async def _events(line) -> list[dict]:
 async def test_leave(line):
     alex = await line.join("Alex")
     sam = await line.join("Sam")
-    response = await line.client.post(f"{line.base}/leave/{alex['entry']['id']}")
-    assert response.status == 200
-    left = (await response.json())["entry"]
+    left = (await line.leave(alex))["entry"]
     assert left["status"] == "left" and "finished_at" in left
     assert (await line.status(sam["entry"]["id"]))["position"] == 1
     status = await line.status(alex["entry"]["id"])
     assert status["entry"]["status"] == "left" and status["position"] is None
-    again = await line.client.post(f"{line.base}/leave/{alex['entry']['id']}")
+    again = await line.client.post(f"{line.base}/leave/{alex['entry']['id']}",
+                                   headers={"X-Leave-Token": alex["leave_token"]})
     assert again.status == 409
     missing = await line.client.post(f"{line.base}/leave/{uuid.uuid4()}")
     assert missing.status == 404

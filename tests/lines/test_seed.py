@@ -58,7 +58,7 @@ async def test_join_example_with_every_field(line):
         "name": "Alex Rivera", "service_type_id": type_id, "tenant_id": "acme", "queue_id": "support"})
     assert response.status == 201
     body = await response.json()
-    assert set(body) == {"entry", "position", "eta_minutes"}
+    assert set(body) == {"entry", "position", "eta_minutes", "leave_token"}  # leave_token: new, once
     entry = body["entry"]
     assert set(entry) == {"id", "name", "joined_at", "service_type_id", "service_type_name", "service_type_code",
                           "tenant_id", "queue_id", "status"}

@@ -1,6 +1,7 @@
 "use strict";
-// The public page: join, then follow your own entry live. The user id stays in localStorage,
-// so a reload (or a closed tab) comes back to the same place in line.
+// The public page: join, then follow your own entry live. The user id and the leave token
+// (shown by join once) stay in localStorage, so a reload (or a closed tab) comes back to the
+// same place in line and can still leave it.
 const STORAGE = `microq:${LINE.tenant}/${LINE.queue}`;
 const FINISHED = { served: "It's your turn! Please go to the counter.", left: "You left the line.",
                    removed: "You were removed from the line.", no_show: "You were marked as not present." };
@@ -43,6 +44,17 @@ function track(userId) {
   });
 }
 
+// {id, token}; a value saved before leave tokens existed is the bare id (no token).
+function saved() {
+  const raw = localStorage.getItem(STORAGE);
+  if (!raw) return null;
+  try {
+    const value = JSON.parse(raw);
+    if (value && typeof value.id === "string") return { id: value.id, token: value.token || null };
+  } catch (e) { /* the old form */ }
+  return { id: raw, token: null };
+}
+
 function forget() {
   if (source) source.close();
   source = null;
@@ -57,7 +69,7 @@ document.getElementById("join-form").addEventListener("submit", async (event) =>
   if (form.service_type_id.value) body.service_type_id = form.service_type_id.value;
   try {
     const joined = await api("POST", "/join", body);
-    localStorage.setItem(STORAGE, joined.entry.id);
+    localStorage.setItem(STORAGE, JSON.stringify({ id: joined.entry.id, token: joined.leave_token }));
     showError(null);
     render(joined);
     track(joined.entry.id);
@@ -65,11 +77,16 @@ document.getElementById("join-form").addEventListener("submit", async (event) =>
 });
 
 document.getElementById("leave").addEventListener("click", async () => {
-  const userId = localStorage.getItem(STORAGE);
-  try { render({ ...(await api("POST", `/leave/${userId}`)), position: null, eta_minutes: null }); } catch (e) { showError(e); }
+  const me = saved();
+  if (!me) { forget(); return; }
+  // the token goes in a JSON body (the API also takes an X-Leave-Token header)
+  const body = me.token ? { token: me.token } : {};
+  try {
+    render({ ...(await api("POST", `/leave/${me.id}`, body)), position: null, eta_minutes: null });
+  } catch (e) { showError(e); }
 });
 document.getElementById("again").addEventListener("click", forget);
 
 loadTypes();
-const saved = localStorage.getItem(STORAGE);
-if (saved) { track(saved); } else { show("join"); }
+const returning = saved();
+if (returning) { track(returning.id); } else { show("join"); }
