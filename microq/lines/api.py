@@ -22,6 +22,7 @@ routes = web.RouteTableDef()
 
 LEAVE_TOKEN_HEADER = "X-Leave-Token"
 LIST_LIMIT = 1000  #: most entries one GET /list returns (and its default); page with offset
+QUEUES_LIMIT = 1000  #: most queue configs one GET /api/<tenant>/queues returns (and its default)
 STREAM_LIMIT = 100
 EVENTS_LIMIT = 1000
 _EVENT_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  #: fullmatch; ASCII digits only (Redis reads no others)
@@ -73,9 +74,13 @@ async def create_queue(request: web.Request) -> web.Response:
 
 @routes.get("/api/{tenant_id}/queues")
 async def list_queues(request: web.Request) -> web.Response:
+    """The seed's {"count", "queues"} for one page (offset, limit: default and most
+    QUEUES_LIMIT), plus next_offset and unavailable when they apply (views.queues)."""
     tenant = names.tenant_id(request.match_info["tenant_id"])
-    configs = await _store(request).list_queues(tenant)
-    return web.json_response({"count": len(configs), "queues": [views.config(c) for c in configs]})
+    offset = validate.query_int(request.query, "offset", 0, 0, 10**9)
+    limit = validate.query_int(request.query, "limit", QUEUES_LIMIT, 1, QUEUES_LIMIT)
+    page = await _store(request).list_queues(tenant, offset, limit)
+    return web.json_response(views.queues(page))
 
 
 @routes.get("/api/{tenant_id}/queues/{queue_id}")

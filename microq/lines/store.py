@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
+from redis.exceptions import RedisError
 
 from microq.keys import Keyspace
 from microq.lines.keys import LineKeys, tenant_registry
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 #: how long a finished (served, left, removed, no-show) entry still answers its status, ms
 FINISHED_RETENTION_MS = 24 * 3600 * 1000
+#: how long GET /api/<tenant>/queues waits for one config before listing it as unavailable, s
+LISTING_READ_TIMEOUT = 2.0
 #: most service types one queue may have
 MAX_SERVICE_TYPES = 100
 
@@ -65,6 +68,18 @@ class QueueConfig:
     is_public: bool
     avg_service_time: float
     created_ms: int
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of a tenant's queue configs; `unavailable`: ids listed whose config could not be read."""
+
+    configs: list[QueueConfig]
+    next_offset: int | None  #: where the next page starts; None when this one reached the end
+    unavailable: list[str]
+
+
+_UNREADABLE = object()  #: a config whose slot did not answer
 
 
 @dataclass(frozen=True)
@@ -191,12 +206,33 @@ class LineStore:
             raise values
         return None if values[0] is None else _config(tenant, queue, values)
 
-    async def list_queues(self, tenant: str) -> list[QueueConfig]:
-        ids = await self.scripts.execute("ZRANGE", tenant_registry(self.keyspace, tenant), 0, -1)
-        if isinstance(ids, Exception):
-            raise ids
-        configs = await asyncio.gather(*(self.get_queue(tenant, _text(q)) for q in ids))
-        return [c for c in configs if c is not None]
+    async def list_queues(self, tenant: str, offset: int, limit: int) -> QueuePage:
+        """A page of the tenant's queues in creation order. The registry and each config live
+        in different slots: the registry must answer (else the error propagates), but a config
+        whose slot cannot be read (a Redis Cluster primary down) is reported in `unavailable`
+        instead of failing the whole page."""
+        registry = tenant_registry(self.keyspace, tenant)
+        ids, total = await asyncio.gather(self.scripts.execute("ZRANGE", registry, offset, offset + limit - 1),
+                                          self.scripts.execute("ZCARD", registry))
+        for reply in (ids, total):
+            if isinstance(reply, Exception):
+                raise reply
+        queues = [_text(q) for q in ids]
+        found = await asyncio.gather(*(self._readable_config(tenant, q) for q in queues))
+        configs = [c for c in found if isinstance(c, QueueConfig)]
+        unavailable = [q for q, c in zip(queues, found) if c is _UNREADABLE]
+        following = offset + len(queues)
+        return QueuePage(configs, following if following < int(total) else None, unavailable)
+
+    async def _readable_config(self, tenant: str, queue: str) -> QueueConfig | None | object:
+        """The config, None when it does not exist, or _UNREADABLE when Redis could not answer."""
+        try:
+            # a stalled primary must not hold the whole listing for the client's timeout
+            async with asyncio.timeout(LISTING_READ_TIMEOUT):
+                return await self.get_queue(tenant, queue)
+        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            log.warning("queue %s/%s left out of the listing: %r", tenant, queue, exc)
+            return _UNREADABLE
 
     async def configure(self, tenant: str, queue: str, admin_key: str | None, *, name: str | None = None,
                         public: bool | None = None, minutes: float | None = None,

@@ -6,7 +6,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from microq.lines.store import Entry, Event, Joined, LinePage, NowServing, Place, QueueConfig, ServiceType
+from microq.lines.store import (Entry, Event, Joined, LinePage, NowServing, Place, QueueConfig, QueuePage,
+                                ServiceType)
 
 
 def iso(ms: int | None) -> str | None:
@@ -66,6 +67,18 @@ def config(c: QueueConfig, admin_key: str | None = None) -> dict[str, Any]:
     if admin_key is not None:
         data["admin_key"] = admin_key
     data["created_at"] = iso(c.created_ms)
+    return data
+
+
+def queues(page: QueuePage) -> dict[str, Any]:
+    """The seed's {"count", "queues"} (count: the configs in this answer), exactly that for a
+    whole, readable listing. Only when there is more to say: `next_offset` when queues follow
+    this page, `unavailable` (queue ids) when some configs could not be read."""
+    data: dict[str, Any] = {"count": len(page.configs), "queues": [config(c) for c in page.configs]}
+    if page.next_offset is not None:
+        data["next_offset"] = page.next_offset
+    if page.unavailable:
+        data["unavailable"] = page.unavailable
     return data
 
 
