@@ -10,23 +10,28 @@ from typing import Any
 import segno
 from aiohttp import web
 
+from microq import idempotency, parse
 from microq.appkeys import CLIENT_ADDRESS, SETTINGS
 from microq.errors import BadRequest, Gone, NotFound
 from microq.http import public_base_url, read_object
+from microq.idempotency import Once
 from microq.lines import names, validate, views
 from microq.lines.appkeys import HUB, STORE
 from microq.lines.live import event_stream
-from microq.lines.store import LineStore
+from microq.lines.store import Entry, LineStore, key_digest, token_digest
 
 routes = web.RouteTableDef()
 
 LEAVE_TOKEN_HEADER = "X-Leave-Token"
+#: shortest Idempotency-Key on create and join, whose retried answer carries a secret
+SECRET_REPLY_KEY_MIN = 16
 LIST_LIMIT = 1000  #: most entries one GET /list returns (and its default); page with offset
 QUEUES_LIMIT = 1000  #: most queue configs one GET /api/<tenant>/queues returns (and its default)
 STREAM_LIMIT = 100
 EVENTS_LIMIT = 1000
 _EVENT_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  #: fullmatch; ASCII digits only (Redis reads no others)
 _MAX_ID_PART = 2**64 - 1
+_MAX_SINCE_MS = 10**15 - 1  #: `since` as a time: at most 15 digits (year 33658), as before
 #: scheme and host[:port] of the public page when it comes from the request: a DNS name or
 #: IPv4 address, or a bracketed IPv6 address, and a port
 _BASE_URL = re.compile(r"https?://(?:[A-Za-z0-9_.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?",
@@ -44,6 +49,22 @@ def _line(request: web.Request) -> tuple[str, str]:
 
 def _admin_key(request: web.Request) -> str | None:
     return request.headers.get("X-Admin-Key", "").strip() or None
+
+
+async def _once(request: web.Request, tenant: str, queue: str, caller: str = "", *,
+                secret_reply: bool = False) -> Once | None:
+    """The request's Idempotency-Key, scoped to the line: a retry within 24 h gets the first
+    answer. `caller` (a digest of the admin key or leave token sent) is part of the request's
+    fingerprint, so the same key with another caller's secret is 422, never their answer.
+    `secret_reply`: the answer shows a secret to a caller who proves nothing (create's admin
+    key, join's leave token), so the key itself must be unguessable."""
+    key = idempotency.header_key(request)
+    if key is None:
+        return None
+    if secret_reply and len(key) < SECRET_REPLY_KEY_MIN:
+        raise BadRequest(f"{idempotency.HEADER} must be at least {SECRET_REPLY_KEY_MIN} characters here "
+                         "(its retry shows a secret): use a random one, such as a UUID")
+    return await idempotency.once_for(request, _store(request).key_of(tenant, queue), extra=caller)
 
 
 def _user(request: web.Request) -> str:
@@ -66,8 +87,9 @@ async def create_queue(request: web.Request) -> web.Response:
     minutes = validate.minutes(data, "avg_service_time")
     if minutes is None:
         minutes = request.app[SETTINGS].avg_service_time_minutes
+    once = await _once(request, tenant, queue, secret_reply=True)
     config, admin_key = await _store(request).create_queue(
-        tenant, queue, name, True if public is None else public, minutes)
+        tenant, queue, name, True if public is None else public, minutes, once)
     # the key is shown once, to the caller that created the queue; a repeat gets the config only
     return web.json_response(views.config(config, admin_key), status=201 if admin_key else 200)
 
@@ -101,15 +123,19 @@ async def update_queue(request: web.Request) -> web.Response:
     minutes = validate.minutes(data, "avg_service_time")
     if name is None and public is None and minutes is None:
         raise BadRequest("nothing to change: send name, is_public or avg_service_time")
-    config, _ = await _store(request).configure(tenant, queue, _admin_key(request),
-                                                name=name, public=public, minutes=minutes)
+    admin_key = _admin_key(request)
+    once = await _once(request, tenant, queue, key_digest(admin_key))
+    config, _ = await _store(request).configure(tenant, queue, admin_key,
+                                                name=name, public=public, minutes=minutes, once=once)
     return web.json_response(views.config(config))
 
 
 @routes.post("/api/{tenant_id}/queues/{queue_id}/rotate-key")
 async def rotate_key(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
-    config, new_key = await _store(request).configure(tenant, queue, _admin_key(request), rotate=True)
+    admin_key = _admin_key(request)
+    once = await _once(request, tenant, queue, key_digest(admin_key))
+    config, new_key = await _store(request).configure(tenant, queue, admin_key, rotate=True, once=once)
     return web.json_response(views.config(config, new_key))
 
 
@@ -125,7 +151,9 @@ async def join(request: web.Request) -> web.Response:
             raise BadRequest(f"{field} in the body does not match the URL")
     name = validate.text(data, "name", validate.NAME_MAX)
     type_id = validate.optional_id(data, "service_type_id")
-    joined = await _store(request).join(tenant, queue, name, type_id, _admin_key(request))
+    admin_key = _admin_key(request)
+    once = await _once(request, tenant, queue, key_digest(admin_key), secret_reply=True)
+    joined = await _store(request).join(tenant, queue, name, type_id, admin_key, once)
     return web.json_response(views.joined(joined, tenant, queue), status=201)
 
 
@@ -143,7 +171,8 @@ async def leave(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     uid = _user(request)
     token = await _leave_token(request)
-    entry = await _store(request).finish(tenant, queue, uid, "left", None, token)
+    once = await _once(request, tenant, queue, token_digest(token))
+    entry = await _store(request).finish(tenant, queue, uid, "left", None, token, once)
     return web.json_response({"entry": views.entry(entry, tenant, queue)})
 
 
@@ -164,7 +193,9 @@ async def boost(request: web.Request) -> web.Response:
 @routes.post("/api/{tenant_id}/{queue_id}/serve-next")
 async def serve_next(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
-    entry = await _store(request).serve_next(tenant, queue, _admin_key(request))
+    admin_key = _admin_key(request)
+    once = await _once(request, tenant, queue, key_digest(admin_key))
+    entry = await _store(request).serve_next(tenant, queue, admin_key, once)
     if entry is None:
         return web.json_response({"message": "queue is empty"})
     return web.json_response({"served": views.entry(entry, tenant, queue)})
@@ -173,22 +204,31 @@ async def serve_next(request: web.Request) -> web.Response:
 @routes.post("/api/{tenant_id}/{queue_id}/call/{user_id}")
 async def call(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
-    entry = await _store(request).call(tenant, queue, _user(request), _admin_key(request))
+    uid, admin_key = _user(request), _admin_key(request)
+    once = await _once(request, tenant, queue, key_digest(admin_key))
+    entry = await _store(request).call(tenant, queue, uid, admin_key, once)
     return web.json_response({"served": views.entry(entry, tenant, queue)})
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/remove/{user_id}")
 async def remove(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
-    entry = await _store(request).finish(tenant, queue, _user(request), "removed", _admin_key(request))
+    entry = await _finish(request, tenant, queue, "removed")
     return web.json_response({"entry": views.entry(entry, tenant, queue)})
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/no-show/{user_id}")
 async def no_show(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
-    entry = await _store(request).finish(tenant, queue, _user(request), "no_show", _admin_key(request))
+    entry = await _finish(request, tenant, queue, "no_show")
     return web.json_response({"entry": views.entry(entry, tenant, queue)})
+
+
+async def _finish(request: web.Request, tenant: str, queue: str, status: str) -> Entry:
+    """remove and no-show: the admin ends a person's wait."""
+    uid, admin_key = _user(request), _admin_key(request)
+    once = await _once(request, tenant, queue, key_digest(admin_key))
+    return await _store(request).finish(tenant, queue, uid, status, admin_key, once=once)
 
 
 @routes.get("/api/{tenant_id}/{queue_id}/list")
@@ -266,7 +306,9 @@ async def create_service_type(request: web.Request) -> web.Response:
     data = await read_object(request, empty_ok=False)
     name = validate.text(data, "name", validate.NAME_MAX)
     code = validate.code(data) or validate.code_from_name(name)
-    saved = await _store(request).save_service_type(tenant, queue, _admin_key(request), None, name, code)
+    admin_key = _admin_key(request)
+    once = await _once(request, tenant, queue, key_digest(admin_key))
+    saved = await _store(request).save_service_type(tenant, queue, admin_key, None, name, code, once)
     return web.json_response(views.service_type(saved), status=201)
 
 
@@ -279,7 +321,9 @@ async def update_service_type(request: web.Request) -> web.Response:
     code = validate.code(data)
     if name is None and code is None:
         raise BadRequest("nothing to change: send name or code")
-    saved = await _store(request).save_service_type(tenant, queue, _admin_key(request), type_id, name, code)
+    admin_key = _admin_key(request)
+    once = await _once(request, tenant, queue, key_digest(admin_key))
+    saved = await _store(request).save_service_type(tenant, queue, admin_key, type_id, name, code, once)
     return web.json_response(views.service_type(saved))
 
 
@@ -287,7 +331,9 @@ async def update_service_type(request: web.Request) -> web.Response:
 async def delete_service_type(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     type_id = _type_id(request)
-    await _store(request).delete_service_type(tenant, queue, _admin_key(request), type_id)
+    admin_key = _admin_key(request)
+    once = await _once(request, tenant, queue, key_digest(admin_key))
+    await _store(request).delete_service_type(tenant, queue, admin_key, type_id, once)
     return web.json_response({"deleted": type_id})
 
 
@@ -328,6 +374,8 @@ def _events_start(since: str) -> str | None:
         if seq < _MAX_ID_PART:
             return f"{ms}-{seq + 1}"
         return f"{ms + 1}-0" if ms < _MAX_ID_PART else None
-    if since.isascii() and since.isdigit() and len(since) <= 15:
-        return since
+    try:
+        return str(parse.whole_number(since, 0, _MAX_SINCE_MS))
+    except ValueError:
+        pass
     raise BadRequest("since must be an event id (like 1711361400000-0) or a time in milliseconds")

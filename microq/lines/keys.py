@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from microq.keys import Keyspace
+
+
+def line_key(keyspace: Keyspace, tenant: str, queue: str) -> Callable[[str], str]:
+    """suffix -> `<prefix>l:{<tenant>/<queue>}:<suffix>`, a key in the line's slot."""
+    return keyspace.entity("l", f"{tenant}/{queue}")
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,7 @@ class LineKeys:
 
     @classmethod
     def of(cls, keyspace: Keyspace, tenant: str, queue: str) -> LineKeys:
-        key = keyspace.entity("l", f"{tenant}/{queue}")
+        key = line_key(keyspace, tenant, queue)
         return cls(cfg=key("cfg"), seq=key("seq"), wait=key("wait"), ent=key("ent"), done=key("done"),
                    donex=key("donex"), stats=key("stats"), durations=key("durs"), events=key("ev"),
                    types=key("st"), channel=key("live"))

@@ -9,13 +9,14 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import msgpack
 from redis.exceptions import RedisError
 
+from microq.idempotency import Once
 from microq.keys import Keyspace
-from microq.lines.keys import LineKeys, tenant_registry
+from microq.lines.keys import LineKeys, line_key, tenant_registry
 from microq.scripts import Scripts
 from microq.settings import Settings
 
@@ -176,16 +177,22 @@ class LineStore:
     def keys(self, tenant: str, queue: str) -> LineKeys:
         return _line_keys(self.keyspace.prefix, tenant, queue)
 
+    def key_of(self, tenant: str, queue: str) -> Callable[[str], str]:
+        """suffix -> a key in the line's slot: where its Idempotency-Key answers are kept."""
+        return line_key(self.keyspace, tenant, queue)
+
     # queue configs
 
     async def create_queue(self, tenant: str, queue: str, name: str, public: bool,
-                           minutes: float) -> tuple[QueueConfig, str | None]:
-        """(config, the admin key when this call created the queue, else None)."""
+                           minutes: float, once: Once | None = None) -> tuple[QueueConfig, str | None]:
+        """(config, the admin key when this call created the queue, else None). With `once`, a
+        retry answers as the first call did, the key included (the stored reply holds it)."""
         k = self.keys(tenant, queue)
         admin_key = new_admin_key()
         reply = await self.scripts.call("lines_create", [k.cfg], [
-            name, "1" if public else "0", repr(float(minutes)), key_digest(admin_key)])
-        config = _config(tenant, queue, reply[1:])
+            name, "1" if public else "0", repr(float(minutes)), key_digest(admin_key),
+            admin_key if once else ""], once=once)
+        config = _config(tenant, queue, reply[1:5])
         # The registry lives in the tenant's slot, not the line's, so it is a second command.
         # ZADD NX is idempotent and runs on every create, so a crash between the two is
         # repaired by repeating the create, which clients may always do. Its failure must not
@@ -198,7 +205,7 @@ class LineStore:
         if isinstance(added, Exception):
             log.warning("queue %s/%s created but not listed (%s); repeating the create lists it",
                         tenant, queue, added)
-        return config, admin_key if reply[0] == 1 else None
+        return config, (_text(reply[5]) or admin_key) if reply[0] == 1 else None
 
     async def get_queue(self, tenant: str, queue: str) -> QueueConfig | None:
         values = await self.scripts.execute("HMGET", self.keys(tenant, queue).cfg, "n", "p", "a", "c")
@@ -236,27 +243,29 @@ class LineStore:
 
     async def configure(self, tenant: str, queue: str, admin_key: str | None, *, name: str | None = None,
                         public: bool | None = None, minutes: float | None = None,
-                        rotate: bool = False) -> tuple[QueueConfig, str | None]:
+                        rotate: bool = False, once: Once | None = None) -> tuple[QueueConfig, str | None]:
         """(config after the change, the new admin key when rotate)."""
         new_key = new_admin_key() if rotate else None
         k = self.keys(tenant, queue)
         reply = await self.scripts.call("lines_configure", [k.cfg, k.events], [
             key_digest(admin_key), name or "", "" if public is None else ("1" if public else "0"),
-            "" if minutes is None else repr(float(minutes)), key_digest(new_key), self.events_maxlen, k.channel])
-        return _config(tenant, queue, reply), new_key
+            "" if minutes is None else repr(float(minutes)), key_digest(new_key), self.events_maxlen, k.channel,
+            new_key if once and new_key else ""], once=once)
+        return _config(tenant, queue, reply[:4]), (_text(reply[4]) or new_key) if rotate else None
 
     # people in the line
 
     async def join(self, tenant: str, queue: str, name: str, type_id: str | None,
-                   admin_key: str | None) -> Joined:
+                   admin_key: str | None, once: Once | None = None) -> Joined:
+        """With `once`, a retry gets the first call's person and leave token (its stored reply holds both)."""
         k = self.keys(tenant, queue)
         uid, token = str(uuid.uuid4()), new_leave_token()
-        joined, position, minutes, type_name, type_code = await self.scripts.call(
+        joined, position, minutes, type_name, type_code, uid, echoed = await self.scripts.call(
             "lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events],
             [uid, name, type_id or "", key_digest(admin_key), self.default_minutes, self.events_maxlen, k.channel,
-             token_digest(token)])
-        entry = Entry(uid, name, joined, type_id, _text(type_name), _text(type_code), "waiting")
-        return Joined(Place(entry, position, float(minutes)), token)
+             token_digest(token), token if once else ""], once=once)
+        entry = Entry(_text(uid), name, joined, type_id, _text(type_name), _text(type_code), "waiting")
+        return Joined(Place(entry, position, float(minutes)), _text(echoed) or token)
 
     async def status(self, tenant: str, queue: str, uid: str) -> Place:
         k = self.keys(tenant, queue)
@@ -281,31 +290,33 @@ class LineStore:
             now_serving = NowServing(uid, name, type_id or None, served)
         return LinePage(waiting, float(minutes), now_serving, places, offset)
 
-    async def serve_next(self, tenant: str, queue: str, admin_key: str | None) -> Entry | None:
+    async def serve_next(self, tenant: str, queue: str, admin_key: str | None,
+                         once: Once | None = None) -> Entry | None:
         k = self.keys(tenant, queue)
         reply = await self.scripts.call(
             "lines_serve_next", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events, k.types],
-            [key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS])
+            [key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS], once=once)
         if reply is None:
             return None
         uid, blob, type_name, type_code = reply
         return _entry(uid, blob, type_name, type_code)
 
-    async def call(self, tenant: str, queue: str, uid: str, admin_key: str | None) -> Entry:
+    async def call(self, tenant: str, queue: str, uid: str, admin_key: str | None,
+                   once: Once | None = None) -> Entry:
         k = self.keys(tenant, queue)
         blob, type_name, type_code = await self.scripts.call(
             "lines_call", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events, k.types],
-            [uid, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS])
+            [uid, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS], once=once)
         return _entry(uid, blob, type_name, type_code)
 
     async def finish(self, tenant: str, queue: str, uid: str, status: str, admin_key: str | None,
-                     leave_token: str | None = None) -> Entry:
+                     leave_token: str | None = None, once: Once | None = None) -> Entry:
         """status: left (the person, with the leave token join gave them), removed or no_show (admin)."""
         k = self.keys(tenant, queue)
         blob, type_name, type_code = await self.scripts.call(
             "lines_finish", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.types, k.stats],
             [uid, status, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS,
-             token_digest(leave_token)])
+             token_digest(leave_token)], once=once)
         return _entry(uid, blob, type_name, type_code)
 
     # service types
@@ -320,19 +331,20 @@ class LineStore:
         return sorted(types, key=lambda t: (t.name.lower(), t.code))
 
     async def save_service_type(self, tenant: str, queue: str, admin_key: str | None, type_id: str | None,
-                                name: str | None, code: str | None) -> ServiceType:
+                                name: str | None, code: str | None, once: Once | None = None) -> ServiceType:
         """Create (type_id None) or rename one."""
         k = self.keys(tenant, queue)
         mode = "update" if type_id else "create"
         reply = await self.scripts.call("lines_type_save", [k.cfg, k.types, k.events], [
             key_digest(admin_key), type_id or str(uuid.uuid4()), mode, name or "", code or "", MAX_SERVICE_TYPES,
-            self.events_maxlen, k.channel])
+            self.events_maxlen, k.channel], once=once)
         return ServiceType(*(_text(v) for v in reply))
 
-    async def delete_service_type(self, tenant: str, queue: str, admin_key: str | None, type_id: str) -> None:
+    async def delete_service_type(self, tenant: str, queue: str, admin_key: str | None, type_id: str,
+                                  once: Once | None = None) -> None:
         k = self.keys(tenant, queue)
         await self.scripts.call("lines_type_delete", [k.cfg, k.types, k.events],
-                                [key_digest(admin_key), type_id, self.events_maxlen, k.channel])
+                                [key_digest(admin_key), type_id, self.events_maxlen, k.channel], once=once)
 
     # event log
 

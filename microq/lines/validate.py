@@ -7,6 +7,7 @@ import re
 import unicodedata
 from typing import Any
 
+from microq import parse
 from microq.errors import BadRequest
 from microq.http import string_field
 
@@ -81,10 +82,12 @@ def code_from_name(name: str) -> str:
 
 
 def query_int(query: Any, field: str, default: int, low: int, high: int) -> int:
+    """A query number by the one parser (microq/parse.py: ASCII digits only) within lines' limits;
+    absent or empty: `default`."""
     raw = query.get(field)
     if raw is None or raw == "":
         return default
-    # the length check keeps int() cheap; len(str(high)), not a fixed 9, lets `high` itself through
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(high)) or not low <= int(raw) <= high:
-        raise BadRequest(f"{field} must be a whole number from {low} to {high}")
-    return int(raw)
+    try:
+        return parse.whole_number(raw, low, high)
+    except ValueError:
+        raise BadRequest(f"{field} must be a whole number from {low} to {high}") from None

@@ -10,7 +10,9 @@
   ARGV[5] SHA-256 hex of a new admin key, or "" to keep the key
   ARGV[6] event stream maxlen
   ARGV[7] pub/sub channel of the line
-  Returns: {name, public, minutes, created ms}
+  ARGV[8] the new admin key itself, or "": only a call with an Idempotency-Key sends it, so
+          that its stored reply can show the key to a retry
+  Returns: {name, public, minutes, created ms, ARGV[8]}
   Errors:  NOTFOUND (never created), FORBIDDEN ]]
 --- @include "lines_admin"
 --- @include "lines_emit"
@@ -27,4 +29,5 @@ if ARGV[2] ~= "" then meta.name = ARGV[2] end
 if ARGV[3] ~= "" then meta.is_public = ARGV[3] == "1" end
 if ARGV[4] ~= "" then meta.avg_service_time = tonumber(ARGV[4]) end
 emit(KEYS[2], ARGV[6], ARGV[7], ARGV[5] ~= "" and "ROTATE_KEY" or "CONFIGURE", "", meta)
-return redis.call("HMGET", cfg, "n", "p", "a", "c")
+local c = redis.call("HMGET", cfg, "n", "p", "a", "c")
+return {c[1], c[2], c[3], c[4], ARGV[8]}

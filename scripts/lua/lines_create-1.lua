@@ -5,7 +5,10 @@
   ARGV[2] public: "1" | "0"
   ARGV[3] minutes per service
   ARGV[4] SHA-256 hex of the new admin key (used only when the queue is created)
-  Returns: {1 when created now | 0 when it existed, name, public, minutes, created ms}
+  ARGV[5] the new admin key itself, returned when the queue is created, or "": only a call with
+          an Idempotency-Key sends it, so that its stored reply can show the key to a retry
+  Returns: {1 when created now | 0 when it existed, name, public, minutes, created ms,
+            ARGV[5] when created now else ""}
   Errors:  none ]]
 --- @include "now_ms"
 local cfg = KEYS[1]
@@ -15,4 +18,4 @@ if redis.call("EXISTS", cfg) == 0 then
   created = 1
 end
 local c = redis.call("HMGET", cfg, "n", "p", "a", "c")
-return {created, c[1], c[2], c[3], c[4]}
+return {created, c[1], c[2], c[3], c[4], created == 1 and ARGV[5] or ""}

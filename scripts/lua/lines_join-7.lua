@@ -14,7 +14,10 @@
   ARGV[6] event stream maxlen
   ARGV[7] pub/sub channel of the line
   ARGV[8] digest of the entry's leave token (SHA-256, first 128 bits, hex; the token itself is never stored)
-  Returns: {joined_ms, position, minutes per service (string), type name|nil, type code|nil}
+  ARGV[9] the leave token itself, or "": only a call with an Idempotency-Key sends it, so that
+          its stored reply can show the token to a retry
+  Returns: {joined_ms, position, minutes per service (string), type name|nil, type code|nil,
+            user id, ARGV[9]}
   Errors:  FORBIDDEN (private queue without a valid key), INVALID (unknown service type),
            CONFLICT (the user id exists) ]]
 --- @include "now_ms"
@@ -42,4 +45,5 @@ local now = now_ms()
 redis.call("ZADD", wait, redis.call("INCR", seq), uid)
 redis.call("HSET", ent, uid, cmsgpack.pack({name, now, type_id, ARGV[8]}))
 emit(events, ARGV[6], ARGV[7], "JOIN", uid, {name = name})
-return {now, redis.call("ZRANK", wait, uid) + 1, service_minutes(stats, cfg, ARGV[5]), type_name, type_code}
+return {now, redis.call("ZRANK", wait, uid) + 1, service_minutes(stats, cfg, ARGV[5]), type_name, type_code,
+        uid, ARGV[9]}
