@@ -160,3 +160,59 @@ async def test_public_page_keeps_the_leave_token_across_a_reload(browser, live_s
             assert problems == []
         finally:
             await page.close()
+
+
+async def test_pages_retry_a_lost_reply_with_the_same_idempotency_key(browser, live_server):
+    # the reply of the first join and the first serve-next is lost on the way back (the request
+    # reached the node and was applied); pressing the button again must not apply it twice
+    server = await live_server()
+    base = str(server.make_url("")).rstrip("/")
+    from aiohttp import ClientSession
+    from playwright.async_api import expect
+
+    async with ClientSession() as session:
+        created = await session.post(f"{base}/api/acme/queues", json={"queue_id": "support", "name": "Support Queue"})
+        admin_key = (await created.json())["admin_key"]
+    lost: list[str] = []
+
+    async def lose_first_reply(route):
+        response = await route.fetch()  # the node gets the request and answers ...
+        if not lost:
+            lost.append(route.request.headers.get("idempotency-key", ""))
+            await route.abort("connectionreset")  # ... and the page never hears of it
+        else:
+            await route.fulfill(response=response)
+
+    phone = await browser.new_page(viewport={"width": 390, "height": 844})
+    admin = await browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        await phone.route("**/api/acme/support/join", lose_first_reply)
+        await phone.goto(f"{base}/queue/acme/support")
+        await phone.fill("#name", "Alex Rivera")
+        await phone.click("#join-form button[type=submit]")
+        await expect(phone.locator("#error")).not_to_have_text("")
+        await phone.click("#join-form button[type=submit]")
+        await expect(phone.locator("#position")).to_have_text("1")
+        assert len(lost[0]) >= 16
+        async with ClientSession() as session:
+            line = await (await session.get(f"{base}/api/acme/support/list")).json()
+            assert [p["name"] for p in line["queue"]] == ["Alex Rivera"]  # joined once
+            await session.post(f"{base}/api/acme/support/join", json={"name": "Sam"})
+
+        lost.clear()
+        await admin.route("**/api/acme/support/serve-next", lose_first_reply)
+        await admin.goto(f"{base}/queue/acme/support/admin")
+        await admin.fill("#admin-key", admin_key)
+        await admin.click("#key-form button[type=submit]")
+        await admin.wait_for_selector("#people tr:nth-child(2)")
+        await admin.click("#serve-next")
+        await expect(admin.locator("#error")).not_to_have_text("")
+        await admin.click("#serve-next")
+        await expect(admin.locator("#now")).to_have_text("Now serving: Alex Rivera")
+        await expect(phone.locator("body")).to_have_attribute("data-status", "served")
+        async with ClientSession() as session:
+            line = await (await session.get(f"{base}/api/acme/support/list")).json()
+            assert [p["name"] for p in line["queue"]] == ["Sam"]  # Sam still waits: one serve
+    finally:
+        await phone.close()
+        await admin.close()
