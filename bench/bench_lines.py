@@ -1,5 +1,6 @@
-"""Lines: join and status beside the bare-aiohttp ceiling; status p99 with 1,000 and with
-1,000,000 people waiting; Redis memory per waiting person. `python bench/bench_lines.py`"""
+"""Lines: join (also with an Idempotency-Key) and status beside the bare-aiohttp ceiling; status
+p99 with 1,000 and with 1,000,000 people waiting; Redis memory per waiting person.
+`python bench/bench_lines.py`"""
 
 from __future__ import annotations
 
@@ -78,19 +79,28 @@ async def main() -> None:
             async with session.post(f"{base}/api/bench/joins/join", json={"name": "Alex Rivera"}) as response:
                 await ok(response)
 
+        async def join_once(session, _):  # a fresh key each time: the wrapper's cost, not a replay
+            headers = {"Idempotency-Key": str(uuid.uuid4())}
+            async with session.post(f"{base}/api/bench/joins/join", json={"name": "Alex Rivera"},
+                                    headers=headers) as response:
+                await ok(response)
+
         async def status(session, _):
             async with session.get(f"{base}/api/bench/status/status/{random.choice(statused)}") as response:
                 await ok(response)
 
         # ceiling and MicroQ alternate, ROUNDS times each, so both see the same machine
-        runs: dict[str, list[Result]] = {"ceiling POST": [], "join": [], "ceiling GET": [], "status": []}
+        runs: dict[str, list[Result]] = {"ceiling POST": [], "join": [], "join + Idempotency-Key": [],
+                                         "ceiling GET": [], "status": []}
         for _ in range(ROUNDS):
             for label, request in (("ceiling POST", post_ceiling), ("join", join),
+                                   ("join + Idempotency-Key", join_once),
                                    ("ceiling GET", get_ceiling), ("status", status)):
                 runs[label].append(await load(request, CONNECTIONS, DURATION))
         best = {label: median(results) for label, results in runs.items()}
         rows = []
         for label, ceiling_label in (("ceiling POST", None), ("join", "ceiling POST"),
+                                     ("join + Idempotency-Key", "ceiling POST"),
                                      ("ceiling GET", None), ("status", "ceiling GET")):
             extra = {"% of ceiling": round(100 * best[label].rps / best[ceiling_label].rps)} if ceiling_label else {}
             rows.append(best[label].row(scenario=label, **extra))

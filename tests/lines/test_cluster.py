@@ -30,3 +30,21 @@ async def test_lines_on_a_cluster(aiohttp_client, redis_cluster, settings):
     queues = await (await client.get("/api/acme/queues")).json()
     assert sorted(q["queue_id"] for q in queues["queues"]) == [f"q{i}" for i in range(6)]
     assert (await (await client.get("/api/acme/queues/q3")).json())["name"] == "Support Queue"
+
+
+async def test_idempotency_and_leave_tokens_on_a_cluster(aiohttp_client, redis_cluster, settings):
+    flush = connect(redis_cluster.url, cluster=True)
+    await flush.flushall()
+    await flush.aclose()
+    cluster_settings = settings.replace(redis_url=redis_cluster.url, redis_cluster=True)
+    first, second = [await aiohttp_client(create_app(cluster_settings)) for _ in range(2)]
+    for i in range(3):  # lines in different slots
+        line = await create_line(first, "acme", f"q{i}")
+        alex, sam = await line.join("Alex"), await line.join("Sam")
+        key = {**line.admin, "Idempotency-Key": f"serve-{i}"}
+        answers = [await (await c.post(f"{line.base}/serve-next", headers=key, json={})).json() for c in (first, second)]
+        assert answers[0] == answers[1] and answers[0]["served"]["id"] == alex["entry"]["id"]
+        assert (await line.client.post(f"{line.base}/leave/{sam['entry']['id']}")).status == 403
+        await line.leave(sam, client=second)
+        listed = await (await first.get(f"{line.base}/list")).json()
+        assert listed["count"] == 0 and listed["now_serving"]["id"] == alex["entry"]["id"]
