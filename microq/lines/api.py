@@ -67,6 +67,12 @@ async def _once(request: web.Request, tenant: str, queue: str, caller: str = "",
     return await idempotency.once_for(request, _store(request).key_of(tenant, queue), extra=caller)
 
 
+async def _admin(request: web.Request, tenant: str, queue: str) -> tuple[str | None, Once | None]:
+    """An admin request's X-Admin-Key and its Once (the key's digest is in the fingerprint)."""
+    admin_key = _admin_key(request)
+    return admin_key, await _once(request, tenant, queue, key_digest(admin_key))
+
+
 def _user(request: web.Request) -> str:
     uid = names.user_id(request.match_info["user_id"])
     if uid is None:
@@ -123,8 +129,7 @@ async def update_queue(request: web.Request) -> web.Response:
     minutes = validate.minutes(data, "avg_service_time")
     if name is None and public is None and minutes is None:
         raise BadRequest("nothing to change: send name, is_public or avg_service_time")
-    admin_key = _admin_key(request)
-    once = await _once(request, tenant, queue, key_digest(admin_key))
+    admin_key, once = await _admin(request, tenant, queue)
     config, _ = await _store(request).configure(tenant, queue, admin_key,
                                                 name=name, public=public, minutes=minutes, once=once)
     return web.json_response(views.config(config))
@@ -133,8 +138,7 @@ async def update_queue(request: web.Request) -> web.Response:
 @routes.post("/api/{tenant_id}/queues/{queue_id}/rotate-key")
 async def rotate_key(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
-    admin_key = _admin_key(request)
-    once = await _once(request, tenant, queue, key_digest(admin_key))
+    admin_key, once = await _admin(request, tenant, queue)
     config, new_key = await _store(request).configure(tenant, queue, admin_key, rotate=True, once=once)
     return web.json_response(views.config(config, new_key))
 
@@ -193,8 +197,7 @@ async def boost(request: web.Request) -> web.Response:
 @routes.post("/api/{tenant_id}/{queue_id}/serve-next")
 async def serve_next(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
-    admin_key = _admin_key(request)
-    once = await _once(request, tenant, queue, key_digest(admin_key))
+    admin_key, once = await _admin(request, tenant, queue)
     entry = await _store(request).serve_next(tenant, queue, admin_key, once)
     if entry is None:
         return web.json_response({"message": "queue is empty"})
@@ -204,8 +207,8 @@ async def serve_next(request: web.Request) -> web.Response:
 @routes.post("/api/{tenant_id}/{queue_id}/call/{user_id}")
 async def call(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
-    uid, admin_key = _user(request), _admin_key(request)
-    once = await _once(request, tenant, queue, key_digest(admin_key))
+    uid = _user(request)
+    admin_key, once = await _admin(request, tenant, queue)
     entry = await _store(request).call(tenant, queue, uid, admin_key, once)
     return web.json_response({"served": views.entry(entry, tenant, queue)})
 
@@ -226,8 +229,8 @@ async def no_show(request: web.Request) -> web.Response:
 
 async def _finish(request: web.Request, tenant: str, queue: str, status: str) -> Entry:
     """remove and no-show: the admin ends a person's wait."""
-    uid, admin_key = _user(request), _admin_key(request)
-    once = await _once(request, tenant, queue, key_digest(admin_key))
+    uid = _user(request)
+    admin_key, once = await _admin(request, tenant, queue)
     return await _store(request).finish(tenant, queue, uid, status, admin_key, once=once)
 
 
@@ -306,8 +309,7 @@ async def create_service_type(request: web.Request) -> web.Response:
     data = await read_object(request, empty_ok=False)
     name = validate.text(data, "name", validate.NAME_MAX)
     code = validate.code(data) or validate.code_from_name(name)
-    admin_key = _admin_key(request)
-    once = await _once(request, tenant, queue, key_digest(admin_key))
+    admin_key, once = await _admin(request, tenant, queue)
     saved = await _store(request).save_service_type(tenant, queue, admin_key, None, name, code, once)
     return web.json_response(views.service_type(saved), status=201)
 
@@ -321,8 +323,7 @@ async def update_service_type(request: web.Request) -> web.Response:
     code = validate.code(data)
     if name is None and code is None:
         raise BadRequest("nothing to change: send name or code")
-    admin_key = _admin_key(request)
-    once = await _once(request, tenant, queue, key_digest(admin_key))
+    admin_key, once = await _admin(request, tenant, queue)
     saved = await _store(request).save_service_type(tenant, queue, admin_key, type_id, name, code, once)
     return web.json_response(views.service_type(saved))
 
@@ -331,8 +332,7 @@ async def update_service_type(request: web.Request) -> web.Response:
 async def delete_service_type(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     type_id = _type_id(request)
-    admin_key = _admin_key(request)
-    once = await _once(request, tenant, queue, key_digest(admin_key))
+    admin_key, once = await _admin(request, tenant, queue)
     await _store(request).delete_service_type(tenant, queue, admin_key, type_id, once)
     return web.json_response({"deleted": type_id})
 
