@@ -9,6 +9,8 @@ from aiohttp import web
 
 from microq import health, lines, topics, work
 from microq.appkeys import CLIENT_ADDRESS, SETTINGS
+from microq.browser import page_headers, refuse_cross_site
+from microq.connections import Limits, body_deadline
 from microq.http import ClientAddress
 from microq.middleware import error_middleware
 from microq.redis_client import redis_ctx
@@ -20,7 +22,9 @@ STATIC = Path(__file__).resolve().parent / "web" / "static"  #: every part's pag
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings.from_env()
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.topic_max_payload_bytes)
+    # outermost first: errors become JSON; cross-site writes are refused before their body is read
+    middlewares = [error_middleware, refuse_cross_site, body_deadline(Limits.from_settings(settings))]
+    app = web.Application(middlewares=middlewares, client_max_size=settings.topic_max_payload_bytes)
     app[SETTINGS] = settings
     app[CLIENT_ADDRESS] = ClientAddress(settings.trusted_proxies)
     app.cleanup_ctx.append(redis_ctx)
@@ -31,6 +35,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     topics.setup(app)
     lines.setup(app)
     _allow_origins(app, settings.cors_origins)
+    app.on_response_prepare.append(page_headers)
     return app
 
 

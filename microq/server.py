@@ -10,54 +10,94 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any, Callable
 
 from aiohttp import web
 
 from microq.app import create_app
+from microq.connections import Limits, Pool, raise_fd_limit
 from microq.embedded import EmbeddedRedis
+from microq.listening import PortClaims, listening_sockets, url
 from microq.settings import Settings
 
 log = logging.getLogger(__name__)
 
+BACKLOG = 1024  #: connections the kernel queues per listening socket before the node accepts them
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                          flags=socket.AI_PASSIVE)[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # every worker binds the same port
-    sock.bind(address)
-    sock.listen(1024)
-    sock.setblocking(False)
-    return sock
+
+class _Site(web.SockSite):
+    """A listening socket whose connections are `Connection`s, and whose stop() first accepts
+    what the kernel already queued: those clients have sent their requests, and closing a
+    listening socket resets every connection still in its queue."""
+
+    def __init__(self, runner: web.AppRunner, sock: socket.socket, factory: Callable[[], Any]) -> None:
+        super().__init__(runner, sock, backlog=BACKLOG)
+        self._factory = factory
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # registers the site with its runner
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._factory, sock=self._sock, backlog=BACKLOG)
+
+    async def stop(self) -> None:
+        queued = self._sock.dup()  # keeps the socket listening while asyncio closes its own descriptor
+        await super().stop()
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    accepted, _ = queued.accept()
+                except OSError:  # BlockingIOError: the queue is empty
+                    break
+                await loop.connect_accepted_socket(self._factory, accepted)
+        finally:
+            queued.close()  # from here on, new connections are refused
 
 
 async def run_node(settings: Settings, host: str, ports: list[int]) -> None:
-    """Serve until SIGTERM or SIGINT, then drain: in-flight requests finish, long-polls are answered."""
+    """Serve until SIGTERM or SIGINT, then drain (see README "Shutdown")."""
+    raise_fd_limit()
+    limits = Limits.from_settings(settings)
+    pool = Pool(limits)
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(pool.loop_exception)
     app = create_app(settings)
+    app.on_response_prepare.append(pool.mark_last)
     runner = web.AppRunner(app, access_log=None, handle_signals=False,
                            shutdown_timeout=settings.shutdown_timeout)
-    await runner.setup()
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    await runner.setup()
     try:
+        assert runner.server is not None
+        factory = pool.factory(runner.server)
+        urls = []
         for port in ports:
-            await web.SockSite(runner, listening_socket(host, port)).start()
-        log.info("microq node %d listening on %s", os.getpid(),
-                 ", ".join(f"http://{host}:{port}" for port in ports))
+            for sock in listening_sockets(host, port):
+                await _Site(runner, sock, factory).start()
+                urls.append(url(sock.getsockname()[0], port))
+        log.info("microq node %d listening on %s (at most %d connections)", os.getpid(), ", ".join(urls),
+                 limits.max_connections)
         await stop.wait()
-        log.info("draining: finishing in-flight requests")
+        log.info("draining: answering what has arrived, then closing")
+        pool.draining = True
+        for site in list(runner.sites):
+            await site.stop()
+        await pool.drain(settings.shutdown_timeout)
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # long-polls answered, SSE ended, in-flight requests finished
 
 
 def serve(settings: Settings, host: str, ports: list[int], workers: int) -> int:
-    if workers <= 1:
-        asyncio.run(run_node(settings, host, ports))
-        return 0
-    return _supervise(settings, host, ports, workers)
+    claims = PortClaims(settings, ports)  # before anything starts: another store's node fails us here
+    try:
+        if workers <= 1:
+            asyncio.run(run_node(settings, host, ports))
+            return 0
+        return _supervise(settings, host, ports, workers)
+    finally:
+        claims.close()
 
 
 def _supervise(settings: Settings, host: str, ports: list[int], workers: int) -> int:

@@ -114,6 +114,11 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     public_url: str = ""
     shutdown_timeout: float = 10.0
+    header_timeout: float = 10.0  #: a request head must arrive whole within this (from connect or its first byte)
+    keepalive_timeout: float = 75.0  #: idle keep-alive connections close after this; above nginx's 60 s
+    body_timeout: float = 30.0  #: grace for a request body, beyond which it must keep body_min_rate
+    body_min_rate: int = 8192  #: bytes per second a body must average after body_timeout
+    max_connections: int = 10000  #: open connections per node process (lowered to fit the fd limit)
     # Seed 000's own variables, kept where they still mean something
     secret_key: str = "change-me"
     default_tenant_id: str = "default_tenant"
@@ -175,6 +180,11 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MICROQ_TRUSTED_PROXIES": ("trusted_proxies", _networks),
     "MICROQ_PUBLIC_URL": ("public_url", _url_or_empty),
     "MICROQ_SHUTDOWN_TIMEOUT": ("shutdown_timeout", _positive_duration),
+    "MICROQ_HEADER_TIMEOUT": ("header_timeout", _positive_duration),
+    "MICROQ_KEEPALIVE_TIMEOUT": ("keepalive_timeout", _positive_duration),
+    "MICROQ_BODY_TIMEOUT": ("body_timeout", _positive_duration),
+    "MICROQ_BODY_MIN_RATE": ("body_min_rate", _positive_int),
+    "MICROQ_MAX_CONNECTIONS": ("max_connections", _positive_int),
     "SECRET_KEY": ("secret_key", str),
     "DEFAULT_TENANT_ID": ("default_tenant_id", str.strip),
     "DEFAULT_QUEUE_ID": ("default_queue_id", str.strip),
