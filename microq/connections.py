@@ -214,6 +214,17 @@ class Connection(RequestHandler):
             return
         super().log_exception(*args, **kwargs)
 
+    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        """aiohttp's answer to a request it could not parse is plain text; ours is `{"error"}`."""
+        response = super().handle_error(request, status, exc, message)  # logs, through log_exception
+        if status >= 500:
+            return response
+        first_line = (message or "bad request").splitlines()[0].rstrip(":")[:200]
+        response = web.json_response({"error": f"malformed HTTP request: {first_line}"}, status=status)
+        response.force_close()
+        return response
+
     def _peer(self) -> str:
         peer = self.transport.get_extra_info("peername") if self.transport is not None else None
         return str(peer[0]) if peer else "unknown"
