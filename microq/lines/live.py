@@ -121,6 +121,7 @@ async def event_stream(request: web.Request, hub: LiveHub, channel: str, event: 
         first = await snapshot()  # before prepare: a 404 or 400 is still a JSON answer
         await response.prepare(request)
         closing = asyncio.ensure_future(hub.closing.wait())
+        woken: asyncio.Future[Any] | None = None
         try:
             await response.write(b"retry: 2000\n\n")
             await _send(response, event, first)
@@ -143,8 +144,21 @@ async def event_stream(request: web.Request, hub: LiveHub, channel: str, event: 
         except Exception as exc:  # noqa: BLE001 - e.g. Redis is down: end the stream, EventSource retries
             log.info("live stream %s ended: %s", request.path, exc)
         finally:
-            closing.cancel()
+            # A handler cancelled inside asyncio.wait (the node shutting down, a test server closing)
+            # must not leave these tasks pending: collected later, in whatever frame the garbage
+            # collector runs, each logs "Task was destroyed but it is pending!" (at a deep stack,
+            # as test_fuzz's nested JSON has, that logging itself hit RecursionError).
+            await _finish(closing, woken)
     return response
+
+
+async def _finish(*tasks: asyncio.Future[Any] | None) -> None:
+    """Cancel the tasks still running and wait until they have finished."""
+    running = [task for task in tasks if task is not None and not task.done()]
+    for task in running:
+        task.cancel()
+    if running:
+        await asyncio.wait(running)
 
 
 async def _send(response: web.StreamResponse, event: str, data: Any) -> None:
