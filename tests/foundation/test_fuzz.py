@@ -117,3 +117,169 @@ async def test_no_client_input_gives_a_server_error(make_client, seed: int):
                 failures.append(f"{method} {url} {query} {body[:80] if body else b''!r}: {response.status}")
     assert not failures, "\n".join(failures[:20])
     assert (await client.get("/readyz")).status == 200
+
+
+# --- property-based: hypothesis over the route table --------------------------------------------
+
+import hashlib
+import http.client
+import socket
+import threading
+import time
+
+import redis as redis_sync
+from aiohttp import web
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from microq.app import create_app
+from microq.settings import Settings
+
+#: keys that change with no request: heartbeats and per-node waiting counts, the sweep lock, failed-auth counters and bans
+#: (a 401 records a failure on purpose), rate-limit windows
+_MOVING_KEYS = (b"topics:nodes", b"topics:waiting:", b"topics:sweep-lock", b":fail:", b":ban:", b":rate:")
+_KNOWN = ["acme", "support", "orders", "orders.dlq", "*", "x", "default_tenant", "main"]
+_CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded",
+                  "application/octet-stream", "application/merge-patch+json", ""]
+
+
+class _ThreadNode:
+    """A node on a loopback port, its loop in a thread, so hypothesis can drive it synchronously."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = create_app(settings)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self._ready, self._stopped = threading.Event(), threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._run(),), daemon=True)
+
+    async def _run(self) -> None:
+        self._stop = asyncio.Event()
+        runner = web.AppRunner(self.app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+    def __enter__(self) -> _ThreadNode:
+        self._thread.start()
+        assert self._ready.wait(30), "node did not start"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        self._loop.close()
+
+
+@pytest.fixture(scope="module")
+def fuzz_node(redis_server, tmp_path_factory):
+    client = redis_sync.Redis.from_url(redis_server.url)
+    client.flushall()
+    settings = Settings(redis_url=redis_server.url, data_dir=tmp_path_factory.mktemp("fuzz") / "data",
+                        api_keys=("fuzz-key",), ban_threshold=10**6, rate_limit_queue=(10**6, 60.0),
+                        rate_limit_trigger=(10**6, 60.0), consume_max_timeout=0.2)
+    with _ThreadNode(settings) as node:
+        connection = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10)
+        connection.request("POST", "/api/acme/queues", '{"queue_id": "support", "name": "Support"}',
+                           {"Content-Type": "application/json"})
+        node.admin_key = json.loads(connection.getresponse().read())["admin_key"]
+        connection.request("POST", "/publish/orders", b"x")
+        connection.getresponse().read()
+        connection.close()
+        yield node, client
+    client.close()
+
+
+def _digest(client: redis_sync.Redis) -> dict[bytes, str]:
+    """Every key and a digest of its DUMPed value (TTLs left out: they tick), minus the keys that move alone."""
+    return {key: hashlib.sha256(client.dump(key) or b"").hexdigest()[:16]
+            for key in client.scan_iter(count=1000) if not any(part in key for part in _MOVING_KEYS)}
+
+
+def _changed(before: dict[bytes, str], after: dict[bytes, str]) -> list[bytes]:
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def _routes() -> list[tuple[str, str]]:
+    app = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))
+    return sorted({(r.method, r.resource.canonical) for r in app.router.routes()
+                   if r.method not in ("HEAD", "OPTIONS", "*") and r.resource.canonical != "/static"})
+
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+_HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=60)
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                         st.sampled_from(["name", "queue_id", "url", "status", "data", "messages", "id",
+                                          "payload", "ids", "queue_name", "trigger_name"]) | _TEXT, inner, max_size=4),
+                     max_leaves=12)
+_BODY = st.one_of(st.just(b""), st.binary(max_size=200), _JSON.map(lambda v: json.dumps(v).encode()))
+
+
+def _fill(path: str, values: list[str]) -> str:
+    out, i, k = [], 0, 0
+    while i < len(path):
+        if path[i] == "{":
+            j = path.index("}", i)
+            out.append(quote(values[k % len(values)].encode(), safe=""))
+            k, i = k + 1, j + 1
+        else:
+            out.append(path[i])
+            i += 1
+    return "".join(out) or "/"
+
+
+@st.composite
+def _request(draw, method: str, path: str, admin_key: str):
+    methods = [method] * 4 + ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    chosen = draw(st.sampled_from(methods))
+    url = _fill(path, draw(st.lists(st.sampled_from(_KNOWN) | _TEXT, min_size=1, max_size=4)))
+    query = draw(st.dictionaries(st.sampled_from(QUERY_KEYS) | _TEXT.filter(bool), st.sampled_from(QUERY_VALUES) | _TEXT,
+                                 max_size=3))
+    if "/consume" in path or path.endswith("/stream"):
+        query["timeout"] = draw(st.sampled_from(["", "0", "10ms", "abc", "-1s", "1e999s"]))
+    headers = {"Content-Type": draw(st.sampled_from(_CONTENT_TYPES))}
+    for name, value in (("X-API-Key", st.sampled_from(["fuzz-key", ""]) | _HEADER_TEXT),
+                        ("X-Admin-Key", st.just(admin_key) | _HEADER_TEXT),
+                        ("Origin", st.sampled_from(["https://evil.example", "null"]) | _HEADER_TEXT),
+                        ("Sec-Fetch-Site", st.sampled_from(["cross-site", "same-origin", "none"])),
+                        ("Idempotency-Key", _HEADER_TEXT), ("X-Forwarded-For", _HEADER_TEXT)):
+        if draw(st.booleans()):
+            headers[name] = draw(value).strip()
+    body = draw(_BODY) if chosen in ("POST", "PUT", "PATCH", "DELETE") else b""
+    return chosen, url + ("?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in query.items()) if query else ""), headers, body
+
+
+@pytest.mark.parametrize("method,path", _routes())
+def test_generated_requests_get_a_quick_non_5xx_answer_and_a_4xx_changes_nothing(fuzz_node, method, path):
+    node, client = fuzz_node
+
+    @hypothesis_settings(max_examples=12, deadline=None, database=None, derandomize=True,
+                         suppress_health_check=list(HealthCheck))
+    @given(_request(method, path, node.admin_key))
+    def check(request):
+        chosen, url, headers, body = request
+        before = _digest(client)
+        connection = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10)
+        started = time.monotonic()
+        try:
+            connection.request(chosen, url, body=body, headers=headers)
+            response = connection.getresponse()
+            if response.getheader("Content-Type", "").startswith("text/event-stream"):
+                return  # a live stream opened: a valid answer
+            response.read()
+        finally:
+            connection.close()
+        assert time.monotonic() - started < 10
+        assert response.status < 500, f"{chosen} {url} {headers} {body[:80]!r}: {response.status}"
+        if 400 <= response.status < 500:
+            changed = _changed(before, _digest(client))
+            assert not changed, f"{chosen} {url} {body[:80]!r} answered {response.status} but changed {changed[:5]}"
+
+    check()
