@@ -153,6 +153,10 @@ class Pool:
         if context.get("message") == "socket.accept() out of system resource":
             self.out_of_descriptors(str(context.get("exception")))
             return
+        if isinstance(context.get("exception"), ValueError) and "_start_serving" in repr(context.get("handle")):
+            # asyncio's retry after such a failure, firing after the drain closed the socket: nothing to do
+            log.debug("accept retry on a closed listening socket ignored")
+            return
         loop.default_exception_handler(context)
 
 
