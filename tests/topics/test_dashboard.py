@@ -1,6 +1,7 @@
 """The dashboard in headless Chromium: live counts, peek, publish, DLQ requeue and purge."""
 
 import aiohttp
+from playwright.async_api import expect
 
 
 async def test_dashboard_end_to_end(live_server, browser, artifacts):
@@ -38,8 +39,7 @@ async def test_dashboard_end_to_end(live_server, browser, artifacts):
 
         # a publish from outside shows up without a reload
         await http.post(f"{base}/publish/dash.test", data=b"second")
-        await page.wait_for_function(
-            "document.querySelector(\"tr[data-topic='dash.test'] td:nth-child(2)\").textContent === '2'")
+        await expect(page.locator("tr[data-topic='dash.test'] td:nth-child(2)")).to_have_text("2")  # no eval: the page's CSP
 
         await row.get_by_role("button", name="Peek").click()
         await page.locator("#peek-list pre").filter(has_text='"hello": "dashboard"').wait_for()
@@ -50,14 +50,12 @@ async def test_dashboard_end_to_end(live_server, browser, artifacts):
 
         # requeue the dead letter to its topic
         await dlq_row.get_by_role("button", name="Requeue all").click()
-        await page.wait_for_function(
-            "document.querySelector(\"tr[data-topic='orders.eu.dlq'] td:nth-child(2)\").textContent === '0'")
+        await expect(page.locator("tr[data-topic='orders.eu.dlq'] td:nth-child(2)")).to_have_text("0")  # no eval: the page's CSP
         async with http.get(f"{base}/api/queues/peek?queue=orders.eu") as response:
             assert [m["id"] for m in await response.json()] == [poison["id"]]
 
         # purge a topic
         await row.get_by_role("button", name="Purge").click()
-        await page.wait_for_function(
-            "document.querySelector(\"tr[data-topic='dash.test'] td:nth-child(2)\").textContent === '0'")
+        await expect(page.locator("tr[data-topic='dash.test'] td:nth-child(2)")).to_have_text("0")  # no eval: the page's CSP
         assert errors == []
         await page.close()
