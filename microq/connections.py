@@ -140,13 +140,15 @@ class Pool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            idle = [c for c in self.open if c.idle()]
-            if not idle and not any(c.promised_keep_alive for c in self.open):
-                return  # what is left is in requests whose answers will say Connection: close
-            for connection in idle:
-                if loop.time() - connection.idle_since >= DRAIN_IDLE_GRACE and not _unread_bytes(connection.transport):
+            # done when every connection left is in a request whose answer will say Connection: close
+            waiting = [c for c in self.open if not c.busy() or c.promised_keep_alive]
+            if not waiting:
+                return
+            for connection in waiting:
+                if (connection.idle() and loop.time() - connection.idle_since >= DRAIN_IDLE_GRACE
+                        and not _unread_bytes(connection.transport)):
                     connection.force_close()
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # a part-sent head waits for its whole head or the header timeout
 
     def loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         """asyncio logs every failed accept() with a traceback, once a second per socket; one line."""
@@ -168,6 +170,7 @@ class Connection(RequestHandler):
         self._pool = pool
         self._answered = 0  # answers finished; equal to the heads parsed when the connection is idle
         self._head_timer: asyncio.TimerHandle | None = None
+        self._partial_head = False  # bytes of a request head have arrived, not yet all of it
         self._turned_away = False
         self.idle_since = 0.0  #: loop time of the last answer (or of connecting)
         self.promised_keep_alive = False  #: the answer under way was sent before draining, as keep-alive
@@ -175,9 +178,13 @@ class Connection(RequestHandler):
     def _heads_parsed(self) -> int:
         return self._request_count  # aiohttp's count of request heads parsed on this connection
 
+    def busy(self) -> bool:
+        """In a request: its head has arrived and its answer is not finished."""
+        return self._heads_parsed() > self._answered
+
     def idle(self) -> bool:
-        """Between requests, with no part of a next request head received."""
-        return self._heads_parsed() == self._answered and self._head_timer is None
+        """Connected or between requests, with no byte of a next request received."""
+        return not self.busy() and not self._partial_head
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if len(self._pool.open) >= self._pool.limits.max_connections:
@@ -200,15 +207,18 @@ class Connection(RequestHandler):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self._heads_parsed() > self._answered:
+        if self.busy():
+            self._partial_head = False
             self._stop_head_timer()  # a whole head arrived; the body deadline is the middleware's
-        elif data and self._head_timer is None:
-            self._start_head_timer()  # the first bytes of a new request
+        elif data and not self._partial_head:
+            self._partial_head = True
+            self._start_head_timer()  # the first bytes of a new request: its head has a deadline
 
     def log_access(self, request: Any, response: Any, time: float | None) -> None:
         self._answered += 1  # aiohttp calls this once per answer, after its last byte is written
         self.idle_since = asyncio.get_running_loop().time()
         self.promised_keep_alive = False
+        self._partial_head = False
         super().log_access(request, response, time)
 
     def log_exception(self, *args: Any, **kwargs: Any) -> None:
@@ -245,7 +255,7 @@ class Connection(RequestHandler):
 
     def _head_too_slow(self) -> None:
         self._head_timer = None
-        if self._heads_parsed() == self._answered:  # still no whole head: a slow or silent client
+        if not self.busy():  # still no whole head: a slow or silent client
             log.debug("closing %s: no request head within %.0f s", self._peer(), self._pool.limits.header_timeout)
             self.force_close()
 

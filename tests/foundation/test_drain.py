@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -99,6 +100,51 @@ async def test_sigterm_under_keep_alive_load_answers_every_request(redis_url: st
         assert len(closes) >= 4, "each keep-alive connection's last answer says Connection: close"
         assert len(outcomes["answered"]) > 50
         assert await redis.hlen("mq:t:{drain-load}:msgs") == len(outcomes["published"])
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def _new_connection_loop(base: str, outcomes: dict[str, list]) -> None:
+    """A new connection per request (Connection: close from the client) until one is refused."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+        while True:
+            try:
+                async with session.post(f"{base}/publish/drain-fresh", data=b"m") as response:
+                    await response.read()
+                    outcomes["answered"].append(response.status)
+                    if response.status == 202:
+                        outcomes["published"].append(1)
+            except aiohttp.ClientConnectorError as exc:
+                outcomes["refused"].append(str(exc))
+                return
+            except (aiohttp.ClientError, OSError) as exc:
+                outcomes["lost"].append((repr(exc), time.time()))
+                return
+
+
+async def test_sigterm_answers_connections_already_queued_and_refuses_later_ones(redis_url: str, redis,
+                                                                                tmp_path: Path):
+    """Connections the kernel accepted before the listening socket closed are answered; after it
+    closed, connecting is refused. None is reset."""
+    from tests.foundation.nodes import start_node, wait_ready
+
+    port = free_port()
+    process = start_node(tmp_path, [port], env={"REDIS_URL": redis_url, "MICROQ_SHUTDOWN_TIMEOUT": "20s"})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await wait_ready(base, process)
+        outcomes: dict[str, list] = {"answered": [], "published": [], "refused": [], "lost": []}
+        loops = [asyncio.create_task(_new_connection_loop(base, outcomes)) for _ in range(8)]
+        await asyncio.sleep(1.0)
+        os.kill(process.pid, signal.SIGTERM)
+        await asyncio.wait_for(asyncio.gather(*loops), 60)
+        assert await asyncio.to_thread(process.wait, 30) == 0
+        assert not outcomes["lost"], outcomes["lost"][:5]
+        assert len(outcomes["refused"]) == 8
+        assert set(outcomes["answered"]) == {202}
+        assert await redis.hlen("mq:t:{drain-fresh}:msgs") == len(outcomes["published"])
     finally:
         if process.poll() is None:
             process.kill()
