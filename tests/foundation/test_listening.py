@@ -13,13 +13,14 @@ from tests.foundation.nodes import start_node, wait_ready
 from tests.helpers import free_port, stop_process
 
 
-def _wait_exit(process, timeout: float = 60.0) -> int:
+def _wait_exit(process, timeout: float = 30.0) -> int:
     return process.wait(timeout)
 
 
 async def test_a_node_of_another_redis_on_the_same_port_fails_with_address_in_use(redis_url, tmp_path: Path):
     port = free_port()
     first = start_node(tmp_path, [port], env={"REDIS_URL": redis_url})
+    second = None
     try:
         await wait_ready(f"http://127.0.0.1:{port}", first)
         other_url = redis_url.rsplit("/", 1)[0] + "/1"  # the same server, another database: another store
@@ -29,6 +30,8 @@ async def test_a_node_of_another_redis_on_the_same_port_fails_with_address_in_us
         assert "address in use" in log.read_text()
         assert first.poll() is None
     finally:
+        if second is not None:
+            stop_process(second)
         stop_process(first)
 
 
@@ -37,6 +40,7 @@ async def test_a_node_of_another_data_folder_on_the_same_port_fails(tmp_path: Pa
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     first = start_node(tmp_path / "a", [port], env={"REDIS_URL": ""})
+    second = None
     try:
         await wait_ready(f"http://127.0.0.1:{port}", first, timeout=60)
         log = tmp_path / "second.log"
@@ -46,6 +50,8 @@ async def test_a_node_of_another_data_folder_on_the_same_port_fails(tmp_path: Pa
         assert "address in use" in text
         assert not (tmp_path / "b" / "data").exists(), "refused before starting its embedded Redis"
     finally:
+        if second is not None:
+            stop_process(second)
         stop_process(first)
 
 
