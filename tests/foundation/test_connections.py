@@ -95,6 +95,21 @@ def test_a_long_poll_outlives_the_head_and_idle_timeouts(node):
         assert sock.recv(65536).startswith(b"HTTP/1.1 404")  # the seed's "nothing arrived", after 3 s
 
 
+def test_an_sse_stream_outlives_the_head_and_idle_timeouts(node):
+    port, _ = node(MICROQ_KEEPALIVE_TIMEOUT="1s", MICROQ_HEADER_TIMEOUT="1s")
+    body = b'{"queue_id": "hygiene", "name": "Hygiene"}'
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"POST /api/acme/queues HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        sock.settimeout(5)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 201")
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"GET /api/acme/hygiene/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.settimeout(5)
+        assert b"text/event-stream" in sock.recv(65536)
+        assert not _closed_within(sock, 3.5), "a live stream is a request in progress, not an idle connection"
+
+
 def test_a_body_slower_than_the_minimum_rate_gets_408(node):
     port, _ = node(MICROQ_BODY_TIMEOUT="1s", MICROQ_BODY_MIN_RATE="1000")
     with socket.create_connection(("127.0.0.1", port)) as sock:
