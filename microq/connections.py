@@ -135,7 +135,9 @@ class Pool:
         An idle one is closed once it has been idle DRAIN_IDLE_GRACE seconds and nothing unread waits
         in its socket: a client that got an answer a moment before SIGTERM is likely sending its next
         request now, and closing under it would reset that request; given the grace, the request is
-        answered, with `Connection: close`. Ends when no idle connection is left, or at `timeout`."""
+        answered, with `Connection: close`. A connection that has sent part of a request head keeps
+        it until its head is whole (then it is a request) or MICROQ_HEADER_TIMEOUT closes it. Ends when
+        every connection left is in a request whose answer will close it, or at `timeout`."""
         self.draining = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
