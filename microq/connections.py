@@ -30,6 +30,9 @@ from microq.settings import Settings
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+if "_request_count" not in RequestHandler.__slots__:  # the one internal Connection reads
+    raise ImportError("this aiohttp's RequestHandler keeps no _request_count; microq.connections needs updating")
+
 FD_RESERVE = 64  #: file descriptors kept back from the connection cap: Redis pools, pub/sub, logs, files
 DRAIN_IDLE_GRACE = 1.0  #: seconds an idle keep-alive connection may still send its next request when draining
 LOG_EVERY = 60.0  #: seconds between two lines of one kind of connection trouble
