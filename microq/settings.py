@@ -50,6 +50,20 @@ def _positive_duration(text: str) -> float:
     return value
 
 
+def _work_lease(text: str) -> float:
+    value = _positive_duration(text)
+    if value > 86400:
+        raise ValueError(f"expected a duration of at most 24h, got {text!r}")
+    return value
+
+
+def _work_max_retries(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 100:
+        raise ValueError(f"expected a whole number from 0 to 100, got {text!r}")
+    return value
+
+
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -143,6 +157,8 @@ class Settings:
     rate_limit_queue: tuple[int, float] = (1000, 60.0)
     rate_limit_trigger: tuple[int, float] = (10, 60.0)
     work_auth: bool = True  #: off only for benchmarks: no key check, bans or rate limits (warned at start)
+    work_lease: float = 1800.0  #: seconds a claim holds its item unless the request asks otherwise (<= 24 h)
+    work_max_retries: int = 3  #: lapsed leases an item survives (back to NEW); the next one makes it FAILED
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -205,4 +221,6 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MICROQ_RATE_LIMIT_QUEUE": ("rate_limit_queue", _rate),
     "MICROQ_RATE_LIMIT_TRIGGER": ("rate_limit_trigger", _rate),
     "MICROQ_WORK_AUTH": ("work_auth", _bool),
+    "MICROQ_WORK_LEASE": ("work_lease", _work_lease),
+    "MICROQ_WORK_MAX_RETRIES": ("work_max_retries", _work_max_retries),
 }

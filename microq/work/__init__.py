@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import AsyncIterator
 
@@ -14,6 +16,7 @@ from microq.security.rate_limit import RateLimit
 from microq.work import api, pages
 from microq.work.keys import WorkKeys
 from microq.work.store import WorkStore
+from microq.work.sweep import LeaseSweeper
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +31,14 @@ async def _work_ctx(app: web.Application) -> AsyncIterator[None]:
     else:
         log.warning("MICROQ_WORK_AUTH=off: the work API accepts every request, with no API key, "
                     "ban or rate limit. Use this only for benchmarks.")
-    app[api.WORK] = api.Work(WorkStore(scripts, WorkKeys(keyspace)), gate,
-                             RateLimit.per(settings.rate_limit_queue), RateLimit.per(settings.rate_limit_trigger))
+    store = WorkStore(scripts, WorkKeys(keyspace), settings.work_max_retries)
+    app[api.WORK] = api.Work(store, gate, RateLimit.per(settings.rate_limit_queue),
+                             RateLimit.per(settings.rate_limit_trigger), round(settings.work_lease * 1000))
+    sweeper = asyncio.create_task(LeaseSweeper(store).run())
     yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
 
 
 def setup(app: web.Application) -> None:

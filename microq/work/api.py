@@ -27,6 +27,7 @@ class Work:
     gate: Gate | None  #: None when MICROQ_WORK_AUTH=off
     queue_limit: RateLimit
     trigger_limit: RateLimit
+    lease_ms: int = 30 * 60 * 1000  #: a claim's lease unless the request names one (MICROQ_WORK_LEASE)
 
 
 WORK = web.AppKey("work", Work)
@@ -76,7 +77,15 @@ def item_json(item: Item) -> dict[str, Any]:
         "updated_date": _iso(item["updated_ms"]),
         "claimed_by": item.get("claimed_by"),
         "claimed_date": _iso(item.get("claimed_ms")),
+        "lease_expires": _iso(item.get("lease_ms")),
+        "retries": item.get("retries", 0),
     }
+
+
+def claimed_json(item: Item) -> dict[str, Any]:
+    """A claim's or heartbeat's answer: the item and the fencing token its holder sends back."""
+    return {"success": True, "item": item_json(item), "lease_token": item["lease_token"],
+            "lease_expires": _iso(item["lease_ms"])}
 
 
 async def trigger_json(store: WorkStore, trigger: Trigger) -> dict[str, Any]:
@@ -166,8 +175,23 @@ async def claim_item(request: web.Request) -> web.Response:
     name = _queue_name(request)
     body = await read_object(request)
     claimed_by = fields.text(body, "claimed_by", fields.NAME_MAX) or ""
-    item = await request.app[WORK].store.claim(name, claimed_by)
-    return web.json_response({"success": True, "item": item_json(item) if item else None})
+    work = request.app[WORK]
+    lease_ms = fields.lease_ms(body) or work.lease_ms
+    item = await work.store.claim(name, claimed_by, lease_ms)
+    if item is None:
+        return web.json_response({"success": True, "item": None})
+    return web.json_response(claimed_json(item))
+
+
+@routes.post("/api/queue/{queue_name:[^/]+}/items/{item_id:[^/]+}/heartbeat")
+@guarded("queue-heartbeat")
+async def heartbeat(request: web.Request) -> web.Response:
+    name = _queue_name(request)
+    body = await read_object(request, empty_ok=False)
+    token = fields.lease_token(body, required=True)
+    item = await request.app[WORK].store.heartbeat(name, request.match_info["item_id"], token,
+                                                   fields.lease_ms(body))
+    return web.json_response(claimed_json(item))
 
 
 @routes.post("/api/queue/{queue_name:[^/]+}/items/{item_id:[^/]+}/status")
@@ -179,7 +203,8 @@ async def set_item_status(request: web.Request) -> web.Response:
     if status not in ("NEW", "DONE", "FAILED", "ABANDONED"):
         raise BadRequest("status must be one of NEW, DONE, FAILED, ABANDONED")
     message = fields.text(body, "message", fields.MESSAGE_MAX)
-    item = await request.app[WORK].store.set_status(name, request.match_info["item_id"], status, message)
+    token = fields.lease_token(body, required=False)
+    item = await request.app[WORK].store.set_status(name, request.match_info["item_id"], status, message, token)
     return web.json_response({"success": True, "item": item_json(item)})
 
 

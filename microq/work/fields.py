@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from microq.durations import parse_duration
 from microq.errors import BadRequest
 from microq.http import string_field
 from microq.work.keys import STATUSES
@@ -18,6 +19,7 @@ DESCRIPTION_MAX = 1000
 DATE_MAX = 64
 TOKEN_MAX = 200  #: Idempotency-Key
 PAGE_MAX = 1000
+LEASE_MAX_MS = 24 * 3600 * 1000  #: a claim's lease is at most 24 h
 _TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,50}")
 
 
@@ -92,6 +94,31 @@ def status_token(body: dict[str, Any], field: str, default: str) -> str:
     if not isinstance(value, str) or not _TOKEN.fullmatch(value):
         raise BadRequest(f"{field} must be a token of 1-50 letters, digits, '_', '-' or '.', e.g. IDLE")
     return value
+
+
+def lease_ms(body: dict[str, Any]) -> int | None:
+    """The `lease` of a claim or heartbeat in ms: a duration ("90s", "1h30m", "1.5h") or seconds
+    as a JSON number; None when absent. At least 1 ms, at most 24 h."""
+    value = body.get("lease")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            raise BadRequest(f"lease: {exc}") from None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise BadRequest("lease must be a duration such as \"30s\" or \"5m\", or a number of seconds")
+    if not 0 < seconds * 1000 <= LEASE_MAX_MS:
+        raise BadRequest("lease must be more than 0 and at most 24h")
+    return max(1, round(seconds * 1000))
+
+
+def lease_token(body: dict[str, Any], *, required: bool) -> str:
+    """The lease_token a claim returned ("" when absent and not required)."""
+    return text(body, "lease_token", TOKEN_MAX, required=required) or ""
 
 
 def page(query: Any) -> tuple[str, int, int]:

@@ -2,14 +2,19 @@
 
 A work queue's keys share the tag `{<queue name>}` of kind `w`, so every transition is one
 script in one slot. A trigger is one hash with its own tag; the registry of trigger names
-is a set in another slot, kept by separate idempotent SADD/SREM.
+is a set in another slot, kept by separate idempotent SADD/SREM. Queues holding claims are
+listed for the lease sweep in one of LEASE_BUCKETS index zsets, each in its own slot, so no
+single slot is needed by every queue.
 """
 
 from __future__ import annotations
 
+import zlib
+
 from microq.keys import Keyspace
 
 STATUSES = ("NEW", "IN_PROGRESS", "DONE", "FAILED", "ABANDONED")
+LEASE_BUCKETS = 16  #: index zsets of queues with claims; a queue's bucket is crc32(name) % 16
 
 
 class WorkKeys:
@@ -23,12 +28,25 @@ class WorkKeys:
     def trigger(self, name: str) -> str:
         return self._keyspace.tagged("trg", name, "def")
 
+    def lease_bucket(self, queue_name: str) -> int:
+        return zlib.crc32(queue_name.encode("utf-8", "surrogateescape")) % LEASE_BUCKETS
+
+    def leased_queues(self, bucket: int) -> str:
+        """zset queue name -> the earliest lease end (ms) of its claims, or a sweep's revisit mark."""
+        return self._keyspace.tagged("wl", str(bucket), "queues")
+
+    def sweep_lock(self, bucket: int) -> str:
+        """Held (SET NX PX) by the node sweeping this bucket's queues this round."""
+        return self._keyspace.tagged("wl", str(bucket), "lock")
+
 
 class QueueKeys:
     def __init__(self, key) -> None:
         self.items = key("items")  #: hash id -> msgpack item
         self.seq = key("seq")  #: arrival counter
         self.by_status = {status: key(f"s:{status}") for status in STATUSES}  #: zsets id -> arrival seq
+        self.leases = key("leases")  #: zset id -> lease end ms, every IN_PROGRESS item with a lease
+        self.claims = key("claims")  #: counter: each claim's fencing token
         self._key = key
 
     def idempotency(self, token: str) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any
 
 import msgpack
+
+from redis.exceptions import RedisError
 
 from microq.errors import Conflict
 from microq.scripts import Scripts
@@ -15,6 +18,9 @@ from microq.work.keys import STATUSES, WorkKeys
 Item = dict[str, Any]  #: the stored map: id, seq, queue_name, status, data, ..., created_ms, updated_ms
 Trigger = dict[str, str]
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000  #: how long a retried create with the same Idempotency-Key is recognised
+LAPSED_PER_CALL = 100  #: lapsed claims a claim or a sweep of one queue hands back at most
+
+log = logging.getLogger(__name__)
 
 
 def _unpack(raw: bytes) -> Item:
@@ -26,8 +32,9 @@ def _text(value: Any) -> str:
 
 
 class WorkStore:
-    def __init__(self, scripts: Scripts, keys: WorkKeys) -> None:
+    def __init__(self, scripts: Scripts, keys: WorkKeys, max_retries: int = 3) -> None:
         self._scripts, self._keys = scripts, keys
+        self.max_retries = max_retries  #: lapsed leases an item survives; the next one makes it FAILED
 
     # -- items
 
@@ -47,19 +54,75 @@ class WorkStore:
             raise raw
         return _unpack(raw) if raw else None
 
-    async def claim(self, queue_name: str, claimed_by: str) -> Item | None:
-        """The oldest NEW item, now IN_PROGRESS; None when there is none."""
+    async def claim(self, queue_name: str, claimed_by: str, lease_ms: int) -> Item | None:
+        """The oldest NEW item, now IN_PROGRESS under a lease of lease_ms with a new lease_token;
+        None when there is none. Lapsed claims of the queue are handed back first."""
         queue = self._keys.queue(queue_name)
-        raw = await self._scripts.call("work_claim", [queue.items, queue.by_status["NEW"],
-                                                      queue.by_status["IN_PROGRESS"]], [claimed_by])
-        return _unpack(raw) if raw else None
+        reply = await self._scripts.call(
+            "work_claim", [queue.items, queue.by_status["NEW"], queue.by_status["IN_PROGRESS"],
+                           queue.by_status["FAILED"], queue.leases, queue.claims],
+            [claimed_by, lease_ms, self.max_retries, LAPSED_PER_CALL])
+        if not reply:
+            return None
+        item = _unpack(reply[0])
+        if int(reply[1]):
+            await self._index_lease(queue_name, item["lease_ms"])
+        return item
 
-    async def set_status(self, queue_name: str, item_id: str, status: str, message: str | None) -> Item:
-        """NotFound for an unknown item, Conflict for a move its status does not allow."""
+    async def heartbeat(self, queue_name: str, item_id: str, token: str, lease_ms: int | None) -> Item:
+        """Renew a claim's lease (lease_ms, or the length it was claimed with); NotFound, or
+        Conflict when the token's claim no longer holds the item."""
         queue = self._keys.queue(queue_name)
-        raw = await self._scripts.call("work_set_status", [queue.items, *queue.status_sets],
-                                       [item_id, status, "0" if message is None else "1", message or ""])
+        reply = await self._scripts.call("work_heartbeat", [queue.items, queue.leases],
+                                         [item_id, token, "" if lease_ms is None else lease_ms])
+        item = _unpack(reply[0])
+        if int(reply[1]):
+            await self._index_lease(queue_name, item["lease_ms"])
+        return item
+
+    async def set_status(self, queue_name: str, item_id: str, status: str, message: str | None,
+                         token: str = "") -> Item:
+        """NotFound for an unknown item, Conflict for a move its status does not allow or, with a
+        token, when that claim no longer holds the item."""
+        queue = self._keys.queue(queue_name)
+        raw = await self._scripts.call("work_set_status", [queue.items, *queue.status_sets, queue.leases],
+                                       [item_id, status, "0" if message is None else "1", message or "", token])
         return _unpack(raw)
+
+    async def _index_lease(self, queue_name: str, lease_end_ms: int) -> None:
+        """File the queue in its sweep bucket with this (earliest) lease end. The claim is applied
+        already: if the bucket's Redis node is away, the lapse is still found by the next claim."""
+        bucket = self._keys.leased_queues(self._keys.lease_bucket(queue_name))
+        try:
+            reply = await self._scripts.execute("ZADD", bucket, "LT", lease_end_ms, queue_name)
+            if isinstance(reply, Exception):
+                raise reply
+        except (ConnectionError, OSError, RedisError) as exc:
+            log.warning("lease index of queue %r not updated (%s): its lapsed claims wait for the next claim",
+                        queue_name, exc)
+
+    # -- the lease sweep
+
+    async def due_queues(self, bucket: int, limit: int, guard_ms: int) -> tuple[str, list[str]]:
+        """(mark, queue names) of one bucket whose earliest lease end has come; see work_lease_due."""
+        reply = await self._scripts.call("work_lease_due", [self._keys.leased_queues(bucket)], [limit, guard_ms])
+        return _text(reply[0]), [_text(name) for name in reply[1:]]
+
+    async def sweep_queue(self, bucket: int, queue_name: str, mark: str) -> int:
+        """Hand back a queue's lapsed claims (bounded) and file its next lease end; how many."""
+        queue = self._keys.queue(queue_name)
+        handed, earliest = await self._scripts.call(
+            "work_sweep", [queue.items, queue.by_status["NEW"], queue.by_status["IN_PROGRESS"],
+                           queue.by_status["FAILED"], queue.leases], [self.max_retries, LAPSED_PER_CALL])
+        await self._scripts.call("work_lease_index", [self._keys.leased_queues(bucket)],
+                                 [queue_name, "" if int(earliest) < 0 else int(earliest), mark])
+        return int(handed)
+
+    async def lock_bucket(self, bucket: int, owner: str, ttl_ms: int) -> bool:
+        reply = await self._scripts.execute("SET", self._keys.sweep_lock(bucket), owner, "NX", "PX", ttl_ms)
+        if isinstance(reply, Exception):
+            raise reply
+        return bool(reply)
 
     async def page(self, queue_name: str, status: str, after: int, limit: int) -> tuple[int, list[Item]]:
         """(items in that status, up to `limit` of them with arrival seq > after, oldest first)."""

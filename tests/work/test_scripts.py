@@ -31,7 +31,7 @@ def test_header_names_each_key_and_arg(path):
 @pytest.mark.parametrize("name", ["SomeQueue", "a{b}c", "}{", "%7B", "é 🚀", " x "])  # "" is refused by the API
 def test_one_queue_one_slot(name):
     queue = WorkKeys(Keyspace("mq:")).queue(name)
-    keys = [queue.items, queue.seq, *queue.status_sets, queue.idempotency("k")]
+    keys = [queue.items, queue.seq, *queue.status_sets, queue.idempotency("k"), queue.leases, queue.claims]
     assert len({key_slot(k.encode()) for k in keys}) == 1
 
 
@@ -40,3 +40,13 @@ def test_security_keys_share_one_slot():
     names = [keys.api_keys, keys.api_key_ids, keys.ban("1.2.3.4"), keys.failures("::1"),
              keys.rate("queue", "ab" * 32), keys.rate("trigger{x}", "-")]
     assert len({key_slot(k.encode()) for k in names}) == 1
+
+
+def test_each_lease_bucket_keeps_its_index_and_lock_in_one_slot_of_its_own():
+    keys = WorkKeys(Keyspace("mq:"))
+    slots = set()
+    for bucket in range(16):
+        pair = {key_slot(keys.leased_queues(bucket).encode()), key_slot(keys.sweep_lock(bucket).encode())}
+        assert len(pair) == 1
+        slots |= pair
+    assert len(slots) == 16

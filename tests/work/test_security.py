@@ -46,7 +46,8 @@ async def test_missing_and_wrong_key_are_401(work_node):
 
 WORK_ROUTES = [("POST", "/api/queue"), ("POST", "/api/trigger"), ("GET", "/api/queue/q"),
                ("GET", "/api/queue/q/items"), ("GET", "/api/queue/q/items/x"), ("POST", "/api/queue/q/claim"),
-               ("POST", "/api/queue/q/items/x/status"), ("GET", "/api/triggers"), ("POST", "/api/triggers"),
+               ("POST", "/api/queue/q/items/x/status"),
+               ("POST", "/api/queue/q/items/x/heartbeat"), ("GET", "/api/triggers"), ("POST", "/api/triggers"),
                ("GET", "/api/triggers/t"), ("DELETE", "/api/triggers/t")]
 
 

@@ -1,0 +1,52 @@
+"""The lease sweep: once a second, lapsed claims go back to NEW (or FAILED) even in a queue
+nobody claims from. Each of the LEASE_BUCKETS buckets is swept by one node at a time, under its
+own lock in its own slot, so a Redis node that is away stalls only its buckets' sweeps.
+
+Cost follows the work that is due: a round reads only the queues whose earliest lease end
+has come (the bucket index), at most QUEUES_PER_ROUND of them per bucket and LAPSED_PER_CALL
+claims per queue; what is left is due again in the next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from microq.work.keys import LEASE_BUCKETS
+from microq.work.store import WorkStore
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 1.0  #: seconds between rounds
+QUEUES_PER_ROUND = 100  #: queues of one bucket swept per round at most
+REVISIT_MS = 60_000  #: a queue taken by a sweeper that died mid-way is swept again after this
+
+
+class LeaseSweeper:
+    def __init__(self, store: WorkStore) -> None:
+        self.store = store
+        self.node = uuid.uuid4().hex[:12]
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(INTERVAL)
+            await self.sweep_once()
+
+    async def sweep_once(self) -> int:
+        """One round over every bucket this node wins the lock of; how many claims it handed back."""
+        handed = await asyncio.gather(*(self._sweep_bucket(b) for b in range(LEASE_BUCKETS)))
+        return sum(handed)
+
+    async def _sweep_bucket(self, bucket: int) -> int:
+        try:
+            if not await self.store.lock_bucket(bucket, self.node, int(INTERVAL * 900)):
+                return 0
+            mark, queues = await self.store.due_queues(bucket, QUEUES_PER_ROUND, REVISIT_MS)
+            handed = await asyncio.gather(*(self.store.sweep_queue(bucket, q, mark) for q in queues))
+            return sum(handed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Redis away or a script failing: the next round tries again
+            log.warning("work lease sweep of bucket %d failed: %s", bucket, exc)
+            return 0
