@@ -58,10 +58,7 @@ def _work_lease(text: str) -> float:
 
 
 def _work_max_retries(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 100:
-        raise ValueError(f"expected a whole number from 0 to 100, got {text!r}")
-    return value
+    return parse.whole_number(text, 0, 100)
 
 
 def _csv(text: str) -> tuple[str, ...]:

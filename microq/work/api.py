@@ -3,6 +3,7 @@ queue's users need (list, get, claim, finish items; manage triggers), all behind
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -10,8 +11,10 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from microq import idempotency
 from microq.errors import BadRequest, MicroQError, NotFound
 from microq.http import read_object
+from microq.idempotency import Once
 from microq.security.gate import Gate
 from microq.security.rate_limit import RateLimit
 from microq.work import fields
@@ -103,6 +106,18 @@ async def trigger_json(store: WorkStore, trigger: Trigger) -> dict[str, Any]:
     return shown
 
 
+async def once(request: web.Request, key_of: Callable[[str], str], ttl_ms: int | None = None) -> Once | None:
+    """The Idempotency-Key of a state-changing request, scoped to the entity whose slot key_of
+    builds keys in (a queue or a trigger); remembered 24 h, or ttl_ms (a claim: its lease)."""
+    raw = request.headers.get(idempotency.HEADER)
+    if raw is not None:  # the work API's own bound, kept from before the foundation's mechanism
+        fields.checked(idempotency.HEADER, raw, fields.TOKEN_MAX)
+    found = await idempotency.once_for(request, key_of)
+    if found is not None and ttl_ms is not None:
+        found = dataclasses.replace(found, ttl_ms=ttl_ms)
+    return found
+
+
 def _queue_name(request: web.Request) -> str:
     return fields.checked("queue_name", request.match_info["queue_name"], fields.NAME_MAX, required=True)
 
@@ -123,8 +138,9 @@ async def create_item(request: web.Request) -> web.Response:
         "created_by": fields.text(body, "created_by", fields.NAME_MAX),
         "created_date": fields.created_date(body),
     }
-    token = fields.checked("Idempotency-Key", request.headers.get("Idempotency-Key", ""), fields.TOKEN_MAX)
-    item_id = await request.app[WORK].store.create({k: v for k, v in item.items() if v is not None}, token)
+    store = request.app[WORK].store
+    retry = await once(request, store.keys.queue(item["queue_name"]).entity)
+    item_id = await store.create({k: v for k, v in item.items() if v is not None}, retry)
     return web.json_response({"success": True, "id": item_id}, status=201)
 
 
@@ -134,7 +150,8 @@ async def set_trigger_status(request: web.Request) -> web.Response:
     body = await read_object(request, empty_ok=False)
     name = fields.text(body, "trigger_name", fields.NAME_MAX, required=True)
     status = fields.status_token(body, "process_status", "IDLE")
-    await request.app[WORK].store.set_trigger_status(name, status)
+    store = request.app[WORK].store
+    await store.set_trigger_status(name, status, await once(request, store.keys.trigger_entity(name)))
     return web.json_response({"success": True, "trigger_name": name, "new_status": status})
 
 
@@ -177,7 +194,8 @@ async def claim_item(request: web.Request) -> web.Response:
     claimed_by = fields.text(body, "claimed_by", fields.NAME_MAX) or ""
     work = request.app[WORK]
     lease_ms = fields.lease_ms(body) or work.lease_ms
-    item = await work.store.claim(name, claimed_by, lease_ms)
+    retry = await once(request, work.store.keys.queue(name).entity, ttl_ms=lease_ms)  # same item while the lease holds
+    item = await work.store.claim(name, claimed_by, lease_ms, retry)
     if item is None:
         return web.json_response({"success": True, "item": None})
     return web.json_response(claimed_json(item))
@@ -189,8 +207,10 @@ async def heartbeat(request: web.Request) -> web.Response:
     name = _queue_name(request)
     body = await read_object(request, empty_ok=False)
     token = fields.lease_token(body, required=True)
-    item = await request.app[WORK].store.heartbeat(name, request.match_info["item_id"], token,
-                                                   fields.lease_ms(body))
+    lease_ms = fields.lease_ms(body)
+    work = request.app[WORK]
+    retry = await once(request, work.store.keys.queue(name).entity, ttl_ms=lease_ms or work.lease_ms)
+    item = await work.store.heartbeat(name, request.match_info["item_id"], token, lease_ms, retry)
     return web.json_response(claimed_json(item))
 
 
@@ -204,7 +224,9 @@ async def set_item_status(request: web.Request) -> web.Response:
         raise BadRequest("status must be one of NEW, DONE, FAILED, ABANDONED")
     message = fields.text(body, "message", fields.MESSAGE_MAX)
     token = fields.lease_token(body, required=False)
-    item = await request.app[WORK].store.set_status(name, request.match_info["item_id"], status, message, token)
+    store = request.app[WORK].store
+    retry = await once(request, store.keys.queue(name).entity)
+    item = await store.set_status(name, request.match_info["item_id"], status, message, token, retry)
     return web.json_response({"success": True, "item": item_json(item)})
 
 
@@ -235,7 +257,8 @@ async def create_trigger(request: web.Request) -> web.Response:
     status = fields.status_token(body, "process_status", "IDLE")
     description = fields.text(body, "description", fields.DESCRIPTION_MAX) or ""
     store = request.app[WORK].store
-    trigger = await store.create_trigger(name, kind, status, queue_name, description)
+    retry = await once(request, store.keys.trigger_entity(name))
+    trigger = await store.create_trigger(name, kind, status, queue_name, description, retry)
     return web.json_response(await trigger_json(store, trigger), status=201)
 
 
@@ -253,6 +276,7 @@ async def get_trigger(request: web.Request) -> web.Response:
 @guarded("triggers-write")
 async def delete_trigger(request: web.Request) -> web.Response:
     name = request.match_info["trigger_name"]
-    if not await request.app[WORK].store.delete_trigger(name):
+    store = request.app[WORK].store
+    if not await store.delete_trigger(name, await once(request, store.keys.trigger_entity(name))):
         raise NotFound("trigger not found")
     return web.json_response({"success": True, "trigger_name": name})

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from microq.durations import parse_duration
+from microq import parse
 from microq.errors import BadRequest
 from microq.http import string_field
 from microq.work.keys import STATUSES
@@ -17,7 +17,7 @@ DATA_MAX = 2000  #: data after conversion to a string (seed)
 MESSAGE_MAX = 10000  #: the seed sets none; a bound keeps one request from filling Redis
 DESCRIPTION_MAX = 1000
 DATE_MAX = 64
-TOKEN_MAX = 200  #: Idempotency-Key
+TOKEN_MAX = 200  #: Idempotency-Key (the work part's own bound, below the foundation's 255), lease_token
 PAGE_MAX = 1000
 LEASE_MAX_MS = 24 * 3600 * 1000  #: a claim's lease is at most 24 h
 _TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,50}")
@@ -104,7 +104,7 @@ def lease_ms(body: dict[str, Any]) -> int | None:
         return None
     if isinstance(value, str):
         try:
-            seconds = parse_duration(value)
+            seconds = parse.duration(value)
         except ValueError as exc:
             raise BadRequest(f"lease: {exc}") from None
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -127,12 +127,11 @@ def page(query: Any) -> tuple[str, int, int]:
     if status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
     try:
-        limit = int(query.get("limit", "100"))
-        after = int(query.get("after", "0"))
+        limit = parse.whole_number(query.get("limit", "100"), 1, PAGE_MAX)
+    except ValueError as exc:
+        raise BadRequest(f"limit: {exc}") from None
+    try:
+        after = parse.whole_number(query.get("after", "0"), 0, 2**53 - 1)
     except ValueError:
-        raise BadRequest("limit and after must be whole numbers") from None
-    if not 1 <= limit <= PAGE_MAX:
-        raise BadRequest(f"limit must be between 1 and {PAGE_MAX}")
-    if not 0 <= after < 2**53:
-        raise BadRequest("after must be a cursor from a previous page")
+        raise BadRequest("after must be a cursor from a previous page") from None
     return status, after, limit

@@ -10,6 +10,7 @@ single slot is needed by every queue.
 from __future__ import annotations
 
 import zlib
+from typing import Callable
 
 from microq.keys import Keyspace
 
@@ -27,6 +28,10 @@ class WorkKeys:
 
     def trigger(self, name: str) -> str:
         return self._keyspace.tagged("trg", name, "def")
+
+    def trigger_entity(self, name: str) -> Callable[[str], str]:
+        """suffix -> a key in the trigger's slot (its stored Idempotency-Key answers)."""
+        return self._keyspace.entity("trg", name)
 
     def lease_bucket(self, queue_name: str) -> int:
         return zlib.crc32(queue_name.encode("utf-8", "surrogateescape")) % LEASE_BUCKETS
@@ -47,11 +52,7 @@ class QueueKeys:
         self.by_status = {status: key(f"s:{status}") for status in STATUSES}  #: zsets id -> arrival seq
         self.leases = key("leases")  #: zset id -> lease end ms, every IN_PROGRESS item with a lease
         self.claims = key("claims")  #: counter: each claim's fencing token
-        self._key = key
-
-    def idempotency(self, token: str) -> str:
-        """The item id created for an Idempotency-Key (string, expires)."""
-        return self._key(f"idem:{token}")
+        self.entity: Callable[[str], str] = key  #: suffix -> a key in the queue's slot (stored Idempotency-Key answers)
 
     @property
     def status_sets(self) -> list[str]:

@@ -12,12 +12,12 @@ import msgpack
 from redis.exceptions import RedisError
 
 from microq.errors import Conflict
+from microq.idempotency import Once
 from microq.scripts import Scripts
 from microq.work.keys import STATUSES, WorkKeys
 
 Item = dict[str, Any]  #: the stored map: id, seq, queue_name, status, data, ..., created_ms, updated_ms
 Trigger = dict[str, str]
-IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000  #: how long a retried create with the same Idempotency-Key is recognised
 LAPSED_PER_CALL = 100  #: lapsed claims a claim or a sweep of one queue hands back at most
 
 log = logging.getLogger(__name__)
@@ -33,35 +33,37 @@ def _text(value: Any) -> str:
 
 class WorkStore:
     def __init__(self, scripts: Scripts, keys: WorkKeys, max_retries: int = 3) -> None:
-        self._scripts, self._keys = scripts, keys
+        self._scripts = scripts
+        self.keys = keys  #: public: the API builds Idempotency-Key scopes from them
         self.max_retries = max_retries  #: lapsed leases an item survives; the next one makes it FAILED
 
     # -- items
 
-    async def create(self, fields: Item, idempotency_key: str = "") -> str:
-        """Store a new item (fields: queue_name, status and the optional ones); returns its id.
-        A repeated idempotency_key within IDEMPOTENCY_TTL_MS returns the first id instead."""
-        queue = self._keys.queue(fields["queue_name"])
+    # Every state change takes `once`: with it, the script runs at most once per Idempotency-Key
+    # (microq/idempotency.py) and a retry gets the first reply; its key lies in the entity's slot.
+
+    async def create(self, fields: Item, once: Once | None = None) -> str:
+        """Store a new item (fields: queue_name, status and the optional ones); returns its id."""
+        queue = self.keys.queue(fields["queue_name"])
         reply = await self._scripts.call(
-            "work_create",
-            [queue.items, queue.seq, queue.by_status[fields["status"]], queue.idempotency(idempotency_key)],
-            [str(uuid.uuid4()), msgpack.packb(fields), IDEMPOTENCY_TTL_MS if idempotency_key else 0])
+            "work_create", [queue.items, queue.seq, queue.by_status[fields["status"]]],
+            [str(uuid.uuid4()), msgpack.packb(fields)], once=once)
         return _text(reply)
 
     async def get(self, queue_name: str, item_id: str) -> Item | None:
-        raw = await self._scripts.execute("HGET", self._keys.queue(queue_name).items, item_id)
+        raw = await self._scripts.execute("HGET", self.keys.queue(queue_name).items, item_id)
         if isinstance(raw, Exception):
             raise raw
         return _unpack(raw) if raw else None
 
-    async def claim(self, queue_name: str, claimed_by: str, lease_ms: int) -> Item | None:
+    async def claim(self, queue_name: str, claimed_by: str, lease_ms: int, once: Once | None = None) -> Item | None:
         """The oldest NEW item, now IN_PROGRESS under a lease of lease_ms with a new lease_token;
         None when there is none. Lapsed claims of the queue are handed back first."""
-        queue = self._keys.queue(queue_name)
+        queue = self.keys.queue(queue_name)
         reply = await self._scripts.call(
             "work_claim", [queue.items, queue.by_status["NEW"], queue.by_status["IN_PROGRESS"],
                            queue.by_status["FAILED"], queue.leases, queue.claims],
-            [claimed_by, lease_ms, self.max_retries, LAPSED_PER_CALL])
+            [claimed_by, lease_ms, self.max_retries, LAPSED_PER_CALL], once=once)
         if not reply:
             return None
         item = _unpack(reply[0])
@@ -69,30 +71,32 @@ class WorkStore:
             await self._index_lease(queue_name, item["lease_ms"])
         return item
 
-    async def heartbeat(self, queue_name: str, item_id: str, token: str, lease_ms: int | None) -> Item:
+    async def heartbeat(self, queue_name: str, item_id: str, token: str, lease_ms: int | None,
+                        once: Once | None = None) -> Item:
         """Renew a claim's lease (lease_ms, or the length it was claimed with); NotFound, or
         Conflict when the token's claim no longer holds the item."""
-        queue = self._keys.queue(queue_name)
+        queue = self.keys.queue(queue_name)
         reply = await self._scripts.call("work_heartbeat", [queue.items, queue.leases],
-                                         [item_id, token, "" if lease_ms is None else lease_ms])
+                                         [item_id, token, "" if lease_ms is None else lease_ms], once=once)
         item = _unpack(reply[0])
         if int(reply[1]):
             await self._index_lease(queue_name, item["lease_ms"])
         return item
 
     async def set_status(self, queue_name: str, item_id: str, status: str, message: str | None,
-                         token: str = "") -> Item:
+                         token: str = "", once: Once | None = None) -> Item:
         """NotFound for an unknown item, Conflict for a move its status does not allow or, with a
         token, when that claim no longer holds the item."""
-        queue = self._keys.queue(queue_name)
+        queue = self.keys.queue(queue_name)
         raw = await self._scripts.call("work_set_status", [queue.items, *queue.status_sets, queue.leases],
-                                       [item_id, status, "0" if message is None else "1", message or "", token])
+                                       [item_id, status, "0" if message is None else "1", message or "", token],
+                                       once=once)
         return _unpack(raw)
 
     async def _index_lease(self, queue_name: str, lease_end_ms: int) -> None:
         """File the queue in its sweep bucket with this (earliest) lease end. The claim is applied
         already: if the bucket's Redis node is away, the lapse is still found by the next claim."""
-        bucket = self._keys.leased_queues(self._keys.lease_bucket(queue_name))
+        bucket = self.keys.leased_queues(self.keys.lease_bucket(queue_name))
         try:
             reply = await self._scripts.execute("ZADD", bucket, "LT", lease_end_ms, queue_name)
             if isinstance(reply, Exception):
@@ -105,43 +109,43 @@ class WorkStore:
 
     async def due_queues(self, bucket: int, limit: int, guard_ms: int) -> tuple[str, list[str]]:
         """(mark, queue names) of one bucket whose earliest lease end has come; see work_lease_due."""
-        reply = await self._scripts.call("work_lease_due", [self._keys.leased_queues(bucket)], [limit, guard_ms])
+        reply = await self._scripts.call("work_lease_due", [self.keys.leased_queues(bucket)], [limit, guard_ms])
         return _text(reply[0]), [_text(name) for name in reply[1:]]
 
     async def sweep_queue(self, bucket: int, queue_name: str, mark: str) -> int:
         """Hand back a queue's lapsed claims (bounded) and file its next lease end; how many."""
-        queue = self._keys.queue(queue_name)
+        queue = self.keys.queue(queue_name)
         handed, earliest = await self._scripts.call(
             "work_sweep", [queue.items, queue.by_status["NEW"], queue.by_status["IN_PROGRESS"],
                            queue.by_status["FAILED"], queue.leases], [self.max_retries, LAPSED_PER_CALL])
-        await self._scripts.call("work_lease_index", [self._keys.leased_queues(bucket)],
+        await self._scripts.call("work_lease_index", [self.keys.leased_queues(bucket)],
                                  [queue_name, "" if int(earliest) < 0 else int(earliest), mark])
         return int(handed)
 
     async def lock_bucket(self, bucket: int, owner: str, ttl_ms: int) -> bool:
-        reply = await self._scripts.execute("SET", self._keys.sweep_lock(bucket), owner, "NX", "PX", ttl_ms)
+        reply = await self._scripts.execute("SET", self.keys.sweep_lock(bucket), owner, "NX", "PX", ttl_ms)
         if isinstance(reply, Exception):
             raise reply
         return bool(reply)
 
     async def page(self, queue_name: str, status: str, after: int, limit: int) -> tuple[int, list[Item]]:
         """(items in that status, up to `limit` of them with arrival seq > after, oldest first)."""
-        queue = self._keys.queue(queue_name)
+        queue = self.keys.queue(queue_name)
         reply = await self._scripts.call("work_list", [queue.items, queue.by_status[status]], [after, limit])
         return int(reply[0]), [_unpack(raw) for raw in reply[1:]]
 
     async def counts(self, queue_name: str) -> dict[str, int]:
-        reply = await self._scripts.call("work_counts", self._keys.queue(queue_name).status_sets)
+        reply = await self._scripts.call("work_counts", self.keys.queue(queue_name).status_sets)
         return dict(zip(STATUSES, map(int, reply)))
 
     # -- triggers
 
     async def create_trigger(self, name: str, kind: str, process_status: str, queue_name: str,
-                             description: str) -> Trigger:
+                             description: str, once: Once | None = None) -> Trigger:
         """Conflict when the name is taken."""
         try:
-            reply = await self._scripts.call("work_trigger_create", [self._keys.trigger(name)],
-                                             [name, kind, process_status, queue_name, description])
+            reply = await self._scripts.call("work_trigger_create", [self.keys.trigger(name)],
+                                             [name, kind, process_status, queue_name, description], once=once)
         except Conflict:  # heals a registry entry lost to a crash between the two steps of an earlier create
             await self._registry("SADD", name)
             raise
@@ -149,40 +153,39 @@ class WorkStore:
         return self._trigger(reply)
 
     async def get_trigger(self, name: str) -> Trigger | None:
-        reply = await self._scripts.execute("HGETALL", self._keys.trigger(name))
+        reply = await self._scripts.execute("HGETALL", self.keys.trigger(name))
         if isinstance(reply, Exception):
             raise reply
         return self._trigger(reply) if reply else None
 
     async def list_triggers(self) -> list[Trigger]:
-        names = await self._scripts.execute("SMEMBERS", self._keys.trigger_names)
+        names = await self._scripts.execute("SMEMBERS", self.keys.trigger_names)
         if isinstance(names, Exception):
             raise names
         found = await asyncio.gather(*(self.get_trigger(_text(name)) for name in names))
         # a name without a hash is a delete caught between its two steps: not a trigger any more
         return sorted((t for t in found if t), key=lambda t: t["name"])
 
-    async def delete_trigger(self, name: str) -> bool:
-        existed = await self._scripts.execute("DEL", self._keys.trigger(name))
-        if isinstance(existed, Exception):
-            raise existed
+    async def delete_trigger(self, name: str, once: Once | None = None) -> bool:
+        existed = await self._scripts.call("work_trigger_delete", [self.keys.trigger(name)], once=once)
         await self._registry("SREM", name)
         return bool(existed)
 
-    async def set_trigger_status(self, name: str, process_status: str) -> str:
+    async def set_trigger_status(self, name: str, process_status: str, once: Once | None = None) -> str:
         """The previous status; NotFound for an unknown trigger or one that is not SINGLE."""
-        previous = await self._scripts.call("work_trigger_set_status", [self._keys.trigger(name)], [process_status])
+        previous = await self._scripts.call("work_trigger_set_status", [self.keys.trigger(name)], [process_status],
+                                            once=once)
         return _text(previous)
 
     async def waiting(self, queue_name: str) -> int:
         """How many NEW items wait in a queue (shown on QUEUE triggers)."""
-        count = await self._scripts.execute("ZCARD", self._keys.queue(queue_name).by_status["NEW"])
+        count = await self._scripts.execute("ZCARD", self.keys.queue(queue_name).by_status["NEW"])
         if isinstance(count, Exception):
             raise count
         return int(count)
 
     async def _registry(self, command: str, name: str) -> None:
-        reply = await self._scripts.execute(command, self._keys.trigger_names, name)
+        reply = await self._scripts.execute(command, self.keys.trigger_names, name)
         if isinstance(reply, Exception):
             raise reply
 

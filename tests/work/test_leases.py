@@ -72,7 +72,7 @@ async def test_lease_setting_and_per_request_lease(work_node):
     assert 80 < seconds_until((await claim(node, lease=90))["lease_expires"]) <= 90
 
 
-@pytest.mark.parametrize("lease", ["25h", "0s", "-1s", "abc", "", True, [], {"s": 1}, 0, -5, 86401])
+@pytest.mark.parametrize("lease", ["25h", "١٠s", "1_0s", "1e3s", "0s", "-1s", "abc", "", True, [], {"s": 1}, 0, -5, 86401])
 async def test_bad_leases_are_400_and_claim_nothing(api, lease):
     await push(api)
     resp = await api.post("/api/queue/jobs/claim", json={"lease": lease}, headers=AUTH)

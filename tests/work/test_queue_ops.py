@@ -41,7 +41,8 @@ async def test_list_pages_oldest_first(api):
 
 
 @pytest.mark.parametrize("query", ["status=new", "status=X", "limit=0", "limit=1001", "limit=x", "after=-1",
-                                   "after=abc", "after=99999999999999999999"])
+                                   "after=abc", "after=99999999999999999999", "after=1_000",
+                                   "limit=%D9%A1%D9%A0", "limit=1_0", "limit=%2B5", "limit=5.0", "after=%EF%BC%91"])
 async def test_list_bad_query(api, query):
     resp = await api.get(f"/api/queue/jobs/items?{query}", headers=AUTH)
     assert resp.status == 400 and "error" in await resp.json()

@@ -31,7 +31,7 @@ def test_header_names_each_key_and_arg(path):
 @pytest.mark.parametrize("name", ["SomeQueue", "a{b}c", "}{", "%7B", "é 🚀", " x "])  # "" is refused by the API
 def test_one_queue_one_slot(name):
     queue = WorkKeys(Keyspace("mq:")).queue(name)
-    keys = [queue.items, queue.seq, *queue.status_sets, queue.idempotency("k"), queue.leases, queue.claims]
+    keys = [queue.items, queue.seq, *queue.status_sets, queue.entity("idem:k"), queue.leases, queue.claims]
     assert len({key_slot(k.encode()) for k in keys}) == 1
 
 
