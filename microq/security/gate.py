@@ -1,10 +1,18 @@
-"""The admission check in front of every work API handler: one script, one round trip.
+"""The admission check in front of every work API handler.
+
+The state lives in two slots per request, the client address's (ban, failures) and the API
+key's (table entry, rate logs), and each step touches one of them, so one Redis Cluster primary
+that is away stops only the clients and keys in its slots. A request with a key reads the
+address's ban (PTTL), then security_admit checks the key and takes a place in the rate log; a
+request with no or a wrong key is a failed attempt of its address (security_fail, which also
+bans at the threshold, atomically). Reading the ban before admitting orders the request before
+any ban set meanwhile, so every decision is one that requests in a row could have had.
 
 Requests that share a client address, API key and endpoint and reach the gate in the same
-turn of the event loop are decided by one security_admit call, which decides them exactly as
-that many calls one after the other would. A busy client then costs Redis one script run per
-turn instead of one per request. Nothing is decided or remembered on the node: every request
-is checked against the ban, the key table and the rate log in Redis.
+turn of the event loop are decided by one such sequence, which decides them exactly as that
+many requests one after the other would. A busy client then costs Redis one sequence per turn
+instead of one per request. Nothing is decided or remembered on the node: every request is
+checked against the ban, the key table and the rate log in Redis.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ log = logging.getLogger(__name__)
 HEADER = "X-API-Key"
 _ADMITTED, _BANNED, _BAD_KEY, _LIMITED = 0, 1, 2, 3
 
-BATCH_MAX = 500  #: requests decided by one script call at most (security_admit takes up to 1000)
+BATCH_MAX = 500  #: requests decided by one sequence at most (the scripts take up to 1000)
 
 Outcome = tuple[int, int, int]
 
@@ -38,8 +46,11 @@ Outcome = tuple[int, int, int]
 class _Group:
     """Admissions of one turn of the loop with the same keys and arguments: one script call."""
 
-    keys: list[str]
-    args: list[str | bytes]
+    ban: str  #: the address's keys
+    failures: str
+    api_key: str  #: the key's table entry and rate log; "" when the request sent no key
+    rate: str
+    admit_args: list[bytes]  #: env_key, limit, period_ms
     waiting: list[asyncio.Future] = field(default_factory=list)
 
 
@@ -81,9 +92,10 @@ class Gate:
             return await future
         env_key = bool(key_digest) and self._env_keys.matches(key_digest)
         full = group is not None
-        group = _Group([self._keys.ban(address), self._keys.failures(address), self._keys.api_keys,
-                        self._keys.rate(bucket, key_digest or "-")],
-                       [key_digest, b"1" if env_key else b"0", *self._ban_args, *limit.script_args])
+        group = _Group(self._keys.ban(address), self._keys.failures(address),
+                       self._keys.api_key(key_digest) if key_digest else "",
+                       self._keys.rate(bucket, key_digest) if key_digest else "",
+                       [b"1" if env_key else b"0", *limit.script_args])
         if not full:
             self._groups[name] = group
             try:
@@ -108,8 +120,21 @@ class Gate:
         return outcomes[0]
 
     async def _call(self, group: _Group, count: int) -> list[Outcome]:
-        flat = await self._scripts.call("security_admit", group.keys, [*group.args, count])
-        return [(int(flat[i]), int(flat[i + 1]), int(flat[i + 2])) for i in range(0, len(flat), 3)]
+        if group.api_key:
+            ban_left = await self._scripts.execute("PTTL", group.ban)
+            if isinstance(ban_left, Exception):
+                raise ban_left
+            if ban_left > 0:
+                return [(_BANNED, ban_left, 0)] * count
+            flat = await self._scripts.call("security_admit", [group.api_key, group.rate], [*group.admit_args, count])
+            if len(flat) > 1:
+                return _triples(flat)
+        flat = await self._scripts.call("security_fail", [group.ban, group.failures], [*self._ban_args, count])
+        return _triples(flat)
+
+
+def _triples(flat: list) -> list[Outcome]:
+    return [(int(flat[i]), int(flat[i + 1]), int(flat[i + 2])) for i in range(0, len(flat), 3)]
 
 
 def _fail(futures: list[asyncio.Future], exc: BaseException) -> None:

@@ -1,26 +1,49 @@
-"""Redis key names of the security layer.
+"""Redis key names of the security layer, spread so that no one slot is needed by every request.
 
-Every key lives under one hash tag, `{work}` of kind `sec`, so that the admission decision
-(ban, key, failure count, rate limit) is one script in one round trip. The price is that
-all of it sits in one Cluster slot; it is small (bounded lists and short-lived strings).
+- A client address's ban and failure log carry the tag `{a:<address>}`: its own slot.
+- An API key's table entry and its rate logs carry the tag `{k:<SHA-256 of the key>}`.
+- The list of keys made by `microq api-key` is split over KEY_INDEX_BUCKETS hashes
+  `{ki:<n>}`, a key id's bucket being crc32(id) % 16; only `api-key create/list/revoke` read them.
+
+Each admission script touches one of these slots, so a Redis Cluster primary that is away
+stops only the addresses and keys whose slots it holds (docs/keys.md, "blast radius").
 """
 
 from __future__ import annotations
 
+import zlib
+
 from microq.keys import Keyspace
+
+KEY_INDEX_BUCKETS = 16
 
 
 class SecurityKeys:
     def __init__(self, keyspace: Keyspace) -> None:
-        self._key = keyspace.entity("sec", "work")
-        self.api_keys = self._key("keys")  #: hash digest -> key id
-        self.api_key_ids = self._key("key-ids")  #: hash key id -> msgpack {name, digest, created_ms}
+        self._keyspace = keyspace
+        legacy = keyspace.entity("sec", "work")  #: before the split every key was here (migrated at start)
+        self.legacy_api_keys = legacy("keys")  #: hash digest -> key id
+        self.legacy_api_key_ids = legacy("key-ids")  #: hash key id -> msgpack {name, digest, created_ms}
 
     def ban(self, address: str) -> str:
-        return self._key(f"ban:{address}")
+        """string "1" while the address is banned."""
+        return self._keyspace.tagged("sec", f"a:{address}", "ban")
 
     def failures(self, address: str) -> str:
-        return self._key(f"fail:{address}")
+        """list: ms of the address's latest failed attempts."""
+        return self._keyspace.tagged("sec", f"a:{address}", "fail")
+
+    def api_key(self, digest: str) -> str:
+        """string: the id of the `microq api-key` key with this digest; absent = no such key."""
+        return self._keyspace.tagged("sec", f"k:{digest}", "key")
 
     def rate(self, bucket: str, digest: str) -> str:
-        return self._key(f"rate:{bucket}:{digest}")
+        """list: ms of the requests of this key admitted to this route in the last period."""
+        return self._keyspace.tagged("sec", f"k:{digest}", f"rate:{bucket}")
+
+    def key_index(self, key_id: str) -> str:
+        return self.key_index_bucket(zlib.crc32(key_id.encode("utf-8", "surrogateescape")) % KEY_INDEX_BUCKETS)
+
+    def key_index_bucket(self, bucket: int) -> str:
+        """hash key id -> msgpack {name, digest, created_ms}: one bucket of the key list."""
+        return self._keyspace.tagged("sec", f"ki:{bucket}", "ids")

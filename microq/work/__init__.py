@@ -10,6 +10,7 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from microq.appkeys import CLIENT_ADDRESS, KEYSPACE, SCRIPTS, SETTINGS
+from microq.security.api_keys import ApiKeyStore
 from microq.security.gate import Gate
 from microq.security.keys import SecurityKeys
 from microq.security.rate_limit import RateLimit
@@ -25,7 +26,9 @@ async def _work_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, scripts, keyspace = app[SETTINGS], app[SCRIPTS], app[KEYSPACE]
     gate = None
     if settings.work_auth:
-        gate = Gate(scripts, SecurityKeys(keyspace), settings, app[CLIENT_ADDRESS])
+        security_keys = SecurityKeys(keyspace)
+        gate = Gate(scripts, security_keys, settings, app[CLIENT_ADDRESS])
+        await _migrate_keys(ApiKeyStore(scripts, security_keys))
         if not settings.api_keys:
             log.info("MICROQ_API_KEYS is empty: the work API accepts only keys made by `microq api-key create`")
     else:
@@ -39,6 +42,16 @@ async def _work_ctx(app: web.Application) -> AsyncIterator[None]:
     sweeper.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sweeper
+
+
+async def _migrate_keys(store: ApiKeyStore) -> None:
+    try:
+        moved = await store.migrate_legacy()
+    except Exception as exc:  # noqa: BLE001 - Redis away at start: the next start moves them
+        log.warning("API keys made before this version not checked for migration (%s)", exc)
+        return
+    if moved:
+        log.info("moved %d API keys out of the single {work} slot into their own slots", moved)
 
 
 def setup(app: web.Application) -> None:

@@ -35,11 +35,18 @@ def test_one_queue_one_slot(name):
     assert len({key_slot(k.encode()) for k in keys}) == 1
 
 
-def test_security_keys_share_one_slot():
+def test_security_state_is_spread_over_address_and_key_slots():
+    """Each script's keys share a slot, but no slot holds every address's or every key's state."""
     keys = SecurityKeys(Keyspace("mq:"))
-    names = [keys.api_keys, keys.api_key_ids, keys.ban("1.2.3.4"), keys.failures("::1"),
-             keys.rate("queue", "ab" * 32), keys.rate("trigger{x}", "-")]
-    assert len({key_slot(k.encode()) for k in names}) == 1
+    for address in ("1.2.3.4", "::1", "other:ab{c}"):
+        assert key_slot(keys.ban(address).encode()) == key_slot(keys.failures(address).encode())
+    for digest in ("ab" * 32, "cd" * 32):
+        assert len({key_slot(k.encode()) for k in (keys.api_key(digest), keys.rate("queue", digest),
+                                                    keys.rate("trigger{x}", digest))}) == 1
+    addresses = {key_slot(keys.ban(f"192.0.2.{i}").encode()) for i in range(50)}
+    digests = {key_slot(keys.api_key(f"{i:064x}").encode()) for i in range(50)}
+    buckets = {key_slot(keys.key_index_bucket(b).encode()) for b in range(16)}
+    assert len(addresses) > 40 and len(digests) > 40 and len(buckets) == 16
 
 
 def test_each_lease_bucket_keeps_its_index_and_lock_in_one_slot_of_its_own():

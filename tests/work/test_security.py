@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 from multidict import CIMultiDict
 
+from microq.keys import Keyspace
 from microq.scripts import load_scripts
 from microq.security.api_keys import digest
+from microq.security.keys import SecurityKeys
 from tests.helpers import RedisProcess, free_port
 from tests.work.conftest import AUTH, KEY
 
+SECURITY = SecurityKeys(Keyspace("mq:"))
 PROXY = ("127.0.0.1",)  # the test client's peer: lets a test pick client addresses via X-Forwarded-For
 
 
@@ -249,30 +252,38 @@ async def test_one_addresss_concurrent_failures_on_one_node_ban_at_the_threshold
     replies = await asyncio.gather(*(push(node, from_address("192.0.2.33", key=key))
                                      for key in ["bad", None] * 6))
     assert sorted(r.status for r in replies) == [401] * 5 + [403] * 7
-    assert await redis.exists("mq:sec:{work}:ban:192.0.2.33")
+    assert await redis.exists(SECURITY.ban("192.0.2.33"))
     assert (await push(node, from_address("192.0.2.34"))).status == 201
 
 
-def _admit(redis, count, *, digest_="", env_key="0", threshold=3, limit=2):
+def _admit(redis, count, *, env_key="0", limit=2):
     source = load_scripts()["security_admit"].source
-    return redis.eval(source, 4, "mq:sec:{work}:ban:a", "mq:sec:{work}:fail:a", "mq:sec:{work}:keys",
-                      "mq:sec:{work}:rate:b:k", digest_, env_key, threshold, 60000, 60000, limit, 60000, count)
+    return redis.eval(source, 2, SECURITY.api_key("d"), SECURITY.rate("b", "d"), env_key, limit, 60000, count)
+
+
+def _fail(redis, count, *, threshold=3):
+    source = load_scripts()["security_fail"].source
+    return redis.eval(source, 2, SECURITY.ban("a"), SECURITY.failures("a"), threshold, 60000, 60000, count)
 
 
 def _triples(flat):
     return [tuple(flat[i:i + 3]) for i in range(0, len(flat), 3)]
 
 
-async def test_admit_script_decides_a_batch_as_calls_in_a_row(redis):
+async def test_admit_and_fail_scripts_decide_a_batch_as_calls_in_a_row(redis):
+    assert await _admit(redis, 3) == [2]  # no such key: nothing recorded
+    assert not await redis.exists(SECURITY.rate("b", "d"))
     admitted = _triples(await _admit(redis, 3, env_key="1"))  # limit 2: two admitted, the third refused
     assert [t[0] for t in admitted] == [0, 0, 3] and [admitted[0][1], admitted[1][1]] == [1, 0]
-    assert 0 < admitted[2][1] <= 60000 and await redis.llen("mq:sec:{work}:rate:b:k") == 2
+    assert 0 < admitted[2][1] <= 60000 and await redis.llen(SECURITY.rate("b", "d")) == 2
     assert [t[0] for t in _triples(await _admit(redis, 2, env_key="1"))] == [3, 3]
+    await redis.set(SECURITY.api_key("d"), "key_1")  # a `microq api-key` key
+    assert [t[0] for t in _triples(await _admit(redis, 1))] == [3]
 
-    failures = _triples(await _admit(redis, 5, digest_="nope"))  # threshold 3: the third bans, later ones see it
+    failures = _triples(await _fail(redis, 5))  # threshold 3: the third bans, later ones see it
     assert failures[:3] == [(2, 0, 0), (2, 0, 0), (2, 1, 0)]
     assert [t[0] for t in failures[3:]] == [1, 1] and all(t[1] > 0 for t in failures[3:])
-    assert [t[0] for t in _triples(await _admit(redis, 2, env_key="1"))] == [1, 1]
+    assert [t[0] for t in _triples(await _fail(redis, 2))] == [1, 1]
 
 
 # -- the CLI and Redis outages
@@ -299,7 +310,7 @@ async def test_cli_creates_lists_and_revokes_a_key(work_node, redis_url, redis):
         assert key.encode() not in name
         if kind == b"hash":
             assert all(key.encode() not in f + v for f, v in (await redis.hgetall(name)).items())
-    assert await redis.hexists("mq:sec:{work}:keys", digest(key))
+    assert await redis.get(SECURITY.api_key(digest(key))) == key_id.encode()
 
     revoked = await asyncio.to_thread(cli, redis_url, "revoke", key_id)
     assert revoked.returncode == 0, revoked.stderr
