@@ -3,10 +3,16 @@ beside the bare-aiohttp ceiling, in one run.
 
     python -m bench.bench_work [--duration 5] [--rounds 2]
 
-"on" checks the X-API-Key, the ban state and the rate limit in Redis on every request (one
-security_admit script); the limit is raised so that no request is refused, and the sliding
-log still records every request. "off" is MICROQ_WORK_AUTH=off. Each row is the best of
---rounds runs, interleaved so that noise from other processes hits every row alike.
+"on" checks the X-API-Key, the ban state and the rate limit in Redis on every request (the
+address's ban, then one security_admit script); the limit is raised so that no request is
+refused, and the sliding log still records every request. "off" is MICROQ_WORK_AUTH=off. Each
+row is the best of --rounds runs, interleaved so that noise from other processes hits every
+row alike.
+
+On a shared host, throughput moves with the neighbours' load, so each row also shows the CPU
+time the node and Redis spent per request (from /proc and INFO CPU, warm-up included), which
+other processes do not change: "CPU cost vs off" compares those sums, the cost that caps
+throughput once the node is saturated.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,10 +64,51 @@ def cli_key(redis_url: str) -> str:
     return next(line.split(":", 1)[1].strip() for line in created.stdout.splitlines() if line.startswith("key:"))
 
 
-def run(label: str, request, duration: float) -> Result:
+def listening_pid(port: int) -> int:
+    """The process listening on 127.0.0.1:port, found through /proc (Linux)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                    inodes.add(f"socket:[{fields[9]}]")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{pid}/fd")):
+                return int(pid)
+        except OSError:
+            continue
+    raise RuntimeError(f"no process listens on port {port}")
+
+
+def process_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def redis_cpu(client: Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+@dataclass
+class Measured:
+    result: Result
+    node_us: float  #: node CPU per request, microseconds
+    redis_us: float
+
+
+def run(label: str, request, duration: float, pid: int | None, redis: Redis) -> Measured:
+    node_before, redis_before = process_cpu(pid) if pid else 0.0, redis_cpu(redis)
     result = asyncio.run(load(request, connections=64, duration=duration))
-    print(f"  {label}: {round(result.rps)} req/s, {result.errors} errors", file=sys.stderr)
-    return result
+    node_spent, redis_spent = (process_cpu(pid) - node_before) if pid else 0.0, redis_cpu(redis) - redis_before
+    done = max(1, result.requests)
+    measured = Measured(result, node_spent / done * 1e6, redis_spent / done * 1e6)
+    print(f"  {label}: {round(result.rps)} req/s, {result.errors} errors, node {measured.node_us:.0f} us/req, "
+          f"redis {measured.redis_us:.0f} us/req", file=sys.stderr)
+    return measured
 
 
 def main() -> None:
@@ -69,10 +117,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     best: dict[str, Result] = {}
+    cpu: dict[str, tuple[float, float]] = {}  #: the lowest node and Redis CPU per request seen
 
-    def keep(label: str, result: Result) -> None:
-        if label not in best or result.rps > best[label].rps:
-            best[label] = result
+    def keep(label: str, measured: Measured) -> None:
+        if label not in best or measured.result.rps > best[label].rps:
+            best[label] = measured.result
+        node, redis_us = cpu.get(label, (float("inf"), float("inf")))
+        cpu[label] = (min(node, measured.node_us), min(redis_us, measured.redis_us))
 
     with start_redis() as redis_server:
         flush = Redis.from_url(redis_server.url)
@@ -81,22 +132,28 @@ def main() -> None:
         off_env = {"MICROQ_WORK_AUTH": "off"}
         with start_ceiling() as ceiling, start_microq(redis_server.url, env=on_env) as on, \
                 start_microq(redis_server.url, env=off_env) as off:
+            on_pid, off_pid = (listening_pid(int(url.rpartition(":")[2])) for url in (on, off))
             for _ in range(args.rounds):
-                keep("ceiling", run("ceiling", ceiling_request(ceiling), args.duration))
-                keep("off", run("off", item_request(off, None), args.duration))
-                keep("on, env key", run("on, env key", item_request(on, ENV_KEY), args.duration))
-                keep("on, CLI key", run("on, CLI key", item_request(on, key), args.duration))
+                keep("ceiling", run("ceiling", ceiling_request(ceiling), args.duration, None, flush))
+                keep("off", run("off", item_request(off, None), args.duration, off_pid, flush))
+                keep("on, env key", run("on, env key", item_request(on, ENV_KEY), args.duration, on_pid, flush))
+                keep("on, CLI key", run("on, CLI key", item_request(on, key), args.duration, on_pid, flush))
                 for name in flush.scan_iter(match="mq:w:*"):  # keep Redis from growing between rounds
                     flush.delete(name)
         flush.close()
-    off_rps = best["off"].rps
+    off_rps, off_cpu = best["off"].rps, sum(cpu["off"])
     rows = []
     for label, target in (("bare aiohttp ceiling", "ceiling"), ("POST /api/queue, security off", "off"),
                           ("POST /api/queue, security on (MICROQ_API_KEYS key)", "on, env key"),
                           ("POST /api/queue, security on (`microq api-key` key)", "on, CLI key")):
         row = best[target].row(scenario=label)
+        row["cost vs off"] = ""
+        row["node CPU us/req"] = f"{cpu[target][0]:.0f}" if target != "ceiling" else ""
+        row["Redis CPU us/req"] = f"{cpu[target][1]:.1f}" if target != "ceiling" else ""
+        row["CPU cost vs off"] = ""
         if target.startswith("on"):
             row["cost vs off"] = f"{(1 - best[target].rps / off_rps) * 100:.1f}%"
+            row["CPU cost vs off"] = f"{(sum(cpu[target]) / off_cpu - 1) * 100:.1f}%"
         rows.append(row)
     print_table(f"work: item create, 1 node, 64 connections, best of {args.rounds} x {args.duration:g} s", rows)
 
