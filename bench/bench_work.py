@@ -88,9 +88,14 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def redis_cpu(client: Redis) -> float:
+def redis_cpu(client: Redis) -> tuple[float, int]:
+    """(CPU seconds, script calls and PTTLs) of the Redis server so far: the commands a node sends
+    per request (commands inside scripts count under their own names, and none of them is a PTTL
+    on this path)."""
     info = client.info("cpu")
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    stats = client.info("commandstats")
+    sent = sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval", "pttl"))
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"]), sent
 
 
 @dataclass
@@ -98,16 +103,19 @@ class Measured:
     result: Result
     node_us: float  #: node CPU per request, microseconds
     redis_us: float
+    commands: float  #: script calls and PTTLs the node sent per request (warm-up included)
 
 
 def run(label: str, request, duration: float, pid: int | None, redis: Redis) -> Measured:
     node_before, redis_before = process_cpu(pid) if pid else 0.0, redis_cpu(redis)
     result = asyncio.run(load(request, connections=64, duration=duration))
-    node_spent, redis_spent = (process_cpu(pid) - node_before) if pid else 0.0, redis_cpu(redis) - redis_before
+    redis_after = redis_cpu(redis)
+    node_spent = (process_cpu(pid) - node_before) if pid else 0.0
     done = max(1, result.requests)
-    measured = Measured(result, node_spent / done * 1e6, redis_spent / done * 1e6)
+    measured = Measured(result, node_spent / done * 1e6, (redis_after[0] - redis_before[0]) / done * 1e6,
+                        (redis_after[1] - redis_before[1]) / done)
     print(f"  {label}: {round(result.rps)} req/s, {result.errors} errors, node {measured.node_us:.0f} us/req, "
-          f"redis {measured.redis_us:.0f} us/req", file=sys.stderr)
+          f"redis {measured.redis_us:.0f} us/req, {measured.commands:.2f} commands/req", file=sys.stderr)
     return measured
 
 
@@ -118,10 +126,12 @@ def main() -> None:
     args = parser.parse_args()
     best: dict[str, Result] = {}
     cpu: dict[str, tuple[float, float]] = {}  #: the lowest node and Redis CPU per request seen
+    commands: dict[str, float] = {}  #: Redis commands per request in the best run
 
     def keep(label: str, measured: Measured) -> None:
         if label not in best or measured.result.rps > best[label].rps:
             best[label] = measured.result
+            commands[label] = measured.commands
         node, redis_us = cpu.get(label, (float("inf"), float("inf")))
         cpu[label] = (min(node, measured.node_us), min(redis_us, measured.redis_us))
 
@@ -150,6 +160,7 @@ def main() -> None:
         row["cost vs off"] = ""
         row["node CPU us/req"] = f"{cpu[target][0]:.0f}" if target != "ceiling" else ""
         row["Redis CPU us/req"] = f"{cpu[target][1]:.1f}" if target != "ceiling" else ""
+        row["Redis calls/req"] = f"{commands[target]:.2f}" if target != "ceiling" else ""
         row["CPU cost vs off"] = ""
         if target.startswith("on"):
             row["cost vs off"] = f"{(1 - best[target].rps / off_rps) * 100:.1f}%"
