@@ -3,10 +3,13 @@
 The state lives in two slots per request, the client address's (ban, failures) and the API
 key's (table entry, rate logs), and each step touches one of them, so one Redis Cluster primary
 that is away stops only the clients and keys in its slots. A request with a key reads the
-address's ban (PTTL), then security_admit checks the key and takes a place in the rate log; a
-request with no or a wrong key is a failed attempt of its address (security_fail, which also
-bans at the threshold, atomically). Reading the ban before admitting orders the request before
-any ban set meanwhile, so every decision is one that requests in a row could have had.
+address's ban (PTTL) beside security_admit, which checks the key and takes a place in the rate
+log; if the address is banned the request is refused and its place taken back
+(security_refund). A request with no or a wrong key is a failed attempt of its address
+(security_fail, which also bans at the threshold, atomically). A ban set between the two reads
+orders the request before it, so every decision is one that requests in a row could have had.
+The one departure from calls in a row: for the round trip between an admission and its refund,
+a banned address's requests hold places in its key's rate log (never more than the limit).
 
 Requests that share a client address, API key and endpoint and reach the gate in the same
 turn of the event loop are decided by one such sequence, which decides them exactly as that
@@ -121,14 +124,20 @@ class Gate:
 
     async def _call(self, group: _Group, count: int) -> list[Outcome]:
         if group.api_key:
-            ban_left = await self._scripts.execute("PTTL", group.ban)
+            # the ban and the admission are read side by side (one round trip whenever another is
+            # in flight); a banned address's admitted places are then taken back
+            ban_left, flat = await asyncio.gather(
+                self._scripts.execute("PTTL", group.ban),
+                self._scripts.call("security_admit", [group.api_key, group.rate], [*group.admit_args, count]))
             if isinstance(ban_left, Exception):
                 raise ban_left
             if ban_left > 0:
+                admitted = sum(1 for i in range(0, len(flat) - 1, 3) if int(flat[i]) == _ADMITTED)
+                if admitted:
+                    await self._scripts.call("security_refund", [group.rate], [admitted, flat[-1]])
                 return [(_BANNED, ban_left, 0)] * count
-            flat = await self._scripts.call("security_admit", [group.api_key, group.rate], [*group.admit_args, count])
             if len(flat) > 1:
-                return _triples(flat)
+                return _triples(flat[:-1])
         flat = await self._scripts.call("security_fail", [group.ban, group.failures], [*self._ban_args, count])
         return _triples(flat)
 

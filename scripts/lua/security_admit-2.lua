@@ -1,6 +1,7 @@
 --[[ security_admit: the key check and rate limit for `count` work API requests that share one
-  API key and endpoint (their address is not banned: the gate read that first), in one step:
-  exactly what `count` calls one after the other would decide. All keys are in the API key's slot.
+  API key and endpoint, in one step: exactly what `count` calls one after the other would
+  decide. All keys are in the API key's slot. The gate reads the address's ban beside it and,
+  when the address turns out banned, takes the places back with security_refund.
   KEYS[1] key          string key id while the key (created by `microq api-key`) is valid
   KEYS[2] rate         list  ms of requests admitted for this endpoint and key, newest first
   ARGV[1] env_key      "1" when the key matched a MICROQ_API_KEYS key (checked by the node)
@@ -8,7 +9,8 @@
   ARGV[3] period_ms
   ARGV[4] count        how many requests to decide, 1..1000
   Returns: {2} when the key is unknown (nothing was recorded: the failures are the address's), or
-           a flat list of `count` triples, in order, one per request:
+           a flat list of `count` triples, in order, one per request, then the stamp (ms) that
+           the admitted ones left in the log:
            {0, remaining, reset_ms}  admitted
            {3, retry_ms, reset_ms}   the rate limit is spent; nothing was recorded
   Errors:  none ]]
@@ -46,4 +48,5 @@ end
 for i = admitted + 1, count do
   out[#out + 1] = 3; out[#out + 1] = reset; out[#out + 1] = reset
 end
+out[#out + 1] = now
 return out

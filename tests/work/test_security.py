@@ -105,6 +105,16 @@ async def test_concurrent_failures_ban_at_exactly_the_threshold(work_node):
     assert sorted(r.status for r in replies) == [401] * 5 + [403] * 15
 
 
+async def test_a_banned_address_with_a_valid_key_leaves_the_keys_budget_whole(work_node):
+    node = await work_node(trusted_proxies=PROXY, rate_limit_queue=(3, 60.0))
+    for _ in range(5):
+        assert (await push(node, from_address("192.0.2.70", key="bad"))).status == 401
+    replies = await asyncio.gather(*(push(node, from_address("192.0.2.70")) for _ in range(10)))
+    assert [r.status for r in replies] == [403] * 10
+    statuses = [(await push(node, from_address("192.0.2.71"))).status for _ in range(4)]
+    assert statuses == [201, 201, 201, 429]  # the key's whole budget, as if the banned requests never came
+
+
 async def test_success_elsewhere_does_not_reset_the_count(work_node):
     node = await work_node(trusted_proxies=PROXY)
     for _ in range(4):
@@ -273,12 +283,17 @@ def _triples(flat):
 async def test_admit_and_fail_scripts_decide_a_batch_as_calls_in_a_row(redis):
     assert await _admit(redis, 3) == [2]  # no such key: nothing recorded
     assert not await redis.exists(SECURITY.rate("b", "d"))
-    admitted = _triples(await _admit(redis, 3, env_key="1"))  # limit 2: two admitted, the third refused
+    flat = await _admit(redis, 3, env_key="1")
+    admitted, stamp = _triples(flat[:-1]), flat[-1]  # limit 2: two admitted, the third refused
     assert [t[0] for t in admitted] == [0, 0, 3] and [admitted[0][1], admitted[1][1]] == [1, 0]
     assert 0 < admitted[2][1] <= 60000 and await redis.llen(SECURITY.rate("b", "d")) == 2
-    assert [t[0] for t in _triples(await _admit(redis, 2, env_key="1"))] == [3, 3]
+    assert await redis.lrange(SECURITY.rate("b", "d"), 0, -1) == [str(stamp).encode()] * 2
+    assert [t[0] for t in _triples((await _admit(redis, 2, env_key="1"))[:-1])] == [3, 3]
     await redis.set(SECURITY.api_key("d"), "key_1")  # a `microq api-key` key
-    assert [t[0] for t in _triples(await _admit(redis, 1))] == [3]
+    assert [t[0] for t in _triples((await _admit(redis, 1))[:-1])] == [3]
+    refund = load_scripts()["security_refund"].source
+    assert await redis.eval(refund, 1, SECURITY.rate("b", "d"), 2, stamp) == 2
+    assert [t[0] for t in _triples((await _admit(redis, 1))[:-1])] == [0]
 
     failures = _triples(await _fail(redis, 5))  # threshold 3: the third bans, later ones see it
     assert failures[:3] == [(2, 0, 0), (2, 0, 0), (2, 1, 0)]
