@@ -98,9 +98,7 @@ class WorkStore:
         already: if the bucket's Redis node is away, the lapse is still found by the next claim."""
         bucket = self.keys.leased_queues(self.keys.lease_bucket(queue_name))
         try:
-            reply = await self._scripts.execute("ZADD", bucket, "LT", lease_end_ms, queue_name)
-            if isinstance(reply, Exception):
-                raise reply
+            await self._scripts.call("work_lease_note", [bucket], [queue_name, lease_end_ms])
         except (ConnectionError, OSError, RedisError) as exc:
             log.warning("lease index of queue %r not updated (%s): its lapsed claims wait for the next claim",
                         queue_name, exc)

@@ -43,8 +43,12 @@ class LeaseSweeper:
             if not await self.store.lock_bucket(bucket, self.node, int(INTERVAL * 900)):
                 return 0
             mark, queues = await self.store.due_queues(bucket, QUEUES_PER_ROUND, REVISIT_MS)
-            handed = await asyncio.gather(*(self.store.sweep_queue(bucket, q, mark) for q in queues))
-            return sum(handed)
+            handed = await asyncio.gather(*(self.store.sweep_queue(bucket, q, mark) for q in queues),
+                                          return_exceptions=True)
+            failed = [h for h in handed if isinstance(h, BaseException)]
+            if failed:  # those queues keep their mark and are swept again after REVISIT_MS
+                log.warning("work lease sweep: %d queues of bucket %d failed: %s", len(failed), bucket, failed[0])
+            return sum(h for h in handed if isinstance(h, int))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - Redis away or a script failing: the next round tries again

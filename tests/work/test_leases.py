@@ -206,3 +206,31 @@ async def test_the_sweep_index_forgets_queues_without_claims(api, redis):
         await asyncio.sleep(0.2)
     assert (await item(api, item_id))["status"] == "NEW"
     assert (await move(api, item_id, "DONE", lease_token=token)).status == 409
+
+
+async def test_a_claim_during_a_sweep_of_its_queue_stays_in_the_index(redis_url, redis):
+    """The sweeper marks the queue, finds no claim; a claim lands before the sweeper files the
+    result: the queue must stay filed with the new claim's lease end, not leave the index."""
+    from microq.redis_client import connect
+    from microq.scripts import Scripts
+    from microq.work.store import WorkStore
+
+    client = connect(redis_url)
+    try:
+        store = WorkStore(Scripts(client), WorkKeys(Keyspace("mq:")))
+        bucket = store.keys.lease_bucket("jobs")
+        index = store.keys.leased_queues(bucket)
+        await redis.zadd(index, {"jobs": 1})  # due long ago, no claim left in the queue
+        mark, due = await store.due_queues(bucket, 100, 60_000)
+        assert due == ["jobs"] and mark.endswith(".5")
+        queue = store.keys.queue("jobs")
+        scripts = Scripts(client)
+        swept = await scripts.call("work_sweep", [queue.items, queue.by_status["NEW"], queue.by_status["IN_PROGRESS"],
+                                                  queue.by_status["FAILED"], queue.leases], [3, 100])
+        assert swept == [0, -1]  # the sweeper saw no claim ...
+        await store.create({"queue_name": "jobs", "status": "NEW"})
+        claimed = await store.claim("jobs", "", 1_800_000)  # ... one lands, its lease ending long after the mark
+        await scripts.call("work_lease_index", [index], ["jobs", "", mark])  # the sweeper files "no claim"
+        assert await redis.zscore(index, "jobs") == claimed["lease_ms"]  # kept, not removed
+    finally:
+        await client.aclose()
