@@ -27,6 +27,7 @@ class LeaseSweeper:
     def __init__(self, store: WorkStore) -> None:
         self.store = store
         self.node = uuid.uuid4().hex[:12]
+        self._failing: set[int] = set()  #: buckets whose last sweep failed: warned once, not every second
 
     async def run(self) -> None:
         while True:
@@ -41,16 +42,23 @@ class LeaseSweeper:
     async def _sweep_bucket(self, bucket: int) -> int:
         try:
             if not await self.store.lock_bucket(bucket, self.node, int(INTERVAL * 900)):
-                return 0
-            mark, queues = await self.store.due_queues(bucket, QUEUES_PER_ROUND, REVISIT_MS)
-            handed = await asyncio.gather(*(self.store.sweep_queue(bucket, q, mark) for q in queues),
-                                          return_exceptions=True)
-            failed = [h for h in handed if isinstance(h, BaseException)]
-            if failed:  # those queues keep their mark and are swept again after REVISIT_MS
-                log.warning("work lease sweep: %d queues of bucket %d failed: %s", len(failed), bucket, failed[0])
-            return sum(h for h in handed if isinstance(h, int))
+                handed = 0
+            else:
+                mark, queues = await self.store.due_queues(bucket, QUEUES_PER_ROUND, REVISIT_MS)
+                results = await asyncio.gather(*(self.store.sweep_queue(bucket, q, mark) for q in queues),
+                                               return_exceptions=True)
+                failed = [r for r in results if isinstance(r, BaseException)]
+                if failed:  # those queues keep their mark and are swept again after REVISIT_MS
+                    raise failed[0]
+                handed = sum(results)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - Redis away or a script failing: the next round tries again
-            log.warning("work lease sweep of bucket %d failed: %s", bucket, exc)
+            if bucket not in self._failing:
+                self._failing.add(bucket)
+                log.warning("work lease sweep of bucket %d failed (%s); retrying every %g s", bucket, exc, INTERVAL)
             return 0
+        if bucket in self._failing:
+            self._failing.discard(bucket)
+            log.info("work lease sweep of bucket %d works again", bucket)
+        return handed
