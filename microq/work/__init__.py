@@ -35,6 +35,7 @@ async def _work_ctx(app: web.Application) -> AsyncIterator[None]:
         log.warning("MICROQ_WORK_AUTH=off: the work API accepts every request, with no API key, "
                     "ban or rate limit. Use this only for benchmarks.")
     store = WorkStore(scripts, WorkKeys(keyspace), settings.work_max_retries)
+    await _migrate_triggers(store)
     app[api.WORK] = api.Work(store, gate, RateLimit.per(settings.rate_limit_queue),
                              RateLimit.per(settings.rate_limit_trigger), round(settings.work_lease * 1000))
     sweeper = asyncio.create_task(LeaseSweeper(store).run())
@@ -52,6 +53,16 @@ async def _migrate_keys(store: ApiKeyStore) -> None:
         return
     if moved:
         log.info("moved %d API keys out of the single {work} slot into their own slots", moved)
+
+
+async def _migrate_triggers(store: WorkStore) -> None:
+    try:
+        moved = await store.migrate_trigger_registry()
+    except Exception as exc:  # noqa: BLE001 - Redis away at start: the next start moves them
+        log.warning("trigger names of earlier versions not checked for migration (%s)", exc)
+        return
+    if moved:
+        log.info("moved %d trigger names out of the single registry set into their buckets", moved)
 
 
 def setup(app: web.Application) -> None:

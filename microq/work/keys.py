@@ -2,9 +2,9 @@
 
 A work queue's keys share the tag `{<queue name>}` of kind `w`, so every transition is one
 script in one slot. A trigger is one hash with its own tag; the registry of trigger names
-is a set in another slot, kept by separate idempotent SADD/SREM. Queues holding claims are
-listed for the lease sweep in one of LEASE_BUCKETS index zsets, each in its own slot, so no
-single slot is needed by every queue.
+is split over TRIGGER_BUCKETS sets, each in its own slot, kept by separate idempotent SADD/SREM.
+Queues holding claims are listed for the lease sweep in one of LEASE_BUCKETS index zsets, each
+in its own slot. So no single slot is needed by every queue or every trigger.
 """
 
 from __future__ import annotations
@@ -16,12 +16,17 @@ from microq.keys import Keyspace
 
 STATUSES = ("NEW", "IN_PROGRESS", "DONE", "FAILED", "ABANDONED")
 LEASE_BUCKETS = 16  #: index zsets of queues with claims; a queue's bucket is crc32(name) % 16
+TRIGGER_BUCKETS = 16  #: sets of trigger names; a trigger's bucket is crc32(name) % 16
+
+
+def _bucket(name: str, buckets: int) -> int:
+    return zlib.crc32(name.encode("utf-8", "surrogateescape")) % buckets
 
 
 class WorkKeys:
     def __init__(self, keyspace: Keyspace) -> None:
         self._keyspace = keyspace
-        self.trigger_names = keyspace.global_key("work:triggers")  #: set of trigger names
+        self.legacy_trigger_names = keyspace.global_key("work:triggers")  #: the one set before the split (moved at start)
 
     def queue(self, name: str) -> QueueKeys:
         return QueueKeys(self._keyspace.entity("w", name))
@@ -33,8 +38,15 @@ class WorkKeys:
         """suffix -> a key in the trigger's slot (its stored Idempotency-Key answers)."""
         return self._keyspace.entity("trg", name)
 
+    def trigger_names(self, name: str) -> str:
+        """The registry set that lists this trigger's name."""
+        return self.trigger_names_bucket(_bucket(name, TRIGGER_BUCKETS))
+
+    def trigger_names_bucket(self, bucket: int) -> str:
+        return self._keyspace.tagged("wt", str(bucket), "names")
+
     def lease_bucket(self, queue_name: str) -> int:
-        return zlib.crc32(queue_name.encode("utf-8", "surrogateescape")) % LEASE_BUCKETS
+        return _bucket(queue_name, LEASE_BUCKETS)
 
     def leased_queues(self, bucket: int) -> str:
         """zset queue name -> the earliest lease end (ms) of its claims, or a sweep's revisit mark."""

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from microq.errors import Conflict
 from microq.idempotency import Once
 from microq.scripts import Scripts
-from microq.work.keys import STATUSES, WorkKeys
+from microq.work.keys import STATUSES, TRIGGER_BUCKETS, WorkKeys
 
 Item = dict[str, Any]  #: the stored map: id, seq, queue_name, status, data, ..., created_ms, updated_ms
 Trigger = dict[str, str]
@@ -157,9 +157,9 @@ class WorkStore:
         return self._trigger(reply) if reply else None
 
     async def list_triggers(self) -> list[Trigger]:
-        names = await self._scripts.execute("SMEMBERS", self.keys.trigger_names)
-        if isinstance(names, Exception):
-            raise names
+        buckets = await asyncio.gather(*(self._command("SMEMBERS", self.keys.trigger_names_bucket(b))
+                                         for b in range(TRIGGER_BUCKETS)))
+        names = [name for bucket in buckets for name in bucket]
         found = await asyncio.gather(*(self.get_trigger(_text(name)) for name in names))
         # a name without a hash is a delete caught between its two steps: not a trigger any more
         return sorted((t for t in found if t), key=lambda t: t["name"])
@@ -183,9 +183,26 @@ class WorkStore:
         return int(count)
 
     async def _registry(self, command: str, name: str) -> None:
-        reply = await self._scripts.execute(command, self.keys.trigger_names, name)
+        await self._command(command, self.keys.trigger_names(name), name)
+
+    async def migrate_trigger_registry(self) -> int:
+        """Move trigger names from the single registry set of earlier versions into their
+        buckets (each added before it is removed, so a start cut short is finished by the next)."""
+        moved, cursor = 0, 0
+        while True:
+            cursor, names = await self._command("SSCAN", self.keys.legacy_trigger_names, cursor, "COUNT", 100)
+            for name in names:
+                await self._registry("SADD", _text(name))
+                await self._command("SREM", self.keys.legacy_trigger_names, name)
+                moved += 1
+            if int(cursor) == 0:
+                return moved
+
+    async def _command(self, *command: Any) -> Any:
+        reply = await self._scripts.execute(*command)
         if isinstance(reply, Exception):
             raise reply
+        return reply
 
     @staticmethod
     def _trigger(reply: Any) -> Trigger:

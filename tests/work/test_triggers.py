@@ -6,6 +6,8 @@ from urllib.parse import quote
 
 import pytest
 
+from microq.keys import Keyspace
+from microq.work.keys import WorkKeys
 from tests.work.conftest import AUTH
 
 
@@ -131,9 +133,31 @@ async def test_names_with_any_character(api):
 
 async def test_registry_heals_on_repeated_create(api, redis):
     await define(api, "t")
-    await redis.delete("mq:{work:triggers}")  # as if a crash hit between the hash and the registry write
+    await redis.delete(WorkKeys(Keyspace("mq:")).trigger_names("t"))  # as if a crash hit between the hash and the registry write
     assert (await (await api.get("/api/triggers", headers=AUTH)).json())["triggers"] == []
     resp = await api.post("/api/triggers", json={"trigger_name": "t"}, headers=AUTH)
     assert resp.status == 409
     listed = (await (await api.get("/api/triggers", headers=AUTH)).json())["triggers"]
     assert [t["trigger_name"] for t in listed] == ["t"]
+
+
+async def test_triggers_are_listed_from_every_registry_bucket(api, redis):
+    names = [f"trigger-{i}" for i in range(30)]
+    for name in names:
+        await define(api, name)
+    keys = WorkKeys(Keyspace("mq:"))
+    assert len({keys.trigger_names(name) for name in names}) > 8
+    listed = (await (await api.get("/api/triggers", headers=AUTH)).json())["triggers"]
+    assert [t["trigger_name"] for t in listed] == sorted(names)
+
+
+async def test_trigger_names_of_earlier_versions_move_at_start(work_node, redis):
+    keys = WorkKeys(Keyspace("mq:"))
+    await redis.hset(keys.trigger("Old"), mapping={"name": "Old", "type": "SINGLE", "process_status": "IDLE",
+                                                   "queue_name": "", "description": "", "created_ms": 1,
+                                                   "updated_ms": 1})
+    await redis.sadd(keys.legacy_trigger_names, "Old")
+    node = await work_node()
+    listed = (await (await node.get("/api/triggers", headers=AUTH)).json())["triggers"]
+    assert [t["trigger_name"] for t in listed] == ["Old"]
+    assert not await redis.exists(keys.legacy_trigger_names)
