@@ -66,12 +66,12 @@ async def test_concurrent_retries_of_one_create_make_one_item(nodes):
 async def test_a_retried_claim_returns_the_same_item_while_its_lease_holds(nodes):
     first, second = nodes
     a, b = await push(first), await push(first)
-    body = {"claimed_by": "robot", "lease": "400ms"}
+    body = {"claimed_by": "robot", "lease": "2s"}
     one = await (await first.post("/api/queue/jobs/claim", json=body, headers=keyed("claim-1"))).json()
     two = await (await second.post("/api/queue/jobs/claim", json=body, headers=keyed("claim-1"))).json()
     assert one == two and one["item"]["id"] == a
     assert (await counts(first))["IN_PROGRESS"] == 1 and (await counts(first))["NEW"] == 1
-    await asyncio.sleep(0.6)  # the lease lapsed: the key is forgotten with it, a retry claims afresh
+    await asyncio.sleep(2.3)  # the lease lapsed: the key is forgotten with it, a retry claims afresh
     three = await (await second.post("/api/queue/jobs/claim", json=body, headers=keyed("claim-1"))).json()
     assert three["lease_token"] != one["lease_token"] and three["item"]["id"] == a  # handed back, claimed again
     assert three["item"]["retries"] == 1

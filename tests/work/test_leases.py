@@ -130,14 +130,14 @@ async def test_failed_after_the_maximum_of_retries(work_node):
 async def test_heartbeats_keep_the_claim(two_clients):
     first, second = two_clients
     item_id = await push(first)
-    answer = await claim(first, lease="600ms")
+    answer = await claim(first, lease="2s")
     token = answer["lease_token"]
     for _ in range(6):
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.5)
         resp = await beat(first, item_id, lease_token=token)
         assert resp.status == 200, await resp.text()
         assert (await resp.json())["lease_token"] == token
-    assert (await claim(second))["item"] is None  # 1.8 s after a 0.6 s lease: still held
+    assert (await claim(second))["item"] is None  # 3 s after a 2 s lease: still held
     longer = await (await beat(first, item_id, lease_token=token, lease="2h")).json()
     assert 7100 < seconds_until(longer["lease_expires"]) <= 7200
     assert longer["item"]["status"] == "IN_PROGRESS" and longer["item"]["retries"] == 0

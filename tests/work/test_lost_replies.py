@@ -15,7 +15,7 @@ from tests.helpers import RedisProcess
 async def _claim_while_stalled(node, redis: RedisProcess, headers: dict[str, str]) -> None:
     os.kill(redis.process.pid, signal.SIGSTOP)
     try:
-        lost = await node.post("/api/queue/jobs/claim", json={"lease": "1s"}, headers=headers)
+        lost = await node.post("/api/queue/jobs/claim", json={"lease": "2500ms"}, headers=headers)
         assert lost.status == 503 and "error" in await lost.json()
     finally:
         os.kill(redis.process.pid, signal.SIGCONT)
@@ -38,7 +38,7 @@ async def test_a_lost_claim_is_retried_by_key_or_comes_back_by_its_lease(make_cl
                 break
             await asyncio.sleep(0.05)
         assert await _in_progress(node) == 1, "the stalled claim was never applied: nothing to prove"
-        retried = await node.post("/api/queue/jobs/claim", json={"lease": "1s"},
+        retried = await node.post("/api/queue/jobs/claim", json={"lease": "2500ms"},
                                   headers={"Idempotency-Key": "claim-after-503"})
         assert retried.status == 200 and (await retried.json())["item"]["id"] == first
         assert await _in_progress(node) == 1  # the retry claimed nothing more
