@@ -110,8 +110,9 @@ async def once(request: web.Request, key_of: Callable[[str], str], ttl_ms: int |
     """The Idempotency-Key of a state-changing request, scoped to the entity whose slot key_of
     builds keys in (a queue or a trigger); remembered 24 h, or ttl_ms (a claim: its lease)."""
     raw = request.headers.get(idempotency.HEADER)
-    if raw is not None:  # the work API's own bound, kept from before the foundation's mechanism
-        fields.checked(idempotency.HEADER, raw, fields.TOKEN_MAX)
+    if raw is None:
+        return None
+    fields.checked(idempotency.HEADER, raw, fields.TOKEN_MAX)  # the work API's own bound, from before the foundation's
     found = await idempotency.once_for(request, key_of)
     if found is not None and ttl_ms is not None:
         found = dataclasses.replace(found, ttl_ms=ttl_ms)

@@ -9,6 +9,7 @@ in its own slot. So no single slot is needed by every queue or every trigger.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from typing import Callable
 
@@ -26,9 +27,14 @@ def _bucket(name: str, buckets: int) -> int:
 class WorkKeys:
     def __init__(self, keyspace: Keyspace) -> None:
         self._keyspace = keyspace
+        # a busy queue's nine key names are built once, not on every request (bounded: names are the clients')
+        self._queue = functools.lru_cache(maxsize=1024)(self._build_queue)
         self.legacy_trigger_names = keyspace.global_key("work:triggers")  #: the one set before the split (moved at start)
 
     def queue(self, name: str) -> QueueKeys:
+        return self._queue(name)
+
+    def _build_queue(self, name: str) -> QueueKeys:
         return QueueKeys(self._keyspace.entity("w", name))
 
     def trigger(self, name: str) -> str:
