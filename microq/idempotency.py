@@ -29,6 +29,9 @@ from microq.errors import BadRequest, Conflict, Unprocessable
 
 HEADER = "Idempotency-Key"
 TTL_MS = 24 * 3600 * 1000  #: how long a key is remembered
+#: how long a multi-call operation counts as "still being processed" (409) without finishing: a
+#: node that died in the middle must not leave its key refusing retries for the whole TTL_MS
+IN_PROGRESS_TTL_MS = 60 * 1000
 #: printable ASCII without quotes; the draft's quoted sf-string form `"abc"` is taken too
 _KEY = re.compile(r'[!#-~]{1,255}')
 
@@ -118,7 +121,8 @@ def _pack(value: Any) -> bytes:
 async def begin(scripts: Any, once: Once) -> tuple[bool, Any]:
     """Start a multi-call operation: (True, None) to go ahead, or (False, first answer) for a retry
     of one that finished. Conflict (409) while it runs elsewhere, Unprocessable (422) for another request."""
-    if await scripts.execute("SET", once.key, _pack([once.fingerprint, None, True]), "NX", "PX", once.ttl_ms):
+    marker = _pack([once.fingerprint, None, True])
+    if await scripts.execute("SET", once.key, marker, "NX", "PX", min(once.ttl_ms, IN_PROGRESS_TTL_MS)):
         return True, None
     stored = await scripts.execute("GET", once.key)
     if stored is None:  # expired in between: start afresh

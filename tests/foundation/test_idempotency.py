@@ -65,8 +65,9 @@ async def test_nil_replies_are_remembered_and_errors_are_not(scripts: Scripts, r
 
 
 async def test_multi_call_operations_are_409_while_running(scripts: Scripts, redis: Redis):
-    once = _once()
+    once = Once("k:{x}:idem:1", "fp1")
     assert await idempotency.begin(scripts, once) == (True, None)
+    assert 0 < await redis.pttl(once.key) <= idempotency.IN_PROGRESS_TTL_MS  # a dead node's mark lapses
     with pytest.raises(Conflict):
         await idempotency.begin(scripts, once)
     with pytest.raises(Conflict):  # a script called with the same key meanwhile is refused too
@@ -75,6 +76,7 @@ async def test_multi_call_operations_are_409_while_running(scripts: Scripts, red
         await idempotency.begin(scripts, _once("other"))
     await idempotency.finish(scripts, once, {"deleted": 3})
     assert await idempotency.begin(scripts, once) == (False, {"deleted": 3})
+    assert await redis.pttl(once.key) > idempotency.IN_PROGRESS_TTL_MS
     await idempotency.abandon(scripts, once)
     assert await idempotency.begin(scripts, once) == (True, None)
 
