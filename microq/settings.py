@@ -61,6 +61,20 @@ def _work_max_retries(text: str) -> int:
     return parse.whole_number(text, 0, 100)
 
 
+def _whole_number(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _duration_or_zero(text: str) -> float:
+    value = parse_duration(text)
+    if value < 0:
+        raise ValueError(f"expected a duration >= 0, got {text!r}")
+    return value
+
+
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -146,6 +160,9 @@ class Settings:
     webhook_secret: str = ""
     webhook_allow_private: bool = False
     webhook_max_attempts: int = 5
+    max_topics: int = 0  #: topics the broker may hold (0: no limit); creating one more is 409
+    topic_idle_expiry: float = 0.0  #: seconds an empty topic without webhooks may sit unused before it goes (0: never)
+    answer_max_bytes: int = 8 * 1024 * 1024  #: payload bytes (base64) one consume or peek answer carries, one message at least
     # Work and its security layer
     api_keys: tuple[str, ...] = field(default=(), repr=False)
     ban_threshold: int = 5
@@ -211,6 +228,9 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MICROQ_WEBHOOK_SECRET": ("webhook_secret", str),
     "MICROQ_WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _bool),
     "MICROQ_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", _positive_int),
+    "MICROQ_MAX_TOPICS": ("max_topics", _whole_number),
+    "MICROQ_TOPIC_IDLE_EXPIRY": ("topic_idle_expiry", _duration_or_zero),
+    "MICROQ_ANSWER_MAX_BYTES": ("answer_max_bytes", _positive_int),
     "MICROQ_API_KEYS": ("api_keys", _csv),
     "MICROQ_BAN_THRESHOLD": ("ban_threshold", _positive_int),
     "MICROQ_BAN_WINDOW": ("ban_window", _positive_duration),

@@ -1,6 +1,7 @@
 """topics: the TinyMQ broker API (seed 002). Routes in api.py and dashboard.py; storage in
 store.py and scripts/lua/topics_*.lua; long-poll wake-ups in waiters.py; webhook delivery in
-webhooks.py; stats heartbeats and sweeping in housekeeping.py."""
+webhooks.py; stats heartbeats and sweeping in housekeeping.py; which topics exist in registry.py
+(buckets in Redis) and index.py (each node's mirror, for wildcards); what is due in due.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from microq.appkeys import KEYSPACE, REDIS_URL, SCRIPTS, SETTINGS
 from microq.topics import api, dashboard
-from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM
+from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM, WEBHOOKS
 from microq.topics.housekeeping import Housekeeper
 from microq.topics.store import TopicStore
 from microq.topics.waiters import WaitRoom
@@ -38,9 +39,12 @@ async def _topics_ctx(app: web.Application) -> AsyncIterator[None]:
     room = WaitRoom(app[REDIS_URL], store.wake_channel, store.broadcast_channel)
     housekeeper = Housekeeper(store, room)
     dispatcher = WebhookDispatcher(store, settings)
-    room.on_hook_work = dispatcher.poke
-    app[TOPICS], app[WAIT_ROOM], app[HOUSEKEEPER] = store, room, housekeeper
+    room.on_hook_work = housekeeper.on_hook_due = dispatcher.poke
+    room.on_topic_seen = store.registry.learned
+    app[TOPICS], app[WAIT_ROOM], app[HOUSEKEEPER], app[WEBHOOKS] = store, room, housekeeper, dispatcher
+    await store.registry.refresh(0.0)  # the first requests see every topic
     tasks = [asyncio.create_task(room.listen(), name="topics-pubsub"),
+             asyncio.create_task(store.registry.run(), name="topics-registry"),
              asyncio.create_task(housekeeper.run(), name="topics-housekeeping"),
              asyncio.create_task(dispatcher.run(), name="topics-webhooks")]
     try:  # a publish on another node right after start-up must already wake this node's waiters

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from microq.appkeys import SETTINGS
 from microq.errors import BadRequest, Conflict, NotFound
 from microq.http import read_json, read_object
 from microq.topics import params
-from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM
+from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM, WEBHOOKS
 from microq.topics.messages import Message, new_ids, parse_iso_ms
-from microq.topics.names import (check_topic, check_topic_or_pattern, dlq_of, is_dlq, is_pattern, matches,
-                                 source_of)
+from microq.topics.names import check_topic, check_topic_or_pattern, dlq_of, is_dlq, is_pattern, source_of
+from microq.topics.registry import bucket_of
 from microq.topics.store import Outgoing, TopicStore
 from microq.topics.webhooks import check_webhook_url
 
@@ -25,6 +28,10 @@ routes = web.RouteTableDef()
 MAX_BATCH = 1000
 MAX_VISIBILITY = 12 * 3600.0
 _CONTENT_TYPE_MAX = 200
+WILDCARD_TOPICS = 1000  #: matching topics one look of a wildcard consume visits (woken ones first)
+STATS_PAGE = 1000  #: topics per /api/stats answer (and the most ?limit= may ask for)
+_STREAM_ABOVE = 256 * 1024  #: answers estimated larger are written a message at a time
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
 
 def _content_type(request: web.Request) -> str:
@@ -99,24 +106,68 @@ async def publish_batch(request: web.Request) -> web.Response:
 
 # consume --------------------------------------------------------------------------------
 
-async def _take(store: TopicStore, name: str, limit: int, lease_ms: int) -> tuple[list[Message], int]:
-    """Messages from a topic or from every existing topic matching a pattern; with none, ms to the next due."""
+class _Take:
+    """What one look at a topic or pattern found."""
+
+    __slots__ = ("messages", "next_due", "unavailable")
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.next_due = -1
+        self.unavailable: set[int] = set()  #: registry buckets of topics that could not be read
+
+
+async def _take(store: TopicStore, name: str, limit: int, lease_ms: int, woken: str | None) -> _Take:
+    """Messages from a topic or from existing topics matching a pattern; with none, ms to the next due."""
+    found = _Take()
     if not is_pattern(name):
-        return await store.consume(name, limit, lease_ms)
-    topics = [t for t in await store.topics() if matches(name, t)]
-    if topics:  # start at a random topic so a busy one cannot starve the others
+        found.messages, found.next_due = await store.consume(name, limit, lease_ms)
+        return found
+    await store.registry.refresh()
+    found.unavailable.update(store.registry.unavailable)
+    topics = await store.registry.index.matching(name)
+    if topics:  # start at a random topic so a busy one cannot starve the others; a woken one first
         start = random.randrange(len(topics))
         topics = topics[start:] + topics[:start]
-    taken: list[Message] = []
-    next_due = -1
-    for topic in topics:
-        found, due = await store.consume(topic, limit - len(taken), lease_ms)
-        taken.extend(found)
-        if len(taken) >= limit:
+        if woken in topics:
+            topics.remove(woken)
+            topics.insert(0, woken)
+    for topic in topics[:WILDCARD_TOPICS]:
+        try:
+            messages, due = await store.consume(topic, limit - len(found.messages), lease_ms)
+        except _UNREACHABLE:  # that topic's Redis node is down: answer with the others
+            found.unavailable.add(bucket_of(topic))
+            continue
+        found.messages.extend(messages)
+        if len(found.messages) >= limit:
             break
-        if due >= 0 and (next_due < 0 or due < next_due):
-            next_due = due
-    return taken, next_due
+        if due >= 0 and (found.next_due < 0 or due < found.next_due):
+            found.next_due = due
+    return found
+
+
+async def _answer(request: web.Request, messages: Sequence[Message], single: bool,
+                  headers: dict[str, str] | None = None) -> web.StreamResponse:
+    """The messages as JSON; a large answer is written a message at a time, yielding between them."""
+    if sum(len(m.payload) for m in messages) * 4 // 3 < _STREAM_ABOVE:
+        body = messages[0].to_json() if single else [m.to_json() for m in messages]
+        return web.json_response(body, headers=headers)
+    response = web.StreamResponse(headers=headers)
+    response.content_type = "application/json"
+    response.charset = "utf-8"
+    await response.prepare(request)
+    if single:
+        await response.write(json.dumps(messages[0].to_json()).encode())
+    else:
+        for i, message in enumerate(messages):
+            await response.write((b"[" if i == 0 else b", ") + json.dumps(message.to_json()).encode())
+        await response.write(b"]")
+    await response.write_eof()
+    return response
+
+
+def _unavailable_header(unavailable: set[int]) -> dict[str, str] | None:
+    return {"X-MicroQ-Unavailable-Buckets": ",".join(map(str, sorted(unavailable)))} if unavailable else None
 
 
 def _gone(request: web.Request) -> bool:
@@ -145,11 +196,15 @@ async def consume(request: web.Request) -> web.Response:
     # registered before the first look, so a publish landing during that look still wakes it
     waiter = room.add(name) if timeout > 0 and not room.closing else None
     messages: list[Message] = []
+    unavailable: set[int] = set()
     try:
         while True:
+            woken = None
             if waiter is not None:
+                woken = waiter.woken_by
                 waiter.event.clear()
-            messages, next_due = await _take(store, name, limit, lease_ms)
+            found = await _take(store, name, limit, lease_ms, woken)
+            messages, next_due, unavailable = found.messages, found.next_due, found.unavailable
             if messages:
                 break
             if waiter is not None and waiter.broadcast is not None:
@@ -172,11 +227,13 @@ async def consume(request: web.Request) -> web.Response:
                 # woken for a message it will not take (its client hung up): another waiter
                 # must get that wake-up, or it sleeps to its timeout beside a ready message
                 room.wake(waiter.woken_by, 1)
+    headers = _unavailable_header(unavailable)
     if not messages:
+        if unavailable:  # the seed's 404, saying which part of the answer is missing
+            return web.json_response({"error": "no messages available", "unavailable_buckets": sorted(unavailable)},
+                                     status=404, headers=headers)
         raise NotFound("no messages available")
-    if limit == 1:
-        return web.json_response(messages[0].to_json())
-    return web.json_response([m.to_json() for m in messages])
+    return await _answer(request, messages, limit == 1, headers)
 
 
 # ack and requeue ------------------------------------------------------------------------
@@ -289,13 +346,34 @@ async def create_topic(request: web.Request) -> web.Response:
 
 @routes.get("/api/stats")
 async def stats(request: web.Request) -> web.Response:
+    """The seed's answer; past STATS_PAGE topics (or with ?limit=) a page, and next_cursor for the next."""
     store = request.app[TOPICS]
-    topics = await store.topics()
-    counts, waiting = await asyncio.gather(asyncio.gather(*(store.counts(t) for t in topics)),
-                                           request.app[HOUSEKEEPER].waiting(topics))
-    by_name = {c.name: c for c in counts}
+    cursor = request.query.get("cursor", "")
+    if cursor:
+        check_topic(cursor, "cursor")
+    limit = params.whole_number(request.query, "limit", STATS_PAGE, 1, STATS_PAGE)
+    await store.registry.refresh()
+    index = store.registry.index
+    topics = index.page(cursor, limit + 1)
+    more = len(topics) > limit
+    topics = topics[:limit]
+    # a dead-letter topic's count shows on its source's row, wherever the page ends
+    extra = [dlq_of(t) for t in topics if not is_dlq(t) and dlq_of(t) in index and dlq_of(t) not in topics]
+    counts, waiting = await asyncio.gather(
+        asyncio.gather(*(store.counts(t) for t in (*topics, *extra)), return_exceptions=True),
+        request.app[HOUSEKEEPER].waiting(topics))
+    unavailable = set(store.registry.unavailable)
+    by_name = {}
+    for name, c in zip((*topics, *extra), counts):
+        if isinstance(c, _UNREACHABLE):  # that topic's Redis node is down: the others still answer
+            unavailable.add(bucket_of(name))
+        elif isinstance(c, BaseException):
+            raise c
+        else:
+            by_name[name] = c
     rows = []
-    for c in counts:
+    shown = [by_name[t] for t in topics if t in by_name]
+    for c in shown:
         dlq = None if is_dlq(c.name) else by_name.get(dlq_of(c.name))
         rows.append({
             "Name": c.name, "MessageCount": c.stored, "WaitingConsumers": waiting.get(c.name, 0),
@@ -303,8 +381,16 @@ async def stats(request: web.Request) -> web.Response:
             "Ready": c.ready, "InFlight": c.in_flight, "Delayed": c.delayed, "Webhooks": c.webhooks,
             "PendingDeliveries": c.pending_deliveries, "DeadLetters": dlq.stored if dlq else 0,
         })
-    return web.json_response({"stats": rows, "total_webhooks": sum(c.webhooks for c in counts),
-                              "total_messages": sum(c.stored for c in counts)})
+    body: dict[str, Any] = {"stats": rows, "total_webhooks": sum(c.webhooks for c in shown),
+                            "total_messages": sum(c.stored for c in shown)}
+    if more:
+        body["next_cursor"] = topics[-1]
+    if unavailable:
+        body["unavailable_buckets"] = sorted(unavailable)
+    circuits = request.app[WEBHOOKS].report()
+    if circuits:
+        body["webhook_circuits"] = circuits
+    return web.json_response(body)
 
 
 @routes.get("/api/queues/peek")
@@ -314,7 +400,9 @@ async def peek(request: web.Request) -> web.Response:
     topic = check_topic(request.query["queue"], "queue")
     limit = params.whole_number(request.query, "limit", 10, 1, 100)
     messages = await request.app[TOPICS].peek(topic, limit)
-    return web.json_response([m.to_json() for m in messages])
+    if not messages:
+        return web.json_response([])
+    return await _answer(request, messages, False)
 
 
 @routes.post("/api/topics/{topic}/purge")
@@ -326,6 +414,21 @@ async def purge(request: web.Request) -> web.Response:
         raise NotFound(f"topic {topic} does not exist")
     deleted = await store.purge(topic)
     return web.json_response({"status": "purged", "topic": topic, "deleted": deleted})
+
+
+@routes.delete("/api/topics/{topic}")
+async def delete_topic(request: web.Request) -> web.Response:
+    """Extension: forget a topic, its messages, webhooks and delivery state; ?dlq=true its .dlq too."""
+    topic = check_topic(request.match_info["topic"])
+    with_dlq = params.flag(request.query, "dlq")
+    store = request.app[TOPICS]
+    if not await store.exists(topic):
+        raise NotFound(f"topic {topic} does not exist")
+    deleted = await store.delete(topic)
+    body: dict[str, Any] = {"status": "deleted", "topic": topic, "deleted": deleted}
+    if with_dlq and not is_dlq(topic):
+        body["dlq_deleted"] = await store.delete(dlq_of(topic))
+    return web.json_response(body)
 
 
 @routes.post("/api/topics/{topic}/redrive")

@@ -5,7 +5,9 @@ from aiohttp import web
 from microq.topics.housekeeping import Housekeeper
 from microq.topics.store import TopicStore
 from microq.topics.waiters import WaitRoom
+from microq.topics.webhooks import WebhookDispatcher
 
 TOPICS = web.AppKey("topics", TopicStore)
 WAIT_ROOM = web.AppKey("topics_wait_room", WaitRoom)
 HOUSEKEEPER = web.AppKey("topics_housekeeper", Housekeeper)
+WEBHOOKS = web.AppKey("topics_webhooks", WebhookDispatcher)

@@ -71,5 +71,5 @@ def parse_iso_ms(text: object) -> int | None:
 
 
 def messages_from_reply(topic: str, reply: list[Any]) -> list[Message]:
-    """The id, payload, meta triples after a reply's two header items."""
-    return [Message.from_script(topic, *reply[i:i + 3]) for i in range(2, len(reply), 3)]
+    """The id, payload, meta triples after a reply's three header items."""
+    return [Message.from_script(topic, *reply[i:i + 3]) for i in range(3, len(reply), 3)]

@@ -13,12 +13,16 @@ import msgpack
 from microq.keys import Keyspace
 from microq.scripts import Scripts
 from microq.settings import Settings
+from microq.topics.due import DueIndex
 from microq.topics.messages import Message, messages_from_reply
 from microq.topics.names import TopicKeys, dlq_of, is_dlq, source_of, topic_keys
+from microq.topics.registry import Registry
 
 _REGISTERED_FOR = 30.0  #: seconds this node trusts that a topic it registered is still in the registry
 #: most webhooks one topic may have: each publish fans out to one POST per webhook
 MAX_WEBHOOKS = 100
+UNHOOK_CHUNK = 500  #: backlog entries one topics_unhook call hands back to pull consumers
+_CALL_AGAIN = 50  #: consume calls one request makes while the script says "more expired to drop"
 
 
 def _lua_pack(value: Any) -> bytes:
@@ -61,8 +65,8 @@ class TopicStore:
         self.scripts = scripts
         self.keyspace = keyspace
         self.settings = settings
-        self.registry = keyspace.global_key("topics:registry")  #: set of topic names
-        self.hooked = keyspace.global_key("topics:hooked")  #: set of topics with webhooks
+        self.registry = Registry(scripts, keyspace, settings.max_topics)
+        self.due = DueIndex(scripts, keyspace)
         self.wake_channel = f"{keyspace.prefix}topics:wake"
         self.broadcast_channel = f"{keyspace.prefix}topics:broadcast"
         self._registered: dict[str, float] = {}  # a cache of an idempotent SADD, not shared state
@@ -89,24 +93,45 @@ class TopicStore:
     # registry ---------------------------------------------------------------------------
 
     async def create(self, topic: str) -> bool:
-        """Register a topic; False when it already exists."""
-        added = await self.execute("SADD", self.registry, topic)
+        """Register a topic; False when it already exists. Conflict past MICROQ_MAX_TOPICS."""
+        added = await self.registry.register(topic, counted=not is_dlq(topic))
         self._registered[topic] = time.monotonic() + _REGISTERED_FOR
-        return added == 1
+        if added:  # other nodes' indexes learn it now, not at their next replay
+            await self.execute("PUBLISH", self.wake_channel, f"{topic} 0 0 -1 0")
+        return added
 
     async def ensure_registered(self, topic: str) -> None:
         if self._registered.get(topic, 0.0) > time.monotonic():
             return
-        await self.execute("SADD", self.registry, topic)
+        await self.registry.register(topic, counted=not is_dlq(topic) and topic not in self.registry.index)
         if len(self._registered) > 10000:
             self._registered.clear()
         self._registered[topic] = time.monotonic() + _REGISTERED_FOR
 
     async def exists(self, topic: str) -> bool:
-        return await self.execute("SISMEMBER", self.registry, topic) == 1
+        return await self.registry.exists(topic)
 
     async def topics(self) -> list[str]:
-        return sorted(name.decode() for name in await self.execute("SMEMBERS", self.registry))
+        """Every topic this node knows of (its index, brought up to date first)."""
+        await self.registry.refresh()
+        return sorted(self.registry.index.names)
+
+    async def delete(self, topic: str) -> int:
+        """Forget the topic: its name, messages, webhooks and delivery state; the messages deleted."""
+        self._registered.pop(topic, None)
+        await self.registry.unregister(topic)  # first: a wildcard must not find it half gone
+        return await self.scripts.call("topics_delete", list(self.keys(topic).all()), [""])
+
+    async def delete_if_idle(self, topic: str) -> bool:
+        """Delete a topic that holds nothing (idle expiry); False when it did hold something."""
+        if await self.scripts.call("topics_delete", list(self.keys(topic).all()), ["1"]) < 0:
+            return False
+        await self.registry.unregister(topic)
+        self._registered.pop(topic, None)
+        if await self.execute("EXISTS", self.keys(topic).msgs, self.keys(topic).hooks):
+            await self.registry.register(topic, counted=False)  # a publish raced the expiry: keep it
+            return False
+        return True
 
     # messages ---------------------------------------------------------------------------
 
@@ -114,9 +139,10 @@ class TopicStore:
         """Store the batch; (visible now, delayed, went to webhooks). TooManyRequests when full."""
         k = self.keys(topic)
         packed = _lua_pack([[m.id, m.payload, m.delay_ms, m.ttl_ms, m.content_type] for m in batch])
-        ready, delayed, hooked = await self.scripts.call(
+        ready, delayed, hooked, due_at = await self.scripts.call(
             "topics_publish", [k.seq, k.ready, k.delayed, k.expiry, k.msgs, k.meta, k.hooks, k.hookq, k.hookatt],
             [self.wake_channel, topic, self.settings.topic_max_messages, packed])
+        await self.due.note(topic, due_at)
         return ready, delayed, bool(hooked)
 
     async def broadcast(self, topic: str, message: Message) -> int:
@@ -126,10 +152,15 @@ class TopicStore:
 
     async def consume(self, topic: str, limit: int, lease_ms: int) -> tuple[list[Message], int]:
         """Up to `limit` messages (lease_ms 0: auto-ack); with none, ms until something falls due (-1: nothing)."""
-        reply = await self.scripts.call("topics_consume", self._moving_keys(topic),
-                                        [limit, lease_ms, self.max_attempts(topic)])
-        await self._note_dead_letters(topic, reply[0])
-        return messages_from_reply(topic, reply), reply[1]
+        for _ in range(_CALL_AGAIN):  # each call drops a bounded number of expired messages
+            reply = await self.scripts.call("topics_consume", self._moving_keys(topic),
+                                            [limit, lease_ms, self.max_attempts(topic), self.payload_budget])
+            await self._note_dead_letters(topic, reply[0])
+            await self.due.note(topic, reply[2])
+            if reply[1] != 0:
+                break
+        next_due = reply[1] if reply[1] != 0 else 1  # still expired ones ahead: look again soon
+        return messages_from_reply(topic, reply), next_due
 
     async def ack(self, topic: str, ids: Sequence[str]) -> list[bool]:
         k = self.keys(topic)
@@ -151,16 +182,23 @@ class TopicStore:
         return status, retry
 
     async def peek(self, topic: str, limit: int) -> list[Message]:
-        reply = await self.scripts.call("topics_peek", self._moving_keys(topic), [limit, self.max_attempts(topic)])
+        reply = await self.scripts.call("topics_peek", self._moving_keys(topic),
+                                        [limit, self.max_attempts(topic), self.payload_budget])
         await self._note_dead_letters(topic, reply[0])
         return messages_from_reply(topic, reply)
 
-    async def sweep(self, topic: str) -> int:
-        """Housekeeping for a topic nobody reads; the number of messages it dead-lettered."""
-        _, dead = await self.scripts.call("topics_sweep", self._moving_keys(topic),
-                                          [self.max_attempts(topic), self.wake_channel, topic])
+    @property
+    def payload_budget(self) -> int:
+        """Raw payload bytes per answer: base64 makes 4 of every 3, and the budget is the answer's."""
+        return max(1, self.settings.answer_max_bytes * 3 // 4)
+
+    async def sweep(self, topic: str) -> tuple[int, int, bool]:
+        """Housekeeping for a topic nobody reads: (dead-lettered, next due ms or -1, webhook work due now)."""
+        _, dead, next_at, hook_due = await self.scripts.call(
+            "topics_sweep", [*self._moving_keys(topic), self.keys(topic).hookq],
+            [self.max_attempts(topic), self.wake_channel, topic])
         await self._note_dead_letters(topic, dead)
-        return dead
+        return dead, next_at, bool(hook_due)
 
     async def counts(self, topic: str) -> TopicCounts:
         k = self.keys(topic)
@@ -170,15 +208,16 @@ class TopicStore:
     async def purge(self, topic: str) -> int:
         k = self.keys(topic)
         return await self.scripts.call("topics_purge", [k.ready, k.delayed, k.inflight, k.expiry, k.msgs,
-                                                        k.meta, k.hookq, k.hookatt])
+                                                        k.meta, k.hookq, k.hookatt, k.hookdrain])
 
     async def redrive(self, dlq: str, limit: int = 1000) -> tuple[int, int]:
         """Move up to `limit` visible dead letters back to their source topic: (moved, left)."""
         d, s = self.keys(dlq), self.keys(source_of(dlq))
-        moved, left = await self.scripts.call(
+        moved, left, due_at = await self.scripts.call(
             "topics_redrive", [d.ready, d.expiry, d.msgs, d.meta, s.seq, s.ready, s.msgs, s.meta,
                                s.hooks, s.hookq, s.hookatt],
             [limit, self.settings.topic_max_messages, self.wake_channel, source_of(dlq)])
+        await self.due.note(source_of(dlq), due_at)
         return moved, left
 
     async def _note_dead_letters(self, topic: str, dead: int) -> None:
@@ -195,7 +234,6 @@ class TopicStore:
     async def add_webhook(self, topic: str, url: str) -> tuple[str, bool]:
         hook_id = self.webhook_id(url)
         added = await self.scripts.call("topics_hookadd", [self.keys(topic).hooks], [hook_id, url, MAX_WEBHOOKS])
-        await self.execute("SADD", self.hooked, topic)
         return hook_id, added == 1
 
     async def webhooks(self, topic: str) -> dict[str, str]:
@@ -205,21 +243,26 @@ class TopicStore:
         return dict(sorted((k.decode(), v.decode()) for k, v in found.items()))
 
     async def remove_webhook(self, topic: str, hook_id: str) -> bool:
-        # The hooked set keeps the topic; see the script for what becomes of pending deliveries.
+        """Removing the last webhook hands its backlog back in chunks (see topics_unhook)."""
         k = self.keys(topic)
-        return await self.scripts.call("topics_unhook",
-                                       [k.hooks, k.hookq, k.hookatt, k.seq, k.ready, k.delayed, k.meta],
-                                       [hook_id, self.wake_channel, topic]) == 1
-
-    async def hooked_topics(self) -> list[str]:
-        return [name.decode() for name in await self.execute("SMEMBERS", self.hooked)]
+        keys = [k.hooks, k.hookq, k.hookatt, k.seq, k.ready, k.delayed, k.meta, k.hookdrain]
+        found, more, due_at = await self.scripts.call("topics_unhook", keys,
+                                                      [hook_id, self.wake_channel, topic, UNHOOK_CHUNK])
+        await self.due.note(topic, due_at)
+        while more:
+            _, more, due_at = await self.scripts.call("topics_unhook", keys,
+                                                      ["", self.wake_channel, topic, UNHOOK_CHUNK])
+            await self.due.note(topic, due_at)
+        return found == 1
 
     async def claim_deliveries(self, topic: str, limit: int, lease_ms: int) -> list[HookDelivery]:
         k = self.keys(topic)
         reply = await self.scripts.call("topics_hookclaim", [k.hookq, k.hookatt, k.msgs, k.meta, k.hooks, k.expiry],
                                         [limit, lease_ms])
+        if len(reply) > 1:  # a node that dies mid-POST leaves these due at the lease end
+            await self.due.note(topic, reply[0])
         out = []
-        for i in range(0, len(reply), 5):
+        for i in range(1, len(reply), 5):
             member, url, payload, meta, attempts = reply[i:i + 5]
             message_id = member.rpartition(b"|")[0]
             out.append(HookDelivery(member.decode(), Message.from_script(topic, message_id, payload, meta),
@@ -229,9 +272,10 @@ class TopicStore:
     async def finish_delivery(self, topic: str, member: str, outcome: str, backoff_ms: int) -> str:
         k = self.keys(topic)
         d = self.keys(topic) if is_dlq(topic) else self.keys(dlq_of(topic))
-        result = await self.scripts.call(
+        result, due_at = await self.scripts.call(
             "topics_hookdone", [k.hookq, k.hookatt, k.msgs, k.meta, k.expiry, d.seq, d.ready, d.msgs, d.meta],
             [member, outcome, self.settings.webhook_max_attempts, backoff_ms])
+        await self.due.note(topic, due_at)
         result = result.decode()
         if result == "dead_lettered":
             await self.ensure_registered(dlq_of(topic) if not is_dlq(topic) else topic)

@@ -17,7 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from microq.redis_client import connect
 from microq.topics.messages import Message
-from microq.topics.names import is_pattern, matches
+from microq.topics.names import Pattern, compile_pattern, is_pattern
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,12 @@ class WaitRoom:
         self.wake_channel = wake_channel.encode()
         self.broadcast_channel = broadcast_channel.encode()
         self.exact: dict[str, list[Waiter]] = {}
-        self.patterns: list[Waiter] = []
+        self.patterns: dict[str, list[Waiter]] = {}  #: pattern -> its waiters, oldest first
+        #: pattern -> compiled, grouped by depth: a topic is matched only against its depth's patterns
+        self._by_depth: dict[int, dict[str, Pattern]] = {}
+        #: topic -> the waiting patterns it matches (cleared when a new pattern starts waiting)
+        self._matched: dict[str, tuple[str, ...]] = {}
+        self.on_topic_seen: Callable[[str], None] = lambda topic: None
         self.closing = False
         self.subscribed = asyncio.Event()
         self.on_hook_work: Callable[[str], None] = lambda topic: None
@@ -51,30 +56,52 @@ class WaitRoom:
     def add(self, name: str) -> Waiter:
         waiter = Waiter(name)
         if is_pattern(name):
-            self.patterns.append(waiter)
+            waiters = self.patterns.get(name)
+            if waiters is None:
+                waiters = self.patterns[name] = []
+                pattern = compile_pattern(name)
+                self._by_depth.setdefault(pattern.depth, {})[name] = pattern
+                self._matched.clear()
+            waiters.append(waiter)
         else:
             self.exact.setdefault(name, []).append(waiter)
         return waiter
 
     def remove(self, waiter: Waiter) -> None:
-        if is_pattern(waiter.name):
-            self.patterns.remove(waiter)
-            return
-        waiters = self.exact[waiter.name]
+        group = self.patterns if is_pattern(waiter.name) else self.exact
+        waiters = group[waiter.name]
         waiters.remove(waiter)
         if not waiters:
-            del self.exact[waiter.name]
+            del group[waiter.name]
+            if group is self.patterns:  # _matched may keep naming it: _for_topic skips absent patterns
+                depth = compile_pattern(waiter.name).depth
+                self._by_depth[depth].pop(waiter.name, None)
+                if not self._by_depth[depth]:
+                    del self._by_depth[depth]
+
+    def _patterns_matching(self, topic: str) -> tuple[str, ...]:
+        """The waiting patterns a topic matches: each distinct pattern once, remembered per topic."""
+        found = self._matched.get(topic)
+        if found is None:
+            candidates = self._by_depth.get(topic.count(".") + 1, {})
+            found = tuple(name for name, pattern in candidates.items() if pattern.matches(topic))
+            if len(self._matched) >= 10000:
+                self._matched.clear()
+            self._matched[topic] = found
+        return found
 
     def _for_topic(self, topic: str) -> list[Waiter]:
         found = list(self.exact.get(topic, ()))
-        found.extend(w for w in self.patterns if matches(w.name, topic))
+        if self.patterns:
+            for name in self._patterns_matching(topic):
+                found.extend(self.patterns.get(name, ()))
         return found
 
     def counts(self) -> dict[str, int]:
         """Waiters per topic or pattern."""
         out = {name: len(waiters) for name, waiters in self.exact.items()}
-        for waiter in self.patterns:
-            out[waiter.name] = out.get(waiter.name, 0) + 1
+        for name, waiters in self.patterns.items():
+            out[name] = out.get(name, 0) + len(waiters)
         return out
 
     def wake(self, topic: str, count: int) -> None:
@@ -88,7 +115,7 @@ class WaitRoom:
                 count -= 1
 
     def wake_all(self) -> None:
-        for waiters in (*self.exact.values(), self.patterns):
+        for waiters in (*self.exact.values(), *self.patterns.values()):
             for waiter in waiters:
                 waiter.event.set()
 
@@ -110,6 +137,7 @@ class WaitRoom:
 
     def _on_wake(self, data: bytes) -> None:
         topic, ready, delayed, first_delay, hooked = data.decode().split(" ")
+        self.on_topic_seen(topic)
         if int(ready) > 0:
             self.wake(topic, int(ready))
         if int(delayed) > 0 and int(first_delay) >= 0 and self._for_topic(topic):

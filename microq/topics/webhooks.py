@@ -29,11 +29,16 @@ from microq.topics.store import HookDelivery, TopicStore
 
 log = logging.getLogger(__name__)
 
-POLL = 0.25  #: seconds between looks for due retries when no publish wakes the loop
 CLAIM = 32  #: deliveries claimed per topic per look
 LEASE_MS = 60_000  #: longer than POST_TIMEOUT, so a slow POST is never delivered twice
-POST_TIMEOUT = 10.0
+POST_TIMEOUT = 10.0  #: seconds a POST may take in all (connect, send, answer)
+CONNECT_TIMEOUT = 5.0
 BACKOFF_MS = 500  #: first retry delay; doubles per attempt
+OUTBOUND = 64  #: POSTs in flight per node
+TARGET_CONCURRENCY = 4  #: POSTs in flight per target (scheme, host, port) per node
+BREAKER_FAILURES = 5  #: failures in a row that open a target's circuit
+BREAKER_COOLDOWN = 30.0  #: seconds an open circuit waits before one probe
+LATER_MS = 1000  #: a delivery whose target is busy or open goes back for this long (no attempt counted)
 
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9_.-]{1,253}")  #: as sent on the wire (IDNA), not %-escaped
@@ -47,15 +52,42 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  #: well-known NAT64 prefix: the last 32 bits are an IPv4 address
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  #: local-use NAT64 (RFC 8215): never global
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")  #: deprecated, but routers may still honour it
+
+
+def address_is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable unicast, looking inside every IPv6 form that carries an IPv4 address.
+
+    Python's is_global calls 64:ff9b::7f00:1 (NAT64 of 127.0.0.1), 2002:7f00:1:: (6to4) and
+    ::127.0.0.1 (IPv4-compatible) global, and a webhook there reaches this host's loopback.
+    """
+    if address.is_multicast:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # ::ffff:0:0/96
+            return address_is_public(address.ipv4_mapped)
+        if address in _NAT64_LOCAL or address in _SITE_LOCAL or address.teredo is not None:
+            return False  # Teredo 2001::/32 tunnels to an IPv4 host this check cannot vouch for
+        if int(address) >> 32 == 0:  # ::/96, IPv4-compatible (deprecated), and :: and ::1 with it
+            return False
+        if address in _NAT64:
+            return address_is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address.sixtofour is not None:  # 2002::/16
+            return address_is_public(address.sixtofour)
+    return address.is_global
+
+
 def _public(host: str) -> bool:
-    host = host.split("%")[0]
+    host = host.split("%")[0].strip("[]")
     try:
-        return ipaddress.ip_address(host).is_global
+        return address_is_public(ipaddress.ip_address(host))
     except ValueError:
         pass
     try:  # the shorthand IPv4 forms connect() also takes (127.1, 2130706433, 0177.0.0.1, 0x7f.1):
         # aiohttp sends the all-digit ones straight to connect(), past PublicResolver
-        return ipaddress.IPv4Address(socket.inet_aton(host)).is_global
+        return address_is_public(ipaddress.IPv4Address(socket.inet_aton(host)))
     except OSError:
         return True  # a name: checked when it resolves
 
@@ -107,46 +139,155 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
+class Circuit:
+    """One target's circuit breaker: open after BREAKER_FAILURES failures in a row, one probe
+    after BREAKER_COOLDOWN, closed again by a success (node-local: each node judges for itself)."""
+
+    __slots__ = ("failures", "opened_at", "probing", "in_flight")
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.opened_at = 0.0  #: monotonic time it opened; 0: closed
+        self.probing = False  #: half-open: the one probe is in flight
+        self.in_flight = 0
+
+    @property
+    def state(self) -> str:
+        if not self.opened_at:
+            return "closed"
+        return "half_open" if self.probing or time.monotonic() - self.opened_at >= BREAKER_COOLDOWN else "open"
+
+    def admit(self) -> bool:
+        """May a POST go to this target now? (Takes one of its TARGET_CONCURRENCY slots.)"""
+        if self.in_flight >= TARGET_CONCURRENCY:
+            return False
+        if self.opened_at:
+            if self.probing or time.monotonic() - self.opened_at < BREAKER_COOLDOWN:
+                return False
+            self.probing = True
+        self.in_flight += 1
+        return True
+
+    def done(self, ok: bool) -> None:
+        self.in_flight -= 1
+        self.probing = False
+        if ok:
+            self.failures, self.opened_at = 0, 0.0
+            return
+        self.failures += 1
+        if self.opened_at or self.failures >= BREAKER_FAILURES:
+            self.opened_at = time.monotonic()  # opens, or a failed probe keeps it open for another cool-down
+
+
+def target_of(url: str) -> str:
+    """What a circuit and a concurrency limit belong to: scheme, host and port."""
+    parsed = URL(url)
+    return f"{parsed.scheme}://{parsed.host}:{parsed.port}"
+
+
 class WebhookDispatcher:
+    """Delivers the topics it is poked about (a publish on any node, or the index of due work).
+
+    Bounded: at most OUTBOUND POSTs in flight per node, claimed at most CLAIM at a time, so a
+    batch publish on a topic with 100 webhooks waits in Redis, not in this node's memory; at most
+    TARGET_CONCURRENCY per target, and a delivery whose target is busy or whose circuit is open
+    goes back to Redis for LATER_MS without counting an attempt, so a slow or dead target holds
+    back only its own deliveries.
+    """
+
     def __init__(self, store: TopicStore, settings: Settings) -> None:
         self.store, self.settings = store, settings
         self.wakeup = asyncio.Event()
+        self.pending: set[str] = set()  #: topics poked since the last look
+        self.circuits: dict[str, Circuit] = {}
+        self._draining: dict[str, asyncio.Task] = {}
+        self._in_flight = 0
+        self._slot_free = asyncio.Event()
+        self._posts: set[asyncio.Task] = set()
 
     def poke(self, topic: str) -> None:
+        self.pending.add(topic)
         self.wakeup.set()
+
+    def circuit(self, target: str) -> Circuit:
+        found = self.circuits.get(target)
+        if found is None:
+            if len(self.circuits) >= 10000:  # forget closed, idle ones first
+                for key in [k for k, c in self.circuits.items() if c.state == "closed" and not c.in_flight]:
+                    del self.circuits[key]
+            found = self.circuits[target] = Circuit()
+        return found
+
+    def report(self) -> list[dict[str, Any]]:
+        """Targets whose circuit is not closed, or that failed lately (for /api/stats)."""
+        return [{"target": t, "state": c.state, "failures": c.failures}
+                for t, c in sorted(self.circuits.items()) if c.failures or c.opened_at]
 
     async def run(self) -> None:
         resolver = None if self.settings.webhook_allow_private else PublicResolver()
-        connector = aiohttp.TCPConnector(limit=64, resolver=resolver)
-        timeout = aiohttp.ClientTimeout(total=POST_TIMEOUT)
+        connector = aiohttp.TCPConnector(limit=OUTBOUND, resolver=resolver)
+        timeout = aiohttp.ClientTimeout(total=POST_TIMEOUT, connect=CONNECT_TIMEOUT)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-            while True:
-                try:
-                    await asyncio.wait_for(self.wakeup.wait(), POLL)
-                except asyncio.TimeoutError:
-                    pass
-                self.wakeup.clear()
-                try:
-                    topics = await self.store.hooked_topics()
-                    await asyncio.gather(*(self._drain(session, topic) for topic in topics))
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - Redis away: the next round retries
-                    log.warning("webhook dispatch failed: %s", exc)
-                    await asyncio.sleep(1.0)
+            try:
+                while True:
+                    await self.wakeup.wait()
+                    self.wakeup.clear()
+                    topics, self.pending = self.pending, set()
+                    for topic in topics:
+                        if topic not in self._draining:
+                            task = asyncio.create_task(self._drain(session, topic))
+                            self._draining[topic] = task
+                            task.add_done_callback(lambda _, t=topic: self._draining.pop(t, None))
+                        else:
+                            self.pending.add(topic)  # look again once the running drain ends
+            finally:
+                for task in (*self._draining.values(), *self._posts):
+                    task.cancel()
 
     async def _drain(self, session: aiohttp.ClientSession, topic: str) -> None:
-        while True:
-            deliveries = await self.store.claim_deliveries(topic, CLAIM, LEASE_MS)
-            await asyncio.gather(*(self._deliver(session, topic, d) for d in deliveries))
-            if len(deliveries) < CLAIM:
-                return
+        try:
+            while True:
+                while self._in_flight >= OUTBOUND:
+                    self._slot_free.clear()
+                    await self._slot_free.wait()
+                deliveries = await self.store.claim_deliveries(topic, min(CLAIM, OUTBOUND - self._in_flight),
+                                                               LEASE_MS)
+                sent = 0
+                for delivery in deliveries:
+                    circuit = self.circuit(target_of(delivery.url))
+                    if circuit.admit():
+                        sent += 1
+                        self._in_flight += 1
+                        post = asyncio.create_task(self._deliver(session, topic, delivery, circuit))
+                        self._posts.add(post)
+                        post.add_done_callback(self._posts.discard)
+                    else:
+                        await self.store.finish_delivery(topic, delivery.member, "later", LATER_MS)
+                if len(deliveries) < CLAIM or not sent:
+                    return  # nothing more due, or only deliveries for targets that must wait
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Redis away: the index of due work pokes again
+            log.warning("webhook dispatch for %s failed: %s", topic, exc)
+        finally:
+            if topic in self.pending:
+                self.wakeup.set()
 
-    async def _deliver(self, session: aiohttp.ClientSession, topic: str, delivery: HookDelivery) -> None:
-        outcome = await self._post(session, delivery)
-        result = await self.store.finish_delivery(topic, delivery.member, outcome, BACKOFF_MS)
-        if result == "dead_lettered":
-            log.warning("webhook %s gave up on message %s of %s", delivery.url, delivery.message.id, topic)
+    async def _deliver(self, session: aiohttp.ClientSession, topic: str, delivery: HookDelivery,
+                       circuit: Circuit) -> None:
+        try:
+            outcome = await self._post(session, delivery)
+            circuit.done(outcome == "ok")
+            result = await self.store.finish_delivery(topic, delivery.member, outcome, BACKOFF_MS)
+            if result == "dead_lettered":
+                log.warning("webhook %s gave up on message %s of %s", delivery.url, delivery.message.id, topic)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Redis away: the claim lapses and is retried
+            log.warning("webhook delivery for %s failed: %s", topic, exc)
+        finally:
+            self._in_flight -= 1
+            self._slot_free.set()
 
     async def _post(self, session: aiohttp.ClientSession, delivery: HookDelivery) -> str:
         """"ok", "retry" or "fail" (never worth retrying)."""

@@ -4,45 +4,65 @@
   ARGV[1] limit         1..1000
   ARGV[2] lease_ms      visibility timeout; 0 = auto-ack (deliver and delete)
   ARGV[3] max_attempts  deliveries before dead-lettering; 0 = never (dead-letter topics)
-  Runs topics_maintain first. Expired messages are dropped, never delivered.
-  Returns: {dead_lettered, next_due_ms (-1: nothing scheduled), id1, payload1, meta1, ...}
+  ARGV[4] max_bytes     payload bytes one answer may carry: stops before the message that would
+                        pass it (the first message is always taken)
+  Runs topics_maintain first. Expired messages are dropped, never delivered, at most
+  DROP_MAX per call: past that it stops and answers next_due 0 ("call again").
+  Returns: {dead_lettered, next_due_ms (-1: nothing scheduled, 0: call again), lease_end_ms
+            (-1: nothing leased), id1, payload1, meta1, ...}
   Errors:  INVALID ]]
 --- @include "now_ms"
 --- @include "topics_keys"
 --- @include "topics_meta"
 --- @include "topics_maintain"
 local k = topics_keys()
+local DROP_MAX = 1000
 local limit, lease, max_attempts = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-if not limit or limit < 1 or limit > 1000 or not lease or lease < 0 then
-  return redis.error_reply("INVALID limit must be 1-1000 and lease_ms >= 0")
+local max_bytes = tonumber(ARGV[4])
+if not limit or limit < 1 or limit > 1000 or not lease or lease < 0 or not max_bytes then
+  return redis.error_reply("INVALID limit must be 1-1000, lease_ms >= 0, max_bytes a number")
 end
 local now = now_ms()
 local _, dead = topics_maintain(k, now, max_attempts)
-local out = {dead, -1}
-local taken = 0
-while taken < limit do
+local out = {dead, -1, -1}
+local taken, bytes, dropped, full = 0, 0, 0, false
+while taken < limit and not full and dropped < DROP_MAX do
+  -- one at a time once the budget is near: a popped message that does not fit must go back
   local popped = redis.call("ZPOPMIN", k.ready, math.min(limit - taken, 100))
   if #popped == 0 then break end
   for i = 1, #popped, 2 do
     local id = popped[i]
     local meta = redis.call("HGET", k.meta, id)
-    if meta then
+    if full then
+      redis.call("ZADD", k.ready, popped[i + 1], id)  -- back where it was, first in line
+    elseif meta then
       local _, _, expires = topics_meta_parse(meta)
       if expires > 0 and expires <= now then
         topics_drop(k, id)
+        dropped = dropped + 1
       else
-        table.insert(out, id)
-        table.insert(out, redis.call("HGET", k.msgs, id))
-        table.insert(out, meta)
-        taken = taken + 1
-        if lease == 0 then
-          topics_drop(k, id)
+        local size = redis.call("HSTRLEN", k.msgs, id)
+        if taken > 0 and bytes + size > max_bytes then
+          full = true
+          redis.call("ZADD", k.ready, popped[i + 1], id)
         else
-          redis.call("ZADD", k.inflight, now + lease, id)
+          bytes = bytes + size
+          table.insert(out, id)
+          table.insert(out, redis.call("HGET", k.msgs, id))
+          table.insert(out, meta)
+          taken = taken + 1
+          if lease == 0 then
+            topics_drop(k, id)
+          else
+            redis.call("ZADD", k.inflight, now + lease, id)
+            out[3] = now + lease
+          end
         end
       end
     end
   end
 end
-if taken == 0 then out[2] = topics_next_due(k, now) end
+if taken == 0 then
+  out[2] = (dropped >= DROP_MAX) and 0 or topics_next_due(k, now)
+end
 return out

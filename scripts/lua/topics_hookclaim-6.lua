@@ -8,13 +8,15 @@
   ARGV[1] limit    most deliveries to claim
   ARGV[2] lease_ms how long the claim holds; a node that dies mid-POST loses it after this
   Deliveries whose webhook was removed or whose message expired or vanished are dropped.
-  Returns: {member1, url1, payload1, meta1, attempts1, ...} ]]
+  Returns: {lease_end_ms, member1, url1, payload1, meta1, attempts1, ...} (lease_end_ms is for the
+           index of due work: a node that dies mid-POST leaves its deliveries due then) ]]
 --- @include "now_ms"
 --- @include "topics_meta"
 --- @include "topics_hook_finish"
 local hookq, hookatt, msgs, meta, hooks, expiry = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now = now_ms()
-local out = {}
+local out = {now + tonumber(ARGV[2])}
+if redis.call("HLEN", hooks) == 0 then return out end  -- none left: topics_unhook hands the backlog back
 for _, member in ipairs(redis.call("ZRANGEBYSCORE", hookq, "-inf", now, "LIMIT", 0, tonumber(ARGV[1]))) do
   local id, hook = string.match(member, "^(.*)|([^|]*)$")
   local url, payload, m = redis.call("HGET", hooks, hook), redis.call("HGET", msgs, id), redis.call("HGET", meta, id)

@@ -5,22 +5,30 @@
   ARGV[2] outcome       "ok" | "retry" (try again after a backoff) | "fail" (never retry)
   ARGV[3] max_attempts  attempts before a copy goes to the dead-letter topic
   ARGV[4] backoff_ms    first retry delay; doubles per attempt, at most one hour
-  Returns: "delivered" | "retrying" | "dead_lettered" | "gone" (purged or already finished) ]]
+  ARGV[2] may also be "later": the node did not try (its target's circuit is open or busy): due
+          again after backoff_ms, no attempt counted
+  Returns: {status, due_at}: status "delivered" | "retrying" | "dead_lettered" | "gone" (purged or
+           already finished); due_at the ms of the retry (for the index of due work), else -1 ]]
 --- @include "now_ms"
 --- @include "topics_meta"
 --- @include "topics_hook_finish"
 local hookq, hookatt, msgs, meta, expiry = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local member, outcome = ARGV[1], ARGV[2]
-if not redis.call("ZSCORE", hookq, member) then return "gone" end
+if not redis.call("ZSCORE", hookq, member) then return {"gone", -1} end
 if outcome == "ok" then
   topics_hook_finish(hookq, hookatt, msgs, meta, expiry, member)
-  return "delivered"
+  return {"delivered", -1}
+end
+if outcome == "later" then
+  local at = now_ms() + tonumber(ARGV[4])
+  redis.call("ZADD", hookq, at, member)
+  return {"retrying", at}
 end
 local attempts = redis.call("HINCRBY", hookatt, member, 1)
 if outcome == "retry" and attempts < tonumber(ARGV[3]) then
-  local wait = math.min(tonumber(ARGV[4]) * 2 ^ (attempts - 1), 3600000)
-  redis.call("ZADD", hookq, now_ms() + wait, member)
-  return "retrying"
+  local at = now_ms() + math.min(tonumber(ARGV[4]) * 2 ^ (attempts - 1), 3600000)
+  redis.call("ZADD", hookq, at, member)
+  return {"retrying", at}
 end
 local id = string.match(member, "^(.*)|[^|]*$")
 local payload, m = redis.call("HGET", msgs, id), redis.call("HGET", meta, id)
@@ -31,4 +39,4 @@ if payload and m and redis.call("HEXISTS", KEYS[8], id) == 0 then
   redis.call("ZADD", KEYS[7], redis.call("INCR", KEYS[6]), id)
 end
 topics_hook_finish(hookq, hookatt, msgs, meta, expiry, member)
-return "dead_lettered"
+return {"dead_lettered", -1}

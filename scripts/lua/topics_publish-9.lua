@@ -14,7 +14,8 @@
   ARGV[4] batch     msgpack list of {id, payload, delay_ms, ttl_ms, content_type}
   A topic with webhooks delivers by push: its messages wait in hookq, not in ready.
   Publishes "<topic> <ready_now> <delayed> <first_delay_ms> <hooked>" on the channel.
-  Returns: {ready_now, delayed, hooked 0|1}
+  Returns: {ready_now, delayed, hooked 0|1, due_at}: due_at is the earliest ms at which this batch
+           left work to do (a delay, a ttl, a webhook delivery), or -1, for the index of due work
   Errors:  FULL (the topic holds max messages), INVALID (malformed batch) ]]
 --- @include "now_ms"
 local seq, ready, delayed, expiry, msgs, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -30,12 +31,17 @@ end
 local now = now_ms()
 local hook_ids = redis.call("HKEYS", hooks)
 local ready_now, delayed_n, first_delay = 0, 0, -1
+local due_at = -1
+local function due(at)
+  if due_at < 0 or at < due_at then due_at = at end
+end
 for _, m in ipairs(batch) do
   local id, payload, delay, ttl, ctype = m[1], m[2], tonumber(m[3]), tonumber(m[4]), m[5]
   local expires = 0
   if ttl > 0 then
     expires = now + ttl
     redis.call("ZADD", expiry, expires, id)
+    due(expires)
   end
   redis.call("HSET", msgs, id, payload)
   redis.call("HSET", meta, id, now .. ":0:" .. expires .. ":" .. (ctype or ""))
@@ -44,8 +50,10 @@ for _, m in ipairs(batch) do
       redis.call("ZADD", hookq, now + delay, id .. "|" .. hook)
     end
     redis.call("HSET", hookatt, id, #hook_ids)
+    due(now + delay)
   elseif delay > 0 then
     redis.call("ZADD", delayed, now + delay, id)
+    due(now + delay)
     delayed_n = delayed_n + 1
     if first_delay < 0 or delay < first_delay then first_delay = delay end
   else
@@ -55,4 +63,4 @@ for _, m in ipairs(batch) do
 end
 local hooked = (#hook_ids > 0) and 1 or 0
 redis.call("PUBLISH", ARGV[1], ARGV[2] .. " " .. ready_now .. " " .. delayed_n .. " " .. first_delay .. " " .. hooked)
-return {ready_now, delayed_n, hooked}
+return {ready_now, delayed_n, hooked, due_at}

@@ -7,7 +7,7 @@
   ARGV[3] channel       wake-up pub/sub channel
   ARGV[4] topic         source topic name, for the wake-up
   Messages go to the source's webhooks when it has any, like a publish.
-  Returns: {moved, left in the dead-letter topic} ]]
+  Returns: {moved, left in the dead-letter topic, due_at (now when webhook deliveries were queued, else -1)} ]]
 --- @include "now_ms"
 --- @include "topics_meta"
 local limit, max_messages = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -38,4 +38,4 @@ end
 if moved > 0 then
   redis.call("PUBLISH", ARGV[3], ARGV[4] .. " " .. moved .. " 0 -1 " .. ((#hook_ids > 0) and 1 or 0))
 end
-return {moved, redis.call("ZCARD", KEYS[1])}
+return {moved, redis.call("ZCARD", KEYS[1]), (moved > 0 and #hook_ids > 0) and now or -1}

@@ -1,0 +1,26 @@
+--[[ topics_sweep: housekeeping for one topic when nobody reads it, so stats stay true and
+  lapsed leases reach the dead-letter topic on time. Called for the topics the index of due
+  work hands out (topics_due_take), never for every topic.
+  KEYS[1..11] as topics_consume
+  KEYS[12]    hookq  zset "msg_id|hook_id" -> due ms (pending webhook deliveries)
+  ARGV[1] max_attempts  as topics_consume
+  ARGV[2] channel       wake-up pub/sub channel
+  ARGV[3] topic         topic name, for the wake-up
+  Publishes "<topic> <promoted> 0 -1 0" when messages became visible.
+  Returns: {promoted, dead_lettered, next_due_at (ms, -1: no scheduled work left),
+            hook_due (1: webhook deliveries are due now)} ]]
+--- @include "now_ms"
+--- @include "topics_keys"
+--- @include "topics_meta"
+--- @include "topics_maintain"
+--- @include "topics_due"
+local k = topics_keys()
+local now = now_ms()
+local promoted, dead = topics_maintain(k, now, tonumber(ARGV[1]))
+if promoted > 0 then
+  redis.call("PUBLISH", ARGV[2], ARGV[3] .. " " .. promoted .. " 0 -1 0")
+end
+local next_at = topics_first_due({k.delayed, k.inflight, k.expiry, KEYS[12]})
+local hook_head = redis.call("ZRANGE", KEYS[12], 0, 0, "WITHSCORES")
+local hook_due = (hook_head[2] and tonumber(hook_head[2]) <= now) and 1 or 0
+return {promoted, dead, next_at, hook_due}
