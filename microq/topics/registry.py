@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from microq.keys import Keyspace
 from microq.scripts import Scripts
 from microq.topics.index import TimeSlice, TopicIndex
+from microq.topics.names import is_dlq
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,13 @@ class Registry:
     def log_key(self, bucket: int) -> str:
         return f"{self.prefix}{{topics:registry:{bucket}}}:log"
 
+    def counted_key(self, bucket: int) -> str:
+        return f"{self.prefix}{{topics:registry:{bucket}}}:counted"
+
+    def _keys(self, name: str) -> list[str]:
+        bucket = bucket_of(name)
+        return [self.bucket_key(bucket), self.log_key(bucket), self.counted_key(bucket)]
+
     async def execute(self, *command):
         reply = await self.scripts.execute(*command)
         if isinstance(reply, Exception):
@@ -62,20 +70,19 @@ class Registry:
 
     # changes ----------------------------------------------------------------------------
 
-    async def register(self, name: str, counted: bool = True) -> bool:
-        """Add a topic; False when it exists. Conflict past MICROQ_MAX_TOPICS (uncounted: dead-letter topics)."""
-        bucket = bucket_of(name)
-        limit = self.max_topics if counted else 0
-        total = await self.count() if limit else 0
-        added = await self.scripts.call("topics_register", [self.bucket_key(bucket), self.log_key(bucket)],
-                                        [name, limit, total, LOG_MAX])
+    async def register(self, name: str, check: bool = True) -> bool:
+        """Add a topic; False when it exists. Conflict past MICROQ_MAX_TOPICS (dead-letter topics
+        never count; check=False skips counting, for a name this node believes exists)."""
+        counts = not is_dlq(name)
+        total = await self.count() if self.max_topics and counts and check else 0
+        added = await self.scripts.call("topics_register", self._keys(name),
+                                        [name, self.max_topics if check else 0, total, LOG_MAX, int(counts)])
         self._learn(name)
         return added == 1
 
     async def unregister(self, name: str) -> bool:
-        bucket = bucket_of(name)
-        removed = await self.scripts.call("topics_unregister", [self.bucket_key(bucket), self.log_key(bucket)],
-                                          [name, LOG_MAX])
+        removed = await self.scripts.call("topics_unregister", self._keys(name),
+                                          [name, LOG_MAX, int(not is_dlq(name))])
         self._forget(name)
         return removed == 1
 
@@ -83,8 +90,9 @@ class Registry:
         return await self.execute("SISMEMBER", self.bucket_key(bucket_of(name)), name) == 1
 
     async def count(self) -> int:
-        """Topics registered now, over every bucket (one SCARD each)."""
-        return sum(await asyncio.gather(*(self.execute("SCARD", self.bucket_key(b)) for b in range(BUCKETS))))
+        """Topics counting against MICROQ_MAX_TOPICS now, over every bucket (one GET each)."""
+        found = await asyncio.gather(*(self.execute("GET", self.counted_key(b)) for b in range(BUCKETS)))
+        return sum(int(n) for n in found if n)
 
     def learned(self, name: str) -> None:
         """A name seen in a notification from another node: known before the next replay."""
@@ -196,7 +204,7 @@ class Registry:
             while True:
                 cursor, chunk = await self.execute("SSCAN", self.legacy_key, cursor, "COUNT", _SCAN)
                 for name in chunk:
-                    await self.register(name.decode(), counted=False)
+                    await self.register(name.decode(), check=False)
                 if int(cursor) == 0:
                     break
             await self.execute("UNLINK", self.legacy_key)

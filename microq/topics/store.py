@@ -94,7 +94,7 @@ class TopicStore:
 
     async def create(self, topic: str) -> bool:
         """Register a topic; False when it already exists. Conflict past MICROQ_MAX_TOPICS."""
-        added = await self.registry.register(topic, counted=not is_dlq(topic))
+        added = await self.registry.register(topic)
         self._registered[topic] = time.monotonic() + _REGISTERED_FOR
         if added:  # other nodes' indexes learn it now, not at their next replay
             await self.execute("PUBLISH", self.wake_channel, f"{topic} 0 0 -1 0")
@@ -103,7 +103,7 @@ class TopicStore:
     async def ensure_registered(self, topic: str) -> None:
         if self._registered.get(topic, 0.0) > time.monotonic():
             return
-        await self.registry.register(topic, counted=not is_dlq(topic) and topic not in self.registry.index)
+        await self.registry.register(topic, check=topic not in self.registry.index)
         if len(self._registered) > 10000:
             self._registered.clear()
         self._registered[topic] = time.monotonic() + _REGISTERED_FOR
@@ -129,7 +129,7 @@ class TopicStore:
         await self.registry.unregister(topic)
         self._registered.pop(topic, None)
         if await self.execute("EXISTS", self.keys(topic).msgs, self.keys(topic).hooks):
-            await self.registry.register(topic, counted=False)  # a publish raced the expiry: keep it
+            await self.registry.register(topic, check=False)  # a publish raced the expiry: keep it
             return False
         return True
 
