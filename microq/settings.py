@@ -62,17 +62,11 @@ def _work_max_retries(text: str) -> int:
 
 
 def _whole_number(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError(f"expected a whole number >= 0, got {text!r}")
-    return value
+    return parse.whole_number(text, 0, 10**15)
 
 
 def _duration_or_zero(text: str) -> float:
-    value = parse_duration(text)
-    if value < 0:
-        raise ValueError(f"expected a duration >= 0, got {text!r}")
-    return value
+    return parse.duration(text)  # negatives are refused there
 
 
 def _csv(text: str) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from microq import idempotency
 from microq.appkeys import SETTINGS
 from microq.errors import BadRequest, Conflict, NotFound
 from microq.http import read_json, read_object
@@ -117,11 +118,12 @@ class _Take:
         self.unavailable: set[int] = set()  #: registry buckets of topics that could not be read
 
 
-async def _take(store: TopicStore, name: str, limit: int, lease_ms: int, woken: str | None) -> _Take:
+async def _take(store: TopicStore, name: str, limit: int, lease_ms: int, woken: str | None,
+                attempt: idempotency.Once | None = None) -> _Take:
     """Messages from a topic or from existing topics matching a pattern; with none, ms to the next due."""
     found = _Take()
     if not is_pattern(name):
-        found.messages, found.next_due = await store.consume(name, limit, lease_ms)
+        found.messages, found.next_due = await store.consume(name, limit, lease_ms, attempt)
         return found
     await store.registry.refresh()
     found.unavailable.update(store.registry.unavailable)
@@ -190,6 +192,11 @@ async def consume(request: web.Request) -> web.Response:
         raise BadRequest("invalid visibility: must be more than 0")
     lease_ms = 0 if auto_ack else visibility_ms
     store, room = request.app[TOPICS], request.app[WAIT_ROOM]
+    attempt = None
+    if idempotency.header_key(request) is not None:
+        if is_pattern(name) or auto_ack:  # the ids are kept under a lease in one topic's slot
+            raise BadRequest("Idempotency-Key on consume needs one topic (no wildcard) and a lease (no auto_ack)")
+        attempt = await idempotency.once_for(request, store.key_of(name))
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -203,7 +210,7 @@ async def consume(request: web.Request) -> web.Response:
             if waiter is not None:
                 woken = waiter.woken_by
                 waiter.event.clear()
-            found = await _take(store, name, limit, lease_ms, woken)
+            found = await _take(store, name, limit, lease_ms, woken, attempt)
             messages, next_due, unavailable = found.messages, found.next_due, found.unavailable
             if messages:
                 break
@@ -242,7 +249,8 @@ async def consume(request: web.Request) -> web.Response:
 async def ack(request: web.Request) -> web.Response:
     topic = check_topic(request.match_info["topic"])
     message_id = params.message_id(request.match_info["id"])
-    (done,) = await request.app[TOPICS].ack(topic, [message_id])
+    store = request.app[TOPICS]
+    (done,) = await store.ack(topic, [message_id], await idempotency.once_for(request, store.key_of(topic)))
     if not done:
         raise NotFound("message not found or already acknowledged")
     return web.json_response({"status": "success", "message": "Message acknowledged"})
@@ -257,7 +265,8 @@ async def ack_batch(request: web.Request) -> web.Response:
     if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_BATCH:
         raise BadRequest(f"body must be a JSON list of 1-{MAX_BATCH} ids, or {{\"ids\": [...]}}")
     ids = [params.message_id(i, f"ids[{n}]") for n, i in enumerate(ids)]
-    flags = await request.app[TOPICS].ack(topic, ids)
+    store = request.app[TOPICS]
+    flags = await store.ack(topic, ids, await idempotency.once_for(request, store.key_of(topic)))
     missing = [i for i, done in zip(ids, flags) if not done]
     return web.json_response({"status": "success", "acknowledged": len(ids) - len(missing), "not_found": missing})
 
@@ -282,7 +291,8 @@ async def requeue(request: web.Request) -> web.Response:
         fallback = Message(message_id, topic, params.base64_payload(data["payload"]), created, retry)
     if not await store.exists(topic):
         raise NotFound(f"topic {topic} does not exist")
-    status, retry_count = await store.requeue(topic, message_id, fallback)
+    once = await idempotency.once_for(request, store.key_of(topic))
+    status, retry_count = await store.requeue(topic, message_id, fallback, once)
     body: dict[str, Any] = {"status": status, "id": message_id, "topic": topic, "retry_count": retry_count}
     if status == "dead_lettered":
         body["dlq"] = dlq_of(topic)
@@ -298,7 +308,7 @@ async def add_webhook(request: web.Request) -> web.Response:
     url = check_webhook_url(data.get("url"), request.app[SETTINGS].webhook_allow_private)
     store = request.app[TOPICS]
     await store.ensure_registered(topic)
-    hook_id, _ = await store.add_webhook(topic, url)
+    hook_id, _ = await store.add_webhook(topic, url, await idempotency.once_for(request, store.key_of(topic)))
     return web.json_response({"status": "webhook_registered", "id": hook_id, "url": url}, status=201)
 
 
@@ -328,7 +338,8 @@ async def remove_webhook_by_url(request: web.Request) -> web.Response:
 
 
 async def _remove_webhook(request: web.Request, topic: str, hook_id: str) -> web.Response:
-    if not await request.app[TOPICS].remove_webhook(topic, hook_id):
+    store = request.app[TOPICS]
+    if not await store.remove_webhook(topic, hook_id, await idempotency.once_for(request, store.key_of(topic))):
         raise NotFound("webhook not found")
     return web.json_response({"status": "webhook_removed", "id": hook_id})
 
@@ -339,7 +350,8 @@ async def _remove_webhook(request: web.Request, topic: str, hook_id: str) -> web
 async def create_topic(request: web.Request) -> web.Response:
     data = await read_object(request, empty_ok=False)
     name = check_topic(data.get("name"))
-    if not await request.app[TOPICS].create(name):
+    store = request.app[TOPICS]
+    if not await store.create(name, await idempotency.once_for(request, store.registry.key_of(name))):
         raise Conflict(f"topic {name} already exists")
     return web.json_response({"status": "created", "name": name}, status=201)
 
@@ -412,7 +424,7 @@ async def purge(request: web.Request) -> web.Response:
     store = request.app[TOPICS]
     if not await store.exists(topic):
         raise NotFound(f"topic {topic} does not exist")
-    deleted = await store.purge(topic)
+    deleted = await store.purge(topic, await idempotency.once_for(request, store.key_of(topic)))
     return web.json_response({"status": "purged", "topic": topic, "deleted": deleted})
 
 
@@ -422,13 +434,35 @@ async def delete_topic(request: web.Request) -> web.Response:
     topic = check_topic(request.match_info["topic"])
     with_dlq = params.flag(request.query, "dlq")
     store = request.app[TOPICS]
+    return await _several_calls(request, store.key_of(topic), lambda: _delete(store, topic, with_dlq))
+
+
+async def _delete(store: TopicStore, topic: str, with_dlq: bool) -> dict[str, Any]:
     if not await store.exists(topic):
         raise NotFound(f"topic {topic} does not exist")
-    deleted = await store.delete(topic)
-    body: dict[str, Any] = {"status": "deleted", "topic": topic, "deleted": deleted}
+    body: dict[str, Any] = {"status": "deleted", "topic": topic, "deleted": await store.delete(topic)}
     if with_dlq and not is_dlq(topic):
         body["dlq_deleted"] = await store.delete(dlq_of(topic))
-    return web.json_response(body)
+    return body
+
+
+async def _several_calls(request: web.Request, key_of, run) -> web.Response:
+    """An operation of several script calls, at most once per Idempotency-Key: a retry after it
+    finished gets its answer, one while it runs is 409 (microq.idempotency.begin)."""
+    once = await idempotency.once_for(request, key_of)
+    if once is None:
+        return web.json_response(await run())
+    store = request.app[TOPICS]
+    go, answer = await idempotency.begin(store.scripts, once)
+    if not go:
+        return web.json_response(answer)
+    try:
+        answer = await run()
+    except BaseException:
+        await idempotency.abandon(store.scripts, once)
+        raise
+    await idempotency.finish(store.scripts, once, answer)
+    return web.json_response(answer)
 
 
 @routes.post("/api/topics/{topic}/redrive")
@@ -438,6 +472,10 @@ async def redrive(request: web.Request) -> web.Response:
     if not is_dlq(topic) or is_dlq(source_of(topic)):
         raise BadRequest("only a dead-letter topic (<topic>.dlq) can be requeued to its source")
     store = request.app[TOPICS]
+    return await _several_calls(request, store.key_of(topic), lambda: _redrive(store, topic))
+
+
+async def _redrive(store: TopicStore, topic: str) -> dict[str, Any]:
     if not await store.exists(topic):
         raise NotFound(f"topic {topic} does not exist")
     await store.ensure_registered(source_of(topic))
@@ -447,4 +485,4 @@ async def redrive(request: web.Request) -> web.Response:
         total += moved
         if not moved or not left:
             break
-    return web.json_response({"status": "requeued", "topic": topic, "to": source_of(topic), "moved": total})
+    return {"status": "requeued", "topic": topic, "to": source_of(topic), "moved": total}

@@ -17,6 +17,7 @@ import zlib
 
 from redis.exceptions import RedisError
 
+from microq.idempotency import Once
 from microq.keys import Keyspace
 from microq.scripts import Scripts
 from microq.topics.index import TimeSlice, TopicIndex
@@ -70,13 +71,18 @@ class Registry:
 
     # changes ----------------------------------------------------------------------------
 
-    async def register(self, name: str, check: bool = True) -> bool:
+    def key_of(self, name: str):
+        """suffix -> a key in the name's registry bucket slot (Idempotency-Key replies of create)."""
+        return lambda suffix: f"{self.prefix}{{topics:registry:{bucket_of(name)}}}:{suffix}"
+
+    async def register(self, name: str, check: bool = True, once: Once | None = None) -> bool:
         """Add a topic; False when it exists. Conflict past MICROQ_MAX_TOPICS (dead-letter topics
         never count; check=False skips counting, for a name this node believes exists)."""
         counts = not is_dlq(name)
         total = await self.count() if self.max_topics and counts and check else 0
         added = await self.scripts.call("topics_register", self._keys(name),
-                                        [name, self.max_topics if check else 0, total, LOG_MAX, int(counts)])
+                                        [name, self.max_topics if check else 0, total, LOG_MAX, int(counts)],
+                                        once=once)
         self._learn(name)
         return added == 1
 

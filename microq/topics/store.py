@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import msgpack
 
+from microq.idempotency import Once
 from microq.keys import Keyspace
 from microq.scripts import Scripts
 from microq.settings import Settings
@@ -81,6 +82,13 @@ class TopicStore:
             found = self._keys[topic] = TopicKeys(*(key.encode() for key in topic_keys(self.keyspace, topic).all()))
         return found
 
+    def key_of(self, topic: str):
+        """suffix -> a key in the topic's slot (Idempotency-Key replies; a .dlq shares its source's)."""
+        if is_dlq(topic):
+            key = self.keyspace.entity("t", source_of(topic))
+            return lambda suffix: key("dlq:" + suffix)
+        return self.keyspace.entity("t", topic)
+
     def _moving_keys(self, topic: str) -> list[str]:
         """The eleven keys of topics_consume, requeue, peek and sweep."""
         k = self.keys(topic)
@@ -92,9 +100,9 @@ class TopicStore:
 
     # registry ---------------------------------------------------------------------------
 
-    async def create(self, topic: str) -> bool:
+    async def create(self, topic: str, once: Once | None = None) -> bool:
         """Register a topic; False when it already exists. Conflict past MICROQ_MAX_TOPICS."""
-        added = await self.registry.register(topic)
+        added = await self.registry.register(topic, once=once)
         self._registered[topic] = time.monotonic() + _REGISTERED_FOR
         if added:  # other nodes' indexes learn it now, not at their next replay
             await self.execute("PUBLISH", self.wake_channel, f"{topic} 0 0 -1 0")
@@ -150,11 +158,15 @@ class TopicStore:
         packed = msgpack.packb([topic, message.id, message.payload, message.created_ms], use_bin_type=True)
         return await self.execute("PUBLISH", self.broadcast_channel, packed)
 
-    async def consume(self, topic: str, limit: int, lease_ms: int) -> tuple[list[Message], int]:
-        """Up to `limit` messages (lease_ms 0: auto-ack); with none, ms until something falls due (-1: nothing)."""
+    async def consume(self, topic: str, limit: int, lease_ms: int,
+                      attempt: Once | None = None) -> tuple[list[Message], int]:
+        """Up to `limit` messages (lease_ms 0: auto-ack); with none, ms until something falls due (-1: nothing).
+        With `attempt` (an Idempotency-Key), a retry while the lease holds gets the same messages."""
+        keys = [*self._moving_keys(topic), attempt.key if attempt else self.key_of(topic)("idem:consume:none")]
         for _ in range(_CALL_AGAIN):  # each call drops a bounded number of expired messages
-            reply = await self.scripts.call("topics_consume", self._moving_keys(topic),
-                                            [limit, lease_ms, self.max_attempts(topic), self.payload_budget])
+            reply = await self.scripts.call("topics_consume", keys,
+                                            [limit, lease_ms, self.max_attempts(topic), self.payload_budget,
+                                             attempt.fingerprint if attempt else ""])
             await self._note_dead_letters(topic, reply[0])
             await self.due.note(topic, reply[2])
             if reply[1] != 0:
@@ -162,12 +174,13 @@ class TopicStore:
         next_due = reply[1] if reply[1] != 0 else 1  # still expired ones ahead: look again soon
         return messages_from_reply(topic, reply), next_due
 
-    async def ack(self, topic: str, ids: Sequence[str]) -> list[bool]:
+    async def ack(self, topic: str, ids: Sequence[str], once: Once | None = None) -> list[bool]:
         k = self.keys(topic)
-        flags = await self.scripts.call("topics_ack", [k.inflight, k.expiry, k.msgs, k.meta], list(ids))
+        flags = await self.scripts.call("topics_ack", [k.inflight, k.expiry, k.msgs, k.meta], list(ids), once=once)
         return [flag == 1 for flag in flags]
 
-    async def requeue(self, topic: str, id: str, fallback: Message | None) -> tuple[str, int]:
+    async def requeue(self, topic: str, id: str, fallback: Message | None,
+                      once: Once | None = None) -> tuple[str, int]:
         """("requeued" | "dead_lettered" | "queued", retry_count). NotFound without a fallback to rebuild."""
         packed = b""
         if fallback is not None:
@@ -175,7 +188,7 @@ class TopicStore:
                                 fallback.content_type])
         status, retry = await self.scripts.call(
             "topics_requeue", self._moving_keys(topic),
-            [id, self.max_attempts(topic), self.settings.topic_max_messages, packed])
+            [id, self.max_attempts(topic), self.settings.topic_max_messages, packed], once=once)
         status = status.decode()
         if status == "dead_lettered":
             await self.ensure_registered(dlq_of(topic))
@@ -205,10 +218,10 @@ class TopicStore:
         reply = await self.scripts.call("topics_stats", [k.ready, k.delayed, k.inflight, k.msgs, k.hooks, k.hookq])
         return TopicCounts(topic, *reply)
 
-    async def purge(self, topic: str) -> int:
+    async def purge(self, topic: str, once: Once | None = None) -> int:
         k = self.keys(topic)
         return await self.scripts.call("topics_purge", [k.ready, k.delayed, k.inflight, k.expiry, k.msgs,
-                                                        k.meta, k.hookq, k.hookatt, k.hookdrain])
+                                                        k.meta, k.hookq, k.hookatt, k.hookdrain], once=once)
 
     async def redrive(self, dlq: str, limit: int = 1000) -> tuple[int, int]:
         """Move up to `limit` visible dead letters back to their source topic: (moved, left)."""
@@ -231,9 +244,10 @@ class TopicStore:
         """Stable per URL, so registering a URL twice is one webhook."""
         return hashlib.sha256(url.encode()).hexdigest()[:16]
 
-    async def add_webhook(self, topic: str, url: str) -> tuple[str, bool]:
+    async def add_webhook(self, topic: str, url: str, once: Once | None = None) -> tuple[str, bool]:
         hook_id = self.webhook_id(url)
-        added = await self.scripts.call("topics_hookadd", [self.keys(topic).hooks], [hook_id, url, MAX_WEBHOOKS])
+        added = await self.scripts.call("topics_hookadd", [self.keys(topic).hooks], [hook_id, url, MAX_WEBHOOKS],
+                                        once=once)
         return hook_id, added == 1
 
     async def webhooks(self, topic: str) -> dict[str, str]:
@@ -242,12 +256,13 @@ class TopicStore:
             found = dict(zip(found[::2], found[1::2]))
         return dict(sorted((k.decode(), v.decode()) for k, v in found.items()))
 
-    async def remove_webhook(self, topic: str, hook_id: str) -> bool:
-        """Removing the last webhook hands its backlog back in chunks (see topics_unhook)."""
+    async def remove_webhook(self, topic: str, hook_id: str, once: Once | None = None) -> bool:
+        """Removing the last webhook hands its backlog back in chunks (see topics_unhook). With
+        `once`, a retry replays the first call's reply and goes on with any backlog left."""
         k = self.keys(topic)
         keys = [k.hooks, k.hookq, k.hookatt, k.seq, k.ready, k.delayed, k.meta, k.hookdrain]
         found, more, due_at = await self.scripts.call("topics_unhook", keys,
-                                                      [hook_id, self.wake_channel, topic, UNHOOK_CHUNK])
+                                                      [hook_id, self.wake_channel, topic, UNHOOK_CHUNK], once=once)
         await self.due.note(topic, due_at)
         while more:
             _, more, due_at = await self.scripts.call("topics_unhook", keys,

@@ -269,8 +269,8 @@ async def test_a_live_message_behind_many_expired_ones_is_found(client):
     await publish(client, "stale", "live")
     await asyncio.sleep(0.1)
     store = client.server.app[TOPICS]
-    reply = await store.scripts.call("topics_consume", store._moving_keys("stale"),
-                                     [1, 0, 0, store.payload_budget])
+    reply = await store.scripts.call("topics_consume", [*store._moving_keys("stale"), "mq:t:{stale}:none"],
+                                     [1, 0, 0, store.payload_budget, ""])
     assert reply[1] == 0 and len(reply) == 3  # one call dropped its 1000 and stopped: "call again"
     assert (await consume(client, "stale"))["payload"] == b64("live")
 

@@ -1,16 +1,20 @@
 --[[ topics_consume: lease (or, with auto-ack, remove) up to `limit` messages, oldest first.
   KEYS[1..7]  the topic: seq, ready, delayed, inflight, expiry, msgs, meta (see includes/topics_keys)
   KEYS[8..11] its dead-letter topic: seq, ready, msgs, meta
+  KEYS[12]    attempt: string, msgpack {fingerprint, lease_end_ms, id1, id2, ...}: what a consume with
+              this Idempotency-Key leased (ids only, never payloads); it lives as long as the lease
   ARGV[1] limit         1..1000
   ARGV[2] lease_ms      visibility timeout; 0 = auto-ack (deliver and delete)
   ARGV[3] max_attempts  deliveries before dead-lettering; 0 = never (dead-letter topics)
   ARGV[4] max_bytes     payload bytes one answer may carry: stops before the message that would
                         pass it (the first message is always taken)
+  ARGV[5] fingerprint   "" (no Idempotency-Key) or the request's: a retry while the lease holds gets
+                        the messages that lease still holds, and takes nothing new
   Runs topics_maintain first. Expired messages are dropped, never delivered, at most
   DROP_MAX per call: past that it stops and answers next_due 0 ("call again").
   Returns: {dead_lettered, next_due_ms (-1: nothing scheduled, 0: call again), lease_end_ms
             (-1: nothing leased), id1, payload1, meta1, ...}
-  Errors:  INVALID ]]
+  Errors:  INVALID, UNPROCESSABLE (the key was used for another request) ]]
 --- @include "now_ms"
 --- @include "topics_keys"
 --- @include "topics_meta"
@@ -23,6 +27,28 @@ if not limit or limit < 1 or limit > 1000 or not lease or lease < 0 or not max_b
   return redis.error_reply("INVALID limit must be 1-1000, lease_ms >= 0, max_bytes a number")
 end
 local now = now_ms()
+local attempt, fingerprint = KEYS[12], ARGV[5]
+if fingerprint ~= "" then
+  local stored = redis.call("GET", attempt)
+  if stored then
+    local earlier = cmsgpack.unpack(stored)
+    if earlier[1] ~= fingerprint then
+      return redis.error_reply("UNPROCESSABLE this Idempotency-Key was used for a different request")
+    end
+    local lease_end = tonumber(earlier[2])
+    local again = {0, -1, lease_end}
+    for i = 3, #earlier do
+      local id = earlier[i]
+      if tonumber(redis.call("ZSCORE", k.inflight, id) or "-1") == lease_end then  -- still under that lease
+        table.insert(again, id)
+        table.insert(again, redis.call("HGET", k.msgs, id))
+        table.insert(again, redis.call("HGET", k.meta, id))
+      end
+    end
+    if #again > 3 then return again end
+    -- nothing of it is still leased (acknowledged, or the lease lapsed): a new receive
+  end
+end
 local _, dead = topics_maintain(k, now, max_attempts)
 local out = {dead, -1, -1}
 local taken, bytes, dropped, full = 0, 0, 0, false
@@ -61,6 +87,11 @@ while taken < limit and not full and dropped < DROP_MAX do
       end
     end
   end
+end
+if fingerprint ~= "" and taken > 0 and lease > 0 then
+  local ids = {fingerprint, now + lease}
+  for i = 4, #out, 3 do table.insert(ids, out[i]) end
+  redis.call("SET", attempt, cmsgpack.pack(ids), "PX", lease)
 end
 if taken == 0 then
   out[2] = (dropped >= DROP_MAX) and 0 or topics_next_due(k, now)
