@@ -35,7 +35,7 @@ POST_TIMEOUT = 10.0  #: seconds a POST may take in all (connect, send, answer)
 CONNECT_TIMEOUT = 5.0
 BACKOFF_MS = 500  #: first retry delay; doubles per attempt
 OUTBOUND = 64  #: POSTs in flight per node
-TARGET_CONCURRENCY = 4  #: POSTs in flight per target (scheme, host, port) per node
+TARGET_CONCURRENCY = 4  #: POSTs in flight per target (scheme, host, port) per node; as many more may wait
 BREAKER_FAILURES = 5  #: failures in a row that open a target's circuit
 BREAKER_COOLDOWN = 30.0  #: seconds an open circuit waits before one probe
 LATER_MS = 1000  #: a delivery whose target is busy or open goes back for this long (no attempt counted)
@@ -140,16 +140,18 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class Circuit:
-    """One target's circuit breaker: open after BREAKER_FAILURES failures in a row, one probe
-    after BREAKER_COOLDOWN, closed again by a success (node-local: each node judges for itself)."""
+    """One target's circuit breaker and concurrency limit: open after BREAKER_FAILURES failures in
+    a row, one probe after BREAKER_COOLDOWN, closed again by a success (node-local: each node
+    judges for itself). At most TARGET_CONCURRENCY POSTs at once, and as many more waiting."""
 
-    __slots__ = ("failures", "opened_at", "probing", "in_flight")
+    __slots__ = ("failures", "opened_at", "probing", "admitted", "slots")
 
     def __init__(self) -> None:
         self.failures = 0
         self.opened_at = 0.0  #: monotonic time it opened; 0: closed
         self.probing = False  #: half-open: the one probe is in flight
-        self.in_flight = 0
+        self.admitted = 0  #: deliveries posting or waiting for a slot
+        self.slots = asyncio.Semaphore(TARGET_CONCURRENCY)
 
     @property
     def state(self) -> str:
@@ -158,19 +160,22 @@ class Circuit:
         return "half_open" if self.probing or time.monotonic() - self.opened_at >= BREAKER_COOLDOWN else "open"
 
     def admit(self) -> bool:
-        """May a POST go to this target now? (Takes one of its TARGET_CONCURRENCY slots.)"""
-        if self.in_flight >= TARGET_CONCURRENCY:
+        """May a delivery to this target go ahead now (to post, or to wait for one of its slots)?"""
+        if self.admitted >= 2 * TARGET_CONCURRENCY:
             return False
         if self.opened_at:
             if self.probing or time.monotonic() - self.opened_at < BREAKER_COOLDOWN:
                 return False
             self.probing = True
-        self.in_flight += 1
+        self.admitted += 1
         return True
 
-    def done(self, ok: bool) -> None:
-        self.in_flight -= 1
+    def done(self, ok: bool | None) -> None:
+        """ok None: it never posted (cancelled)."""
+        self.admitted -= 1
         self.probing = False
+        if ok is None:
+            return
         if ok:
             self.failures, self.opened_at = 0, 0.0
             return
@@ -190,9 +195,9 @@ class WebhookDispatcher:
 
     Bounded: at most OUTBOUND POSTs in flight per node, claimed at most CLAIM at a time, so a
     batch publish on a topic with 100 webhooks waits in Redis, not in this node's memory; at most
-    TARGET_CONCURRENCY per target, and a delivery whose target is busy or whose circuit is open
-    goes back to Redis for LATER_MS without counting an attempt, so a slow or dead target holds
-    back only its own deliveries.
+    TARGET_CONCURRENCY per target (and as many waiting), and a delivery whose target is that busy
+    or whose circuit is open goes back to Redis for LATER_MS without counting an attempt, so a slow
+    or dead target holds back only its own deliveries.
     """
 
     def __init__(self, store: TopicStore, settings: Settings) -> None:
@@ -213,7 +218,7 @@ class WebhookDispatcher:
         found = self.circuits.get(target)
         if found is None:
             if len(self.circuits) >= 10000:  # forget closed, idle ones first
-                for key in [k for k, c in self.circuits.items() if c.state == "closed" and not c.in_flight]:
+                for key in [k for k, c in self.circuits.items() if c.state == "closed" and not c.admitted]:
                     del self.circuits[key]
             found = self.circuits[target] = Circuit()
         return found
@@ -250,8 +255,8 @@ class WebhookDispatcher:
                 while self._in_flight >= OUTBOUND:
                     self._slot_free.clear()
                     await self._slot_free.wait()
-                deliveries = await self.store.claim_deliveries(topic, min(CLAIM, OUTBOUND - self._in_flight),
-                                                               LEASE_MS)
+                wanted = min(CLAIM, OUTBOUND - self._in_flight)
+                deliveries = await self.store.claim_deliveries(topic, wanted, LEASE_MS)
                 sent = 0
                 for delivery in deliveries:
                     circuit = self.circuit(target_of(delivery.url))
@@ -263,7 +268,7 @@ class WebhookDispatcher:
                         post.add_done_callback(self._posts.discard)
                     else:
                         await self.store.finish_delivery(topic, delivery.member, "later", LATER_MS)
-                if len(deliveries) < CLAIM or not sent:
+                if len(deliveries) < wanted or not sent:
                     return  # nothing more due, or only deliveries for targets that must wait
         except asyncio.CancelledError:
             raise
@@ -275,10 +280,16 @@ class WebhookDispatcher:
 
     async def _deliver(self, session: aiohttp.ClientSession, topic: str, delivery: HookDelivery,
                        circuit: Circuit) -> None:
+        ok = None
         try:
-            outcome = await self._post(session, delivery)
-            circuit.done(outcome == "ok")
-            result = await self.store.finish_delivery(topic, delivery.member, outcome, BACKOFF_MS)
+            async with circuit.slots:
+                if circuit.opened_at and not circuit.probing:  # it opened while this one waited
+                    outcome = "later"
+                else:
+                    outcome = await self._post(session, delivery)
+                    ok = outcome == "ok"
+            result = await self.store.finish_delivery(topic, delivery.member, outcome,
+                                                      LATER_MS if outcome == "later" else BACKOFF_MS)
             if result == "dead_lettered":
                 log.warning("webhook %s gave up on message %s of %s", delivery.url, delivery.message.id, topic)
         except asyncio.CancelledError:
@@ -286,6 +297,7 @@ class WebhookDispatcher:
         except Exception as exc:  # noqa: BLE001 - Redis away: the claim lapses and is retried
             log.warning("webhook delivery for %s failed: %s", topic, exc)
         finally:
+            circuit.done(ok)
             self._in_flight -= 1
             self._slot_free.set()
 

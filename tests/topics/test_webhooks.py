@@ -7,6 +7,9 @@ from collections import Counter
 
 from aiohttp import web
 
+import json
+
+from microq.topics.appkeys import WEBHOOKS
 from tests.topics.conftest import consume, publish, stats_row, unb64
 
 
@@ -150,3 +153,93 @@ async def test_removing_the_last_webhook_hands_its_backlog_to_pull_consumers(aio
     assert [m["id"] for m in await consume(client, "orders", limit="10")] == sent  # publish order; `later` waits
     await consume(client, "orders", status=404)
     assert (await stats_row(client, "orders"))["Delayed"] == 1  # `later` waits for its hour
+
+
+# issue 10: one target cannot hold back the others ----------------------------------------
+
+class SlowReceiver(Receiver):
+    """Accepts, counts how many POSTs it holds at once, and answers only when released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open_now = self.most_open = 0
+        self.release = asyncio.Event()
+
+    async def incoming(self, request: web.Request) -> web.Response:
+        self.open_now += 1
+        self.most_open = max(self.most_open, self.open_now)
+        try:
+            await self.release.wait()
+            return await super().incoming(request)
+        finally:
+            self.open_now -= 1
+
+
+async def test_a_target_that_never_answers_does_not_delay_another_topic(aiohttp_server, make_client):
+    from microq.topics.webhooks import TARGET_CONCURRENCY
+    client = await make_client(webhook_allow_private=True)
+    slow = SlowReceiver()
+    slow_server = await aiohttp_server(slow.app)
+    fast, fast_url = await start_receiver(aiohttp_server)
+    await client.post("/webhook/stuck", json={"url": str(slow_server.make_url("/incoming"))})
+    await client.post("/webhook/fine", json={"url": fast_url})
+    batch = json.dumps([{"payload": "eA=="}] * 50)
+    assert (await client.post("/publish/stuck/batch", data=batch)).status == 202
+    await asyncio.sleep(0.3)
+    await publish(client, "fine", b"on time")
+    await fast.wait_for(1, timeout=3.0)  # before: behind the stuck topic's POSTs, 60-200 s
+    assert 1 <= slow.most_open <= TARGET_CONCURRENCY  # and the stuck target gets a bounded share
+    slow.release.set()
+    await slow.wait_for(50, timeout=20.0)
+
+
+async def test_a_failing_target_opens_its_circuit_and_stats_show_it(aiohttp_server, make_client):
+    from microq.topics.webhooks import BREAKER_FAILURES
+    client = await make_client(webhook_allow_private=True)
+    failing, url = await start_receiver(aiohttp_server, status=500)
+    await client.post("/webhook/broken", json={"url": url})
+    batch = json.dumps([{"payload": "eA=="}] * (BREAKER_FAILURES * 3))
+    await client.post("/publish/broken/batch", data=batch)
+    for _ in range(100):
+        body = await (await client.get("/api/stats")).json()
+        circuits = body.get("webhook_circuits", [])
+        if circuits and circuits[0]["state"] == "open":
+            break
+        await asyncio.sleep(0.05)
+    assert circuits and circuits[0]["state"] == "open" and circuits[0]["failures"] >= BREAKER_FAILURES
+    posts = len(failing.posts)
+    await asyncio.sleep(1.5)
+    assert len(failing.posts) == posts  # open: nothing more goes to it until the cool-down's probe
+    assert posts < BREAKER_FAILURES * 3 * 2
+
+
+async def test_a_circuit_probes_after_its_cool_down_and_closes_on_success():
+    from microq.topics import webhooks
+    circuit = webhooks.Circuit()
+    for _ in range(webhooks.BREAKER_FAILURES):
+        assert circuit.admit()
+        circuit.done(False)
+    assert circuit.state == "open" and not circuit.admit()
+    circuit.opened_at -= webhooks.BREAKER_COOLDOWN
+    assert circuit.admit() and not circuit.admit()  # one probe at a time
+    circuit.done(True)
+    assert circuit.state == "closed" and circuit.failures == 0
+
+
+async def test_one_batch_to_many_webhooks_claims_in_bounded_chunks(aiohttp_server, make_client):
+    from microq.topics.webhooks import OUTBOUND
+    client = await make_client(webhook_allow_private=True)
+    receivers = [await start_receiver(aiohttp_server) for _ in range(20)]
+    for _, url in receivers:
+        assert (await client.post("/webhook/fan", json={"url": url})).status == 201
+    dispatcher = client.server.app[WEBHOOKS]
+    most = 0
+    batch = json.dumps([{"payload": "eA=="}] * 100)
+    await client.post("/publish/fan/batch", data=batch)  # 2000 deliveries
+    for _ in range(600):
+        most = max(most, dispatcher._in_flight)
+        if sum(len(r.posts) for r, _ in receivers) >= 2000:
+            break
+        await asyncio.sleep(0.02)
+    assert sum(len(r.posts) for r, _ in receivers) == 2000
+    assert most <= OUTBOUND
