@@ -1,5 +1,10 @@
 """Topics: publish and consume+ack against the bare-aiohttp ceiling, batched end-to-end
-throughput, and publish-to-wake latency across two nodes. `python bench/bench_topics.py`"""
+throughput, and publish-to-wake latency across two nodes. `python bench/bench_topics.py`
+
+`python bench/bench_topics.py hostile`: /healthz latency while 100 worst-case wildcard long-polls
+wait over 10k topics of 255 characters (anchor: /healthz with no long-polls, same run).
+`python bench/bench_topics.py idle`: idle CPU of a node and of Redis, and publish p50, with 10,
+10k and 100k topics registered (anchor: the 10-topic row, same run)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import base64
 import json
 import sys
 import time
+import zlib
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -138,5 +144,123 @@ async def main() -> None:
     print_table("topics (1 process per node, 64 connections, 2-core machine)", rows)
 
 
+# hostile load -------------------------------------------------------------------------------
+
+HOSTILE = "*" + "a" * 228 + "b"  #: matches none of the topics below, and costs most to rule out
+
+
+async def healthz_latency(base: str, seconds: float) -> list[float]:
+    latencies = []
+    async with aiohttp.ClientSession() as session:
+        stop = time.perf_counter() + seconds
+        while time.perf_counter() < stop:
+            sent = time.perf_counter()
+            async with session.get(f"{base}/healthz") as response:
+                await ok(response)
+            latencies.append(time.perf_counter() - sent)
+            await asyncio.sleep(0.01)
+    return sorted(latencies)
+
+
+def _latency_row(scenario: str, latencies: list[float]) -> dict[str, object]:
+    return {"scenario": scenario, "requests": len(latencies),
+            "p50 ms": round(percentile(latencies, 0.5) * 1000, 2),
+            "p99 ms": round(percentile(latencies, 0.99) * 1000, 2),
+            "max ms": round(latencies[-1] * 1000, 2)}
+
+
+async def hostile(topics: int = 10_000, polls: int = 100) -> None:
+    rows = []
+    with start_redis() as redis, start_microq(redis.url) as base:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+            async def create(i: int) -> None:
+                name = f"{i:05d}" + "a" * 250
+                async with session.post(f"{base}/api/topics", json={"name": name}) as response:
+                    await response.read()
+            for start in range(0, topics, 500):
+                await asyncio.gather(*(create(i) for i in range(start, min(topics, start + 500))))
+            rows.append(_latency_row("anchor: /healthz, no long-polls", await healthz_latency(base, 5)))
+            for pattern, label in ((HOSTILE, f"{polls} long-polls on a 230-char wildcard matching none"),
+                                   ("*a", f"{polls} long-polls on *a, matching all {topics}")):
+                connector = aiohttp.TCPConnector(limit=polls + 10)
+                async with aiohttp.ClientSession(connector=connector) as polling:
+                    async def poll() -> None:
+                        async with polling.get(f"{base}/consume/{pattern}", params={"timeout": "8s"}) as r:
+                            await r.read()
+                    waiting = [asyncio.ensure_future(poll()) for _ in range(polls)]
+                    await asyncio.sleep(0.5)
+
+                    async def publisher() -> None:  # wake-ups make every waiter look again
+                        for i in range(50):
+                            name = f"{i * 37 % topics:05d}" + "a" * 250
+                            async with session.post(f"{base}/publish/{name}", data=b"x") as response:
+                                await response.read()
+                            async with session.get(f"{base}/consume/{name}", params={"auto_ack": "1"}) as r:
+                                await r.read()
+                            await asyncio.sleep(0.1)
+                    latencies, _ = await asyncio.gather(healthz_latency(base, 6), publisher())
+                    rows.append(_latency_row(f"/healthz beside {label}, 50 wake-ups", latencies))
+                    await asyncio.gather(*waiting, return_exceptions=True)
+    print_table(f"topics under hostile wildcards ({topics} topics of 255 characters, 1 node)", rows)
+
+
+# idle cost ----------------------------------------------------------------------------------
+
+def _register_directly(redis_url: str, count: int) -> None:
+    """Topics in the registry buckets as topics_register leaves them (faster than HTTP for 100k)."""
+    import redis as redis_sync
+
+    client = redis_sync.Redis.from_url(redis_url)
+    pipe = client.pipeline(transaction=False)
+    for i in range(count):
+        name = f"idle.t{i}"
+        bucket = zlib.crc32(name.encode()) % 16
+        pipe.sadd(f"mq:{{topics:registry:{bucket}}}", name)
+        pipe.incr(f"mq:{{topics:registry:{bucket}}}:counted")
+        if len(pipe) >= 5000:
+            pipe.execute()
+    pipe.execute()
+    client.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+async def idle(counts: tuple[int, ...] = (10, 10_000, 100_000), seconds: float = 10.0) -> None:
+    import psutil
+
+    rows = []
+    for count in counts:
+        with start_redis() as redis:
+            _register_directly(redis.url, count)
+            with start_microq(redis.url) as base:
+                node = next(p for p in psutil.Process().children(recursive=True)
+                            if "serve" in " ".join(p.cmdline()) and base.rsplit(":", 1)[1] in " ".join(p.cmdline()))
+                await asyncio.sleep(3)  # start-up and the first replay of the registry done
+                node_before, redis_before = _cpu_seconds(node.pid), _cpu_seconds(redis.process.pid)
+                await asyncio.sleep(seconds)
+                node_cpu = (_cpu_seconds(node.pid) - node_before) / seconds
+                redis_cpu = (_cpu_seconds(redis.process.pid) - redis_before) / seconds
+
+                async def request(session, worker):
+                    async with session.post(f"{base}/publish/idle.t{worker}", data=b'{"user_id": 42}') as response:
+                        await ok(response)
+
+                result = await load(request, 16, 3.0)
+                rows.append({"topics": count, "node idle CPU %": round(100 * node_cpu, 1),
+                             "redis idle CPU %": round(100 * redis_cpu, 1),
+                             "publish p50 ms": round(result.p50_ms, 2), "publish p99 ms": round(result.p99_ms, 2),
+                             "publish req/s": round(result.rps), "errors": result.errors})
+    anchor = rows[0]["publish p50 ms"]
+    for row in rows:
+        row["p50 vs 10 topics"] = f"{row['publish p50 ms'] / anchor:.2f}x"
+    print_table(f"topics: idle cost by number of topics ({seconds:.0f} s idle, then 16 connections publishing)", rows)
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    which = sys.argv[1] if len(sys.argv) > 1 else ""
+    asyncio.run(hostile() if which == "hostile" else idle() if which == "idle" else main())

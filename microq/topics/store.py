@@ -109,7 +109,8 @@ class TopicStore:
         return added
 
     async def ensure_registered(self, topic: str) -> None:
-        if self._registered.get(topic, 0.0) > time.monotonic():
+        # the index drops a name another node deleted: register it again at once, not in 30 s
+        if self._registered.get(topic, 0.0) > time.monotonic() and topic in self.registry.index:
             return
         await self.registry.register(topic, check=topic not in self.registry.index)
         if len(self._registered) > 10000:
