@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import sys
 import time
@@ -206,21 +207,45 @@ async def hostile(topics: int = 10_000, polls: int = 100) -> None:
 
 # idle cost ----------------------------------------------------------------------------------
 
-def _register_directly(redis_url: str, count: int) -> None:
-    """Topics in the registry buckets as topics_register leaves them (faster than HTTP for 100k)."""
+def _register_directly(redis_url: str, count: int, before: bool = False) -> None:
+    """Topics in the registry buckets as topics_register leaves them (faster than HTTP for 100k);
+    before: in the single set the seed version used."""
     import redis as redis_sync
 
     client = redis_sync.Redis.from_url(redis_url)
     pipe = client.pipeline(transaction=False)
     for i in range(count):
         name = f"idle.t{i}"
-        bucket = zlib.crc32(name.encode()) % 16
-        pipe.sadd(f"mq:{{topics:registry:{bucket}}}", name)
-        pipe.incr(f"mq:{{topics:registry:{bucket}}}:counted")
+        if before:
+            pipe.sadd("mq:{topics:registry}", name)
+        else:
+            bucket = zlib.crc32(name.encode()) % 16
+            pipe.sadd(f"mq:{{topics:registry:{bucket}}}", name)
+            pipe.incr(f"mq:{{topics:registry:{bucket}}}:counted")
         if len(pipe) >= 5000:
             pipe.execute()
     pipe.execute()
     client.close()
+
+
+@contextlib.contextmanager
+def _start_checkout(redis_url: str, checkout: Path):
+    """`microq serve` from another checkout of the repository (the version before, for an anchor)."""
+    import os
+    import subprocess
+
+    from tests.helpers import free_port, stop_process
+    from bench.common import _wait_ready
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "microq", "serve", "--port", str(port)],
+                               env={**os.environ, "REDIS_URL": redis_url, "MICROQ_LOG_LEVEL": "WARNING"},
+                               cwd=checkout, stdin=subprocess.DEVNULL)
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(process)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -231,13 +256,19 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def idle(counts: tuple[int, ...] = (10, 10_000, 100_000), seconds: float = 10.0) -> None:
+    """With MICROQ_BENCH_BEFORE=<a checkout of the version before>, that version's rows too."""
+    import os
+
     import psutil
 
     rows = []
-    for count in counts:
+    before = os.environ.get("MICROQ_BENCH_BEFORE")
+    runs = [(count, None) for count in counts] + [(count, Path(before)) for count in counts if before]
+    for count, checkout in runs:
         with start_redis() as redis:
-            _register_directly(redis.url, count)
-            with start_microq(redis.url) as base:
+            _register_directly(redis.url, count, before=checkout is not None)
+            starting = _start_checkout(redis.url, checkout) if checkout else start_microq(redis.url)
+            with starting as base:
                 node = next(p for p in psutil.Process().children(recursive=True)
                             if "serve" in " ".join(p.cmdline()) and base.rsplit(":", 1)[1] in " ".join(p.cmdline()))
                 await asyncio.sleep(3)  # start-up and the first replay of the registry done
@@ -250,14 +281,15 @@ async def idle(counts: tuple[int, ...] = (10, 10_000, 100_000), seconds: float =
                     async with session.post(f"{base}/publish/idle.t{worker}", data=b'{"user_id": 42}') as response:
                         await ok(response)
 
-                result = await load(request, 16, 3.0)
-                rows.append({"topics": count, "node idle CPU %": round(100 * node_cpu, 1),
+                result = await load(request, 16, 5.0, warmup=1.0)
+                rows.append({"version": "before (seed)" if checkout else "this branch",
+                             "topics": count, "node idle CPU %": round(100 * node_cpu, 1),
                              "redis idle CPU %": round(100 * redis_cpu, 1),
                              "publish p50 ms": round(result.p50_ms, 2), "publish p99 ms": round(result.p99_ms, 2),
                              "publish req/s": round(result.rps), "errors": result.errors})
     anchor = rows[0]["publish p50 ms"]
     for row in rows:
-        row["p50 vs 10 topics"] = f"{row['publish p50 ms'] / anchor:.2f}x"
+        row["p50 vs this branch, 10 topics"] = f"{row['publish p50 ms'] / anchor:.2f}x"
     print_table(f"topics: idle cost by number of topics ({seconds:.0f} s idle, then 16 connections publishing)", rows)
 
 

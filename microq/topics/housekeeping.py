@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 
 from microq.topics.index import TimeSlice
 from microq.topics.names import is_pattern
-from microq.topics.registry import BUCKETS, bucket_of
+from microq.topics.registry import BUCKETS
 from microq.topics.store import TopicStore
 from microq.topics.waiters import WaitRoom
 
@@ -106,7 +106,7 @@ class Housekeeper:
 
     async def recheck(self, bucket: int) -> None:
         """Every topic of the bucket, a chunk at a time: note lost due work, expire idle empty topics."""
-        names = sorted(n for n in self.store.registry.index.names if bucket_of(n) == bucket)
+        names = self.store.registry.names_in(bucket)
         expiry = self.store.settings.topic_idle_expiry
         slicer = TimeSlice()
         for start in range(0, len(names), _CONCURRENT):

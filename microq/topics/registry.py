@@ -100,6 +100,10 @@ class Registry:
         found = await asyncio.gather(*(self.execute("GET", self.counted_key(b)) for b in range(BUCKETS)))
         return sum(int(n) for n in found if n)
 
+    def names_in(self, bucket: int) -> list[str]:
+        """The names this node knows in one bucket."""
+        return list(self._names[bucket])
+
     def learned(self, name: str) -> None:
         """A name seen in a notification from another node: known before the next replay."""
         if name not in self.index:
