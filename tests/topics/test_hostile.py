@@ -327,3 +327,18 @@ async def test_the_wait_room_of_a_node_is_used_by_consume(client):
     await asyncio.sleep(0.1)
     await publish(client, "orders.eu", "hi")
     assert (await waiting)["topic"] == "orders.eu" and time.monotonic() - start < 4
+
+
+async def test_wildcard_waiters_on_another_node_count_for_each_topic_they_match(two_clients):
+    a, b = two_clients
+    for name in ("orders.eu", "orders.us", "other.eu"):
+        await a.post("/api/topics", json={"name": name})
+    waiters = [asyncio.ensure_future(consume(b, "orders.*", status=404, timeout="3s")) for _ in range(2)]
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        rows = {r["Name"]: r["WaitingConsumers"] for r in (await (await a.get("/api/stats")).json())["stats"]}
+        if rows["orders.eu"] == 2:
+            break
+    assert rows == {"orders.eu": 2, "orders.us": 2, "other.eu": 0}
+    b.app[WAIT_ROOM].close()
+    await asyncio.gather(*waiters)
