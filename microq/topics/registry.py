@@ -131,22 +131,24 @@ class Registry:
             await asyncio.sleep(POLL)
 
     async def refresh(self, fresh: float = _FRESH) -> None:
-        """Bring the index up to date (shared by concurrent callers; skipped when just done)."""
-        if self._refreshing is not None and self._refreshing.done():
-            self._refreshing = None
-        if self._refreshing is None:
-            if time.monotonic() - self._refreshed < fresh:
-                return
-            self._refreshing = asyncio.ensure_future(self._refresh_all())
-        task = self._refreshing
-        try:
-            await asyncio.shield(task)
-        finally:
-            if task.done() and self._refreshing is task:
+        """Bring the index up to date (shared by concurrent callers; skipped when one started less
+        than `fresh` seconds ago, so with 0 one that starts after this call is waited for)."""
+        while True:
+            if self._refreshing is not None and self._refreshing.done():
                 self._refreshing = None
+            if self._refreshing is None:
+                if time.monotonic() - self._refreshed < fresh:
+                    return
+                self._refreshing = asyncio.ensure_future(self._refresh_all(time.monotonic()))
+                started_here = True
+            else:
+                started_here = False
+            task = self._refreshing
+            await asyncio.shield(task)
+            if started_here or self._refreshed >= time.monotonic() - fresh:
+                return
 
-    async def _refresh_all(self) -> None:
-        started = time.monotonic()
+    async def _refresh_all(self, started: float) -> None:
         await asyncio.gather(*(self._refresh_bucket(b) for b in range(BUCKETS)))
         self._refreshed = started
 
@@ -190,8 +192,9 @@ class Registry:
         while True:
             oldest, entries = await asyncio.gather(self.execute("XRANGE", key, "-", "+", "COUNT", 1),
                                                    self.execute("XRANGE", key, b"(" + seen, "+", "COUNT", 1000))
-            if seen != b"0-0" and oldest and _stream_id(oldest[0][0]) > _stream_id(seen):
-                # the log was trimmed past what this node replayed: read the whole bucket again
+            if oldest and _stream_id(oldest[0][0]) > _stream_id(seen):
+                # the log was trimmed past what this node replayed (or it was empty when this node
+                # read the bucket, and the first entries since may be gone): read the whole bucket again
                 del self._seen[bucket]
                 await self._load(bucket)
                 return

@@ -342,3 +342,57 @@ async def test_wildcard_waiters_on_another_node_count_for_each_topic_they_match(
     assert rows == {"orders.eu": 2, "orders.us": 2, "other.eu": 0}
     b.app[WAIT_ROOM].close()
     await asyncio.gather(*waiters)
+
+
+async def test_the_index_agrees_with_brute_force_through_adds_and_removes():
+    rng = random.Random(3)
+    index = TopicIndex()
+    names: set[str] = set()
+    patterns = ["a.*", "*.b", "a*.*b", "*", "*.*.*", "ab*a.b", "*a*"]
+    for step in range(3000):
+        name = ".".join("".join(rng.choice("ab") for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(1, 3)))
+        if name in names and rng.random() < 0.4:
+            index.remove(name)
+            names.discard(name)
+        else:
+            index.add(name)
+            names.add(name)
+        if step % 100 == 0:
+            for pattern in patterns:
+                assert set(await index.matching(pattern)) == {n for n in names if matches(pattern, n)}, pattern
+
+
+async def test_a_node_that_fell_behind_a_trimmed_registry_log_reloads_the_bucket(two_clients, redis):
+    a, b = two_clients
+    await a.post("/api/topics", json={"name": "seen.first"})
+    registry = b.server.app[TOPICS].registry
+    await registry.refresh(0.0)
+    assert "seen.first" in registry.index
+    store_a = a.server.app[TOPICS]
+    await store_a.registry.register("late.one")
+    await store_a.registry.unregister("seen.first")
+    for bucket in range(BUCKETS):  # as if ten thousand changes had gone by since b last looked
+        await redis.xtrim(store_a.registry.log_key(bucket), maxlen=0)
+        await redis.xadd(store_a.registry.log_key(bucket), {"op": "+", "name": "noise"})
+        await redis.sadd(store_a.registry.bucket_key(bucket), "noise")
+    await registry.refresh(0.0)
+    assert "late.one" in registry.index and "seen.first" not in registry.index
+
+
+async def test_dns_answers_in_embedded_ipv4_forms_are_refused_at_delivery():
+    from microq.topics.webhooks import PublicResolver
+
+    class Answers:
+        def __init__(self, host):
+            self.host = host
+
+        async def resolve(self, host, port=0, family=0):
+            return [{"hostname": host, "host": self.host, "port": port, "family": family, "proto": 0, "flags": 0}]
+
+    resolver = PublicResolver()
+    for private in ("64:ff9b::7f00:1", "2002:a00:1::", "::ffff:10.0.0.1", "fec0::1"):
+        resolver._resolver = Answers(private)
+        with pytest.raises(OSError):
+            await resolver.resolve("rebinding.example", 80)
+    resolver._resolver = Answers("2606:4700::1111")
+    assert (await resolver.resolve("public.example", 80))[0]["host"] == "2606:4700::1111"
