@@ -17,7 +17,6 @@ import zlib
 from typing import Callable
 
 import msgpack
-from redis.exceptions import RedisError
 
 from microq.topics.index import TimeSlice
 from microq.topics.names import is_pattern
@@ -45,6 +44,7 @@ class Housekeeper:
         self.nodes_keys = [f"{prefix}{{topics:nodes:{b}}}" for b in range(BUCKETS)]
         self.node_bucket = zlib.crc32(self.node.encode()) % BUCKETS
         self.idle_since: dict[str, float] = {}  #: topic -> when this node first saw it empty (idle expiry)
+        self._failing: set[int] = set()  #: buckets whose last round failed: logged once per outage
         self._recheck_at = [time.monotonic() + RECHECK * (b + 1) / BUCKETS for b in range(BUCKETS)]
 
     def waiting_key(self, node: str) -> str:
@@ -75,7 +75,13 @@ class Housekeeper:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - that bucket's Redis away, or a script failing
-            log.warning("topics housekeeping of bucket %d failed: %s", bucket, exc)
+            if bucket not in self._failing:
+                log.warning("topics housekeeping of bucket %d failed (logged once until it works): %s", bucket, exc)
+            self._failing.add(bucket)
+            return
+        if bucket in self._failing:
+            self._failing.discard(bucket)
+            log.info("topics housekeeping of bucket %d works again", bucket)
 
     async def heartbeat(self) -> None:
         now = int(time.time() * 1000)

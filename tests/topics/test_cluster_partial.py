@@ -3,7 +3,6 @@ reachable and name what is missing, instead of 503."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
