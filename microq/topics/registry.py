@@ -127,7 +127,12 @@ class Registry:
             if time.monotonic() - reloaded > RELOAD:
                 self._seen.clear()
                 reloaded = time.monotonic()
-            await self.refresh(0.0)
+            try:
+                await self.refresh(0.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a bad log entry must not end the replays for good
+                log.exception("topic registry replay failed; trying again")
             await asyncio.sleep(POLL)
 
     async def refresh(self, fresh: float = _FRESH) -> None:
