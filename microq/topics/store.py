@@ -22,6 +22,8 @@ from microq.topics.registry import Registry
 _REGISTERED_FOR = 30.0  #: seconds this node trusts that a topic it registered is still in the registry
 #: most webhooks one topic may have: each publish fans out to one POST per webhook
 MAX_WEBHOOKS = 100
+#: most webhook deliveries one publish or redrive call queues (messages x webhooks): bounds the script
+MAX_DELIVERIES = 10_000
 UNHOOK_CHUNK = 500  #: backlog entries one topics_unhook call hands back to pull consumers
 _CALL_AGAIN = 50  #: consume calls one request makes while the script says "more expired to drop"
 
@@ -150,7 +152,7 @@ class TopicStore:
         packed = _lua_pack([[m.id, m.payload, m.delay_ms, m.ttl_ms, m.content_type] for m in batch])
         ready, delayed, hooked, due_at = await self.scripts.call(
             "topics_publish", [k.seq, k.ready, k.delayed, k.expiry, k.msgs, k.meta, k.hooks, k.hookq, k.hookatt],
-            [self.wake_channel, topic, self.settings.topic_max_messages, packed])
+            [self.wake_channel, topic, self.settings.topic_max_messages, packed, MAX_DELIVERIES])
         await self.due.note(topic, due_at)
         return ready, delayed, bool(hooked)
 
@@ -230,7 +232,7 @@ class TopicStore:
         moved, left, due_at = await self.scripts.call(
             "topics_redrive", [d.ready, d.expiry, d.msgs, d.meta, s.seq, s.ready, s.msgs, s.meta,
                                s.hooks, s.hookq, s.hookatt],
-            [limit, self.settings.topic_max_messages, self.wake_channel, source_of(dlq)])
+            [limit, self.settings.topic_max_messages, self.wake_channel, source_of(dlq), MAX_DELIVERIES])
         await self.due.note(source_of(dlq), due_at)
         return moved, left
 

@@ -12,11 +12,13 @@
   ARGV[2] topic     topic name, for the wake-up
   ARGV[3] max       most messages the topic may hold
   ARGV[4] batch     msgpack list of {id, payload, delay_ms, ttl_ms, content_type}
+  ARGV[5] max_deliveries  most webhook deliveries (messages x webhooks) one call may queue, so
+                    one call's work stays bounded (a batch of 1000 to 100 webhooks would be 100k)
   A topic with webhooks delivers by push: its messages wait in hookq, not in ready.
   Publishes "<topic> <ready_now> <delayed> <first_delay_ms> <hooked>" on the channel.
   Returns: {ready_now, delayed, hooked 0|1, due_at}: due_at is the earliest ms at which this batch
            left work to do (a delay, a ttl, a webhook delivery), or -1, for the index of due work
-  Errors:  FULL (the topic holds max messages), INVALID (malformed batch) ]]
+  Errors:  FULL (the topic holds max messages), INVALID (malformed batch), TOOLARGE (past max_deliveries) ]]
 --- @include "now_ms"
 local seq, ready, delayed, expiry, msgs, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local hooks, hookq, hookatt = KEYS[7], KEYS[8], KEYS[9]
@@ -30,6 +32,10 @@ if redis.call("HLEN", msgs) + #batch > max then
 end
 local now = now_ms()
 local hook_ids = redis.call("HKEYS", hooks)
+if #batch * #hook_ids > tonumber(ARGV[5]) then
+  return redis.error_reply("TOOLARGE a batch may make at most " .. ARGV[5] .. " webhook deliveries (messages x "
+                           .. #hook_ids .. " webhooks): send smaller batches")
+end
 local ready_now, delayed_n, first_delay = 0, 0, -1
 local due_at = -1
 local function due(at)
@@ -46,9 +52,12 @@ for _, m in ipairs(batch) do
   redis.call("HSET", msgs, id, payload)
   redis.call("HSET", meta, id, now .. ":0:" .. expires .. ":" .. (ctype or ""))
   if #hook_ids > 0 then
-    for _, hook in ipairs(hook_ids) do
-      redis.call("ZADD", hookq, now + delay, id .. "|" .. hook)
+    local due_args = {}  -- one ZADD per message: a call per delivery costs ten times as much
+    for i, hook in ipairs(hook_ids) do
+      due_args[2 * i - 1] = now + delay
+      due_args[2 * i] = id .. "|" .. hook
     end
+    redis.call("ZADD", hookq, unpack(due_args))
     redis.call("HSET", hookatt, id, #hook_ids)
     due(now + delay)
   elseif delay > 0 then

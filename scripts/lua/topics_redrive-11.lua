@@ -6,6 +6,8 @@
   ARGV[2] max_messages  the source topic's limit: stops early when it is full
   ARGV[3] channel       wake-up pub/sub channel
   ARGV[4] topic         source topic name, for the wake-up
+  ARGV[5] max_deliveries  most webhook deliveries one call may queue: fewer messages move when the
+                        source has many webhooks (the caller calls again while some are left)
   Messages go to the source's webhooks when it has any, like a publish.
   Returns: {moved, left in the dead-letter topic, due_at (now when webhook deliveries were queued, else -1)} ]]
 --- @include "now_ms"
@@ -13,6 +15,7 @@
 local limit, max_messages = tonumber(ARGV[1]), tonumber(ARGV[2])
 local now = now_ms()
 local hook_ids = redis.call("HKEYS", KEYS[9])
+if #hook_ids > 0 then limit = math.min(limit, math.max(1, math.floor(tonumber(ARGV[5]) / #hook_ids))) end
 local moved = 0
 while moved < limit and redis.call("HLEN", KEYS[7]) < max_messages do
   local popped = redis.call("ZPOPMIN", KEYS[1])
@@ -27,7 +30,12 @@ while moved < limit and redis.call("HLEN", KEYS[7]) < max_messages do
     redis.call("HSET", KEYS[7], id, payload)
     redis.call("HSET", KEYS[8], id, topics_meta_format(created, 0, 0, ctype))
     if #hook_ids > 0 then
-      for _, hook in ipairs(hook_ids) do redis.call("ZADD", KEYS[10], now, id .. "|" .. hook) end
+      local due_args = {}
+      for i, hook in ipairs(hook_ids) do
+        due_args[2 * i - 1] = now
+        due_args[2 * i] = id .. "|" .. hook
+      end
+      redis.call("ZADD", KEYS[10], unpack(due_args))
       redis.call("HSET", KEYS[11], id, #hook_ids)
     else
       redis.call("ZADD", KEYS[6], redis.call("INCR", KEYS[5]), id)

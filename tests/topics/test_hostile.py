@@ -396,3 +396,17 @@ async def test_dns_answers_in_embedded_ipv4_forms_are_refused_at_delivery():
             await resolver.resolve("rebinding.example", 80)
     resolver._resolver = Answers("2606:4700::1111")
     assert (await resolver.resolve("public.example", 80))[0]["host"] == "2606:4700::1111"
+
+
+async def test_a_batch_cannot_queue_more_than_10000_webhook_deliveries_in_one_call(client):
+    for i in range(100):
+        response = await client.post("/webhook/fan", json={"url": f"https://hook{i}.example.com/in"})
+        assert response.status == 201
+    too_many = json.dumps([{"payload": b64("x")}] * 101)
+    response = await client.post("/publish/fan/batch", params={"delay": "1h"}, data=too_many)
+    assert response.status == 413 and "webhook deliveries" in (await response.json())["error"]
+    assert (await client.get("/api/queues/peek", params={"queue": "fan"})).status == 200
+    rows = {r["Name"]: r for r in (await (await client.get("/api/stats")).json())["stats"]}
+    assert rows["fan"]["MessageCount"] == 0  # all or nothing
+    fits = json.dumps([{"payload": b64("x")}] * 100)
+    assert (await client.post("/publish/fan/batch", params={"delay": "1h"}, data=fits)).status == 202
