@@ -73,7 +73,8 @@ async def publish(request: web.Request) -> web.Response:
         await store.broadcast(topic, message)
         return web.json_response({"status": "accepted", "topic": topic, "id": message_id, "broadcast": True},
                                  status=202)
-    await store.publish(topic, [Outgoing(message_id, body, delay_ms, ttl_ms, content_type)])
+    once = await idempotency.once_for(request, store.key_of(topic))
+    (message_id,) = await store.publish(topic, [Outgoing(message_id, body, delay_ms, ttl_ms, content_type)], once)
     return web.json_response({"status": "accepted", "topic": topic, "id": message_id}, status=202)
 
 
@@ -100,9 +101,9 @@ async def publish_batch(request: web.Request) -> web.Response:
         batch.append(Outgoing(ids[index], payload, item_delay, item_ttl, content_type))
     store = request.app[TOPICS]
     await store.ensure_registered(topic)
-    await store.publish(topic, batch)
-    return web.json_response({"status": "accepted", "topic": topic, "count": len(batch),
-                              "ids": [m.id for m in batch]}, status=202)
+    stored = await store.publish(topic, batch, await idempotency.once_for(request, store.key_of(topic)))
+    return web.json_response({"status": "accepted", "topic": topic, "count": len(stored), "ids": stored},
+                             status=202)
 
 
 # consume --------------------------------------------------------------------------------

@@ -146,15 +146,16 @@ class TopicStore:
 
     # messages ---------------------------------------------------------------------------
 
-    async def publish(self, topic: str, batch: Sequence[Outgoing]) -> tuple[int, int, bool]:
-        """Store the batch; (visible now, delayed, went to webhooks). TooManyRequests when full."""
+    async def publish(self, topic: str, batch: Sequence[Outgoing], once: Once | None = None) -> list[str]:
+        """Store the batch; the ids stored (with `once`, a retry's are the first call's). TooManyRequests when full."""
         k = self.keys(topic)
         packed = _lua_pack([[m.id, m.payload, m.delay_ms, m.ttl_ms, m.content_type] for m in batch])
-        ready, delayed, hooked, due_at = await self.scripts.call(
+        reply = await self.scripts.call(
             "topics_publish", [k.seq, k.ready, k.delayed, k.expiry, k.msgs, k.meta, k.hooks, k.hookq, k.hookatt],
-            [self.wake_channel, topic, self.settings.topic_max_messages, packed, MAX_DELIVERIES])
-        await self.due.note(topic, due_at)
-        return ready, delayed, bool(hooked)
+            [self.wake_channel, topic, self.settings.topic_max_messages, packed, MAX_DELIVERIES,
+             "1" if once else "0"], once=once)
+        await self.due.note(topic, reply[3])
+        return [i.decode() for i in reply[4:]] if once else [m.id for m in batch]
 
     async def broadcast(self, topic: str, message: Message) -> int:
         """Hand a message to every node's waiting consumers, storing nothing; the number of nodes listening."""

@@ -14,9 +14,11 @@
   ARGV[4] batch     msgpack list of {id, payload, delay_ms, ttl_ms, content_type}
   ARGV[5] max_deliveries  most webhook deliveries (messages x webhooks) one call may queue, so
                     one call's work stays bounded (a batch of 1000 to 100 webhooks would be 100k)
+  ARGV[6] with_ids  "1": the reply also lists the batch's ids (a call with an Idempotency-Key,
+                    whose retry must answer with the ids the first call stored)
   A topic with webhooks delivers by push: its messages wait in hookq, not in ready.
   Publishes "<topic> <ready_now> <delayed> <first_delay_ms> <hooked>" on the channel.
-  Returns: {ready_now, delayed, hooked 0|1, due_at}: due_at is the earliest ms at which this batch
+  Returns: {ready_now, delayed, hooked 0|1, due_at[, id1, id2, ...]}: due_at is the earliest ms at which this batch
            left work to do (a delay, a ttl, a webhook delivery), or -1, for the index of due work
   Errors:  FULL (the topic holds max messages), INVALID (malformed batch), TOOLARGE (past max_deliveries) ]]
 --- @include "now_ms"
@@ -72,4 +74,8 @@ for _, m in ipairs(batch) do
 end
 local hooked = (#hook_ids > 0) and 1 or 0
 redis.call("PUBLISH", ARGV[1], ARGV[2] .. " " .. ready_now .. " " .. delayed_n .. " " .. first_delay .. " " .. hooked)
-return {ready_now, delayed_n, hooked, due_at}
+local reply = {ready_now, delayed_n, hooked, due_at}
+if ARGV[6] == "1" then
+  for _, m in ipairs(batch) do table.insert(reply, m[1]) end
+end
+return reply

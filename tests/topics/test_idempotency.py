@@ -135,3 +135,19 @@ async def test_go_durations_work_and_non_ascii_digits_do_not(client):
     for query in ({"ttl": "1_0s"}, {"delay": "٣s"}):
         assert (await client.post("/publish/go", data=b"x", params=query)).status == 400
     assert (await client.get("/api/queues/peek", params={"queue": "go", "limit": "١"})).status == 400
+
+
+async def test_a_retried_publish_stores_once_and_answers_the_first_id(client):
+    first = await client.post("/publish/pub", data=b"once", headers=KEY)
+    second = await client.post("/publish/pub", data=b"once", headers=KEY)
+    assert first.status == second.status == 202
+    assert (await first.json())["id"] == (await second.json())["id"]
+    assert (await stats_row(client, "pub"))["MessageCount"] == 1
+    other = await client.post("/publish/pub", data=b"another", headers=KEY)
+    assert other.status == 422
+    batch = json.dumps([{"payload": b64("a")}, {"payload": b64("b")}])
+    batch_key = {"Idempotency-Key": "batch-1"}
+    one = await (await client.post("/publish/pub/batch", data=batch, headers=batch_key)).json()
+    two = await (await client.post("/publish/pub/batch", data=batch, headers=batch_key)).json()
+    assert one == two and one["count"] == 2
+    assert (await stats_row(client, "pub"))["MessageCount"] == 3
