@@ -14,11 +14,9 @@ slow full sweep (Housekeeper.RECHECK) that notes every topic again.
 
 from __future__ import annotations
 
-import asyncio
-
 from microq.keys import Keyspace
 from microq.scripts import Scripts
-from microq.topics.registry import BUCKETS, bucket_of
+from microq.topics.registry import bucket_of
 
 
 class DueIndex:
@@ -40,8 +38,3 @@ class DueIndex:
     async def take(self, bucket: int, limit: int) -> list[tuple[str, int]]:
         reply = await self.scripts.call("topics_due_take", [self.key(bucket)], [limit])
         return [(reply[i].decode(), int(float(reply[i + 1]))) for i in range(0, len(reply), 2)]
-
-    async def pending(self) -> int:
-        """Topics with work noted, over every bucket."""
-        counts = await asyncio.gather(*(self.scripts.execute("ZCARD", self.key(b)) for b in range(BUCKETS)))
-        return sum(c for c in counts if isinstance(c, int))

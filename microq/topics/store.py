@@ -92,7 +92,7 @@ class TopicStore:
         return self.keyspace.entity("t", topic)
 
     def _moving_keys(self, topic: str) -> list[str]:
-        """The eleven keys of topics_consume, requeue, peek and sweep."""
+        """The eleven keys topics_consume, requeue, peek and sweep share."""
         k = self.keys(topic)
         d = self.keys(topic) if is_dlq(topic) else self.keys(dlq_of(topic))  # a dead-letter topic never dead-letters
         return [k.seq, k.ready, k.delayed, k.inflight, k.expiry, k.msgs, k.meta, d.seq, d.ready, d.msgs, d.meta]
@@ -121,11 +121,6 @@ class TopicStore:
 
     async def exists(self, topic: str) -> bool:
         return await self.registry.exists(topic)
-
-    async def topics(self) -> list[str]:
-        """Every topic this node knows of (its index, brought up to date first)."""
-        await self.registry.refresh()
-        return sorted(self.registry.index.names)
 
     async def delete(self, topic: str) -> int:
         """Forget the topic: its name, messages, webhooks and delivery state; the messages deleted."""
@@ -299,9 +294,6 @@ class TopicStore:
         if result == "dead_lettered":
             await self.ensure_registered(dlq_of(topic) if not is_dlq(topic) else topic)
         return result
-
-    async def pending_deliveries(self, topic: str) -> int:
-        return await self.execute("ZCARD", self.keys(topic).hookq)
 
     async def execute(self, *command: Any) -> Any:
         reply = await self.scripts.execute(*command)
