@@ -205,11 +205,15 @@ class TopicStore:
         return max(1, self.settings.answer_max_bytes * 3 // 4)
 
     async def sweep(self, topic: str) -> tuple[int, int, bool]:
-        """Housekeeping for a topic nobody reads: (dead-lettered, next due ms or -1, webhook work due now)."""
-        _, dead, next_at, hook_due = await self.scripts.call(
-            "topics_sweep", [*self._moving_keys(topic), self.keys(topic).hookq],
+        """Housekeeping for a topic nobody reads: (dead-lettered, next due ms or -1, webhook work due now).
+        A backlog hand-back that a dead node left unfinished (topics_unhook) is finished here."""
+        k = self.keys(topic)
+        _, dead, next_at, hook_due, draining = await self.scripts.call(
+            "topics_sweep", [*self._moving_keys(topic), k.hookq, k.hookdrain],
             [self.max_attempts(topic), self.wake_channel, topic])
         await self._note_dead_letters(topic, dead)
+        if draining:
+            await self.remove_webhook(topic, "")
         return dead, next_at, bool(hook_due)
 
     async def counts(self, topic: str) -> TopicCounts:

@@ -16,7 +16,8 @@
   (each message already went, or will go, to the others). With none left the topic delivers by
   pull again, so a message still awaiting any delivery becomes ready (in publish order within a
   chunk) or delayed (if not yet due) instead of being deleted. A POST in flight then finishes as "gone".
-  Returns: {found 0|1, more 0|1, due_at (earliest delayed ms handed back, -1: none)} ]]
+  Returns: {found 0|1, more 0|1, due_at (earliest delayed ms handed back; while `more`, at most 30 s
+           ahead, so housekeeping finishes the hand-back if the caller dies; -1: none)} ]]
 --- @include "now_ms"
 --- @include "topics_meta"
 local hooks, hookq, hookatt, seq, ready, delayed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -61,4 +62,5 @@ if ready_now + delayed_n > 0 then
 end
 local more = (redis.call("EXISTS", drain) == 1
               or (redis.call("HLEN", hooks) == 0 and redis.call("EXISTS", hookq) == 1)) and 1 or 0
+if more == 1 and (due_at < 0 or due_at > now + 30000) then due_at = now + 30000 end
 return {1, more, due_at}

@@ -12,7 +12,7 @@ import pytest
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM
 from microq.topics.index import TopicIndex
 from microq.topics.names import matches
-from microq.topics.registry import BUCKETS
+from microq.topics.registry import BUCKETS, bucket_of
 from microq.topics.waiters import WaitRoom
 from tests.topics.conftest import b64, consume, publish
 
@@ -410,3 +410,20 @@ async def test_a_batch_cannot_queue_more_than_10000_webhook_deliveries_in_one_ca
     assert rows["fan"]["MessageCount"] == 0  # all or nothing
     fits = json.dumps([{"payload": b64("x")}] * 100)
     assert (await client.post("/publish/fan/batch", params={"delay": "1h"}, data=fits)).status == 202
+
+
+async def test_a_backlog_hand_back_left_unfinished_by_a_dead_node_is_finished_by_housekeeping(client, redis):
+    assert (await client.post("/webhook/orphan", json={"url": "https://example.com/in"})).status == 201
+    batch = [{"payload": b64(f"m{i}")} for i in range(700)]
+    await client.post("/publish/orphan/batch", params={"delay": "1h"}, data=json.dumps(batch))
+    store = client.server.app[TOPICS]
+    k = store.keys("orphan")
+    hook_id = (await (await client.get("/webhook/orphan")).json())["webhooks"][0]["id"]
+    keys = [k.hooks, k.hookq, k.hookatt, k.seq, k.ready, k.delayed, k.meta, k.hookdrain]
+    found, more, due_at = await store.scripts.call("topics_unhook", keys, [hook_id, store.wake_channel, "orphan", 500])
+    assert found == 1 and more == 1  # ... and the node that made this call dies here
+    await store.due.note("orphan", due_at)
+    await redis.zadd(store.due.key(bucket_of("orphan")), {"orphan": 0})  # as if those 30 s had passed
+    housekeeper = client.server.app[HOUSEKEEPER]
+    assert sum([await housekeeper.sweep_due(b) for b in range(BUCKETS)]) == 1
+    assert await redis.zcard(k.delayed) == 700 and not await redis.exists(k.hookdrain)
