@@ -1,13 +1,22 @@
-"""The error family every part raises, and the one table mapping Lua error codes to it.
+"""The error family every part raises, and the one map from Redis's and Lua's errors to it.
 
 A script fails with `redis.error_reply("CODE detail")`; `from_lua` turns that into the
-matching MicroQError, whose `.status` the error middleware sends. Nothing else maps
-errors to HTTP statuses.
+matching MicroQError, whose `.status` the error middleware sends. `from_redis` does the same
+for everything Redis itself can answer or fail with: a Redis that is unreachable, slow,
+loading, out of memory, read-only, or a Cluster that is down or resharding is 503 with
+Retry-After, whatever redis-py version raised it and however it classed it. Nothing else
+maps errors to HTTP statuses.
 """
 
 from __future__ import annotations
 
-from redis.exceptions import ResponseError
+import asyncio
+import re
+
+from redis.exceptions import (AskError, BusyLoadingError, ClusterDownError, MovedError, OutOfMemoryError,
+                              ReadOnlyError, RedisClusterException, ResponseError, TryAgainError)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 class MicroQError(Exception):
@@ -72,8 +81,64 @@ LUA_CODES: dict[str, type[MicroQError]] = {
 }
 
 
+RETRY_AFTER = "1"  #: seconds a client is asked to wait after a 503 from Redis
+
+#: error codes with which Redis says "not now" (it ran nothing, or nothing it will keep):
+#: CLUSTERDOWN, TRYAGAIN (a slot is moving), MOVED/ASK (redirections left over after MicroQ
+#: followed them), LOADING (a restart reads its AOF), BUSY (a script or module runs too long),
+#: READONLY (a failover turned the node into a replica), MASTERDOWN, OOM (maxmemory), MISCONF
+#: (it cannot persist), NOREPLICAS (min-replicas-to-write)
+UNAVAILABLE_CODES = frozenset({"CLUSTERDOWN", "TRYAGAIN", "MOVED", "ASK", "LOADING", "BUSY", "READONLY",
+                               "MASTERDOWN", "OOM", "MISCONF", "NOREPLICAS"})
+#: redis-py strips the code from the message of the errors it has a class for
+_CODE_OF_CLASS: tuple[tuple[type[Exception], str], ...] = (
+    (ClusterDownError, "CLUSTERDOWN"), (TryAgainError, "TRYAGAIN"), (MovedError, "MOVED"), (AskError, "ASK"),
+    (BusyLoadingError, "LOADING"), (ReadOnlyError, "READONLY"), (OutOfMemoryError, "OOM"))
+
+
+#: Redis 6.2 wraps an error a command inside a script met: "Error running script (...): @user_script:45:
+#: @user_script: 45: -OOM command not allowed ..." (Redis 7 starts the message with the code itself)
+_INSIDE_SCRIPT = re.compile(r"^(?:ERR )?Error running script .*?: -([A-Z]+) ")
+
+
+def redis_code(exc: ResponseError) -> str:
+    """The error code of a Redis error reply ("MOVED", "NOTFOUND", ...), however redis-py classed it."""
+    for kind, code in _CODE_OF_CLASS:
+        if isinstance(exc, kind):
+            return code
+    text = str(exc)
+    inside = _INSIDE_SCRIPT.match(text)
+    return inside.group(1) if inside else text.partition(" ")[0]
+
+
+def unavailable(reason: str) -> Unavailable:
+    return Unavailable(f"redis unavailable, try again shortly ({reason})", headers={"Retry-After": RETRY_AFTER})
+
+
 def from_lua(exc: ResponseError) -> Exception:
-    """The MicroQError a script's error reply names, or `exc` itself for a Redis failure."""
+    """The MicroQError a script's error reply names; else what `from_redis` makes of it."""
     code, _, detail = str(exc).partition(" ")
     kind = LUA_CODES.get(code)
-    return kind(detail or code.lower()) if kind else exc
+    return kind(detail or code.lower()) if kind else from_redis(exc)
+
+
+def from_redis(exc: BaseException) -> BaseException:
+    """Unavailable (503) for every way Redis can be unreachable or refuse for now; `exc` itself
+    for anything else (a Lua runtime error or a CROSSSLOT is a bug in MicroQ: 500)."""
+    if isinstance(exc, MicroQError):
+        return exc
+    if isinstance(exc, ResponseError):  # before ConnectionError: ClusterDownError is both in some versions
+        code = redis_code(exc)
+        return unavailable(code) if code in UNAVAILABLE_CODES else exc
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, RedisClusterException)):
+        # BusyLoadingError (LOADING) and MaxConnectionsError are ConnectionErrors; RedisClusterException
+        # covers "no seed node reachable" and a slot no primary serves
+        return unavailable(_short(exc))
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):  # the runner's own deadline on a round trip
+        return unavailable("timed out")
+    return exc
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
