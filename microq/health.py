@@ -2,8 +2,7 @@
 
 from aiohttp import web
 
-from microq.appkeys import REDIS, SCRIPTS
-from microq.errors import Unavailable
+from microq.appkeys import SCRIPTS, SUBSCRIBER
 
 routes = web.RouteTableDef()
 
@@ -15,12 +14,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    redis, scripts = request.app[REDIS], request.app[SCRIPTS]
-    try:
-        await redis.ping()
-        shas = [s.sha for s in scripts.by_name.values()]
-        if not all(await redis.script_exists(*shas)):  # a restarted or flushed Redis: load them again
-            await scripts.preload()
-    except Exception as exc:  # noqa: BLE001 - any failure here means "not ready", never a 500
-        raise Unavailable(f"not ready: {type(exc).__name__}: {exc}") from None
-    return web.json_response({"status": "ready"})
+    """200 while Redis answers (on a Cluster: at least one primary; the others are listed as
+    unreachable, and only their slots fail); 503 with Retry-After while none does. Scripts a
+    restart or SCRIPT FLUSH lost are loaded again on the way."""
+    servers = await request.app[SCRIPTS].ready()  # Unavailable (503) when no server answers
+    subscriber = request.app[SUBSCRIBER].state
+    return web.json_response({"status": "ready", **servers, "pubsub": subscriber.server or None})

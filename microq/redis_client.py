@@ -3,39 +3,64 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import logging
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
+from urllib.parse import urlparse
 
 from aiohttp import web
 from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
-from microq.appkeys import KEYSPACE, REDIS, REDIS_URL, SCRIPTS, SETTINGS
+from microq.appkeys import KEYSPACE, REDIS, REDIS_URL, SCRIPTS, SETTINGS, SUBSCRIBER
 from microq.embedded import EmbeddedRedis
+from microq.errors import MicroQError
 from microq.keys import Keyspace
+from microq.pubsub import Subscriber
+from microq.redis_compat import PROTOCOL
 from microq.scripts import Scripts
 
 log = logging.getLogger(__name__)
 
 
-def connect(url: str, cluster: bool = False, **overrides) -> Redis:
-    """A client that fails fast: no silent retries (a retried script could apply twice), short timeouts.
+def seeds(url: str) -> list[str]:
+    """REDIS_URL's comma-separated URLs: one Redis, or seed nodes of one Redis Cluster."""
+    return [part.strip() for part in url.split(",") if part.strip()]
 
-    With `cluster`, a Redis Cluster client that routes each command by its keys' slot; it
-    follows MOVED and ASK redirections, which are safe to retry because Redis ran nothing.
+
+def connect(url: str, cluster: bool = False, **overrides: Any) -> Redis | RedisCluster:
+    """A client that fails fast: short timeouts and no retry on any path, because a resent
+    EVALSHA that had reached Redis applies its script twice.
+
+    With `cluster` (or several comma-separated seed URLs), a Redis Cluster client that learns
+    the slot map from the first seed that answers; the other seeds take the same options
+    (password, TLS) as the first. MOVED and ASK redirections are still followed: Redis ran
+    nothing. Replies are RESP2 on every redis-py version (redis_compat.PROTOCOL).
     """
-    options = dict(socket_connect_timeout=2.0, socket_timeout=5.0, max_connections=256)
+    urls = seeds(url)
+    if not urls:
+        raise ValueError("no Redis URL")
+    options: dict[str, Any] = dict(socket_connect_timeout=2.0, socket_timeout=5.0, max_connections=256,
+                                   protocol=PROTOCOL, retry=Retry(NoBackoff(), 0), health_check_interval=0)
     options.update(overrides)
-    if url.startswith("unix://"):  # TCP keepalive has no meaning on a unix socket, and redis-py refuses it there
+    if urls[0].startswith("unix://"):  # TCP keepalive has no meaning on a unix socket, and redis-py refuses it there
         options.pop("socket_keepalive", None)
-    if cluster:
-        return RedisCluster.from_url(url, **options)
-    options.setdefault("retry", Retry(NoBackoff(), 0))
-    options.setdefault("health_check_interval", 0)
-    return Redis.from_url(url, **options)
+    if not cluster and len(urls) == 1:
+        return Redis.from_url(urls[0], **options)
+    accepted = inspect.signature(RedisCluster.__init__).parameters
+    for name in ("cluster_error_retry_attempts", "connection_error_retry_attempts"):  # the latter is 5.x only
+        if name in accepted:
+            options.setdefault(name, 0)
+    others = []
+    for other in urls[1:]:
+        parsed = urlparse(other)
+        others.append(ClusterNode(parsed.hostname or "127.0.0.1", parsed.port or 6379))
+    # a slot map with a dead primary in it is still a map: the live primaries serve their slots
+    options.setdefault("require_full_coverage", False)
+    return RedisCluster.from_url(urls[0], startup_nodes=others or None, **options)
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -51,23 +76,32 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     scripts = Scripts(client)
     try:
         await scripts.preload()
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+    except MicroQError as exc:  # no seed reachable: serve anyway, /readyz says 503 until Redis is back
         log.warning("Redis unreachable at start (%s); /readyz answers 503 until it is back", exc)
+    subscriber = Subscriber(scripts)
     app[REDIS_URL] = url
     app[REDIS] = client
     app[SCRIPTS] = scripts
+    app[SUBSCRIBER] = subscriber
     app[KEYSPACE] = Keyspace(settings.key_prefix)
+    listening = asyncio.create_task(subscriber.run(), name="redis-pubsub")
     try:
         yield
     finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
         await client.aclose()
         if embedded is not None:
             await asyncio.to_thread(embedded.release)
 
 
 def _safe(url: str) -> str:
-    """The URL without its password, for logs."""
-    if "@" in url:
-        scheme, _, rest = url.partition("://")
-        return f"{scheme}://***@{rest.rpartition('@')[2]}"
-    return url
+    """The URLs without their passwords, for logs."""
+    out = []
+    for one in seeds(url):
+        if "@" in one:
+            scheme, _, rest = one.partition("://")
+            one = f"{scheme}://***@{rest.rpartition('@')[2]}"
+        out.append(one)
+    return ",".join(out)

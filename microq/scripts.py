@@ -1,10 +1,12 @@
-"""Lua scripts: loaded once per node, called by SHA, sharing Redis round trips.
+"""Lua scripts and raw commands: loaded once per node, called by SHA, sharing Redis round trips.
 
 On this hardware a round trip through redis-py costs ten times what Redis spends running
-a script, so calls made while one round trip is in flight wait and go out together as
-one pipeline (not a transaction: each call succeeds or fails alone). A NOSCRIPT reply
-(after SCRIPT FLUSH or a Redis restart) loads the script and resends only that call;
-NOSCRIPT means Redis ran nothing, so resending cannot apply a call twice.
+a script, so calls made while one round trip to a server is in flight wait and go out
+together as one pipeline (not a transaction: each call succeeds or fails alone). A NOSCRIPT
+reply (after SCRIPT FLUSH or a Redis restart) loads the script and resends only that call;
+NOSCRIPT, MOVED and ASK mean Redis ran nothing, so resending cannot apply a call twice.
+Nothing else is ever resent: a call whose connection failed or timed out may have run, and
+only the client can decide to retry it (with an Idempotency-Key, which makes that safe).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import asyncio
 import contextlib
 import hashlib
 import importlib.resources
+import logging
 import math
+import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +25,14 @@ from typing import Any, Sequence
 
 import hiredis
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
 
-from microq.errors import from_lua
+from microq.errors import from_lua, from_redis, redis_code, unavailable
 from microq.idempotency import Once, wrap
+from microq.redis_compat import Connections, refresh_topology, topology_known
 
+log = logging.getLogger(__name__)
 _INCLUDE = re.compile(r'^--- @include "([a-z_]+)"\s*$', re.MULTILINE)
 _FILE = re.compile(r"^([a-z]+_[a-z_]+)-(\d+)$")
 
@@ -69,26 +76,41 @@ def load_scripts(directory: Path | None = None) -> dict[str, Script]:
     return scripts
 
 
-class Scripts:
-    """Run scripts by name; concurrent calls on this node share round trips."""
+#: redirections one call follows (MOVED: the slot has a new owner; ASK: it is migrating)
+MAX_REDIRECTS = 3
+ROUTES_KEPT = 10_000  #: keys whose slot owner is remembered (then the table starts afresh)
+#: reply shapes that differ between RESP2 and RESP3, made one: every raw command's reply passes here
+_SHAPES = {b"HGETALL": lambda r: r if isinstance(r, dict) else dict(zip(r[::2], r[1::2]))}
 
-    def __init__(self, redis: Redis, scripts: dict[str, Script] | None = None) -> None:
+
+class Scripts:
+    """Run scripts and raw commands; concurrent calls to one Redis server share round trips.
+
+    Both public runners, `call` (a script by name) and `execute` (one raw command), RAISE:
+    a Lua error code as its MicroQError, a Redis that cannot answer now as Unavailable (503),
+    and nothing is ever sent twice except after NOSCRIPT, MOVED or ASK, which mean that Redis
+    ran nothing. An error reply travels as a value only inside the batching transport, so one
+    call's failure never fails the calls it shared a round trip with.
+
+    On a Redis Cluster, calls are grouped by the primary that owns their first key's slot and
+    each primary gets its own pipeline; a MOVED or ASK reply re-routes that call alone.
+    """
+
+    def __init__(self, redis: Redis | RedisCluster, scripts: dict[str, Script] | None = None) -> None:
         self.redis = redis
+        self.cluster = isinstance(redis, RedisCluster)
         self.by_name = scripts if scripts is not None else load_scripts()
         self._by_sha = {sha.encode(): source for s in self.by_name.values()
                         for sha, source in ((s.sha, s.source), (s.once_sha, s.once_source))}
-        self._waiting: list[tuple[Sequence[Any], asyncio.Future]] = []
-        self._sender: asyncio.Task | None = None  #: sends the waiting calls, one round trip at a time
-        self._busy = False  #: a round trip is in flight
+        self._links: dict[str, _Link] = {}  #: one per Redis server, by "host:port"
+        self._routes: dict[Any, _Link] = {}  #: key -> its slot owner's link, until the slot map changes
+        self._refreshing: asyncio.Task | None = None  #: a cluster topology refresh in flight
+        self._refresh_error = ""  #: why the last one failed
         self.loaded = False
 
-    async def preload(self) -> None:
-        """SCRIPT LOAD every script: a syntax error stops start-up instead of a request."""
-        for source in self._by_sha.values():
-            await self.redis.script_load(source)
-        self.loaded = True
+    # public --------------------------------------------------------------------------------
 
-    async def call(self, name: str, keys: Sequence[str], args: Sequence[Any] = (), *,
+    async def call(self, name: str, keys: Sequence[Any], args: Sequence[Any] = (), *,
                    once: Once | None = None) -> Any:
         """Run a script; with `once`, at most once per Idempotency-Key (a retry gets the first reply)."""
         script = self.by_name[name]
@@ -99,36 +121,205 @@ class Scripts:
         else:
             command = ("EVALSHA", script.once_sha, script.nkeys + 1, *keys, once.key, *args,
                        once.fingerprint, once.ttl_ms)
-        result = await self.execute(*command)
+        result = await self._send(command)
         if isinstance(result, ResponseError):
             raise from_lua(result) from None
         return result
 
     async def execute(self, *command: Any) -> Any:
-        """Send one command, sharing the round trip with others; its error reply comes back as a value."""
-        if isinstance(self.redis, RedisCluster):
-            return await self._execute_on_its_slot(command)
+        """Send one raw command (its first key second, as in `SADD key member`) and return its reply."""
+        reply = await self._send(command)
+        if isinstance(reply, ResponseError):
+            raise from_redis(reply) from None
+        shape = _SHAPES.get(command[0].encode() if isinstance(command[0], str) else command[0])
+        return shape(reply) if shape else reply
+
+    async def preload(self) -> None:
+        """SCRIPT LOAD every script on every primary: a syntax error stops start-up, not a request."""
+        failed = []
+        for link in await self._every_server():
+            try:
+                await link.load(list(self._by_sha.values()))
+            except ResponseError:
+                raise  # a script that does not compile
+            except (RedisError, OSError) as exc:  # that server is down: NOSCRIPT loads them when it is back
+                failed.append(f"{link.name}: {_short(exc)}")
+        if failed:
+            raise unavailable("; ".join(failed))
+        self.loaded = True
+
+    async def ready(self) -> dict[str, Any]:
+        """Ping every server (every primary of a Cluster) and load scripts that a restart or a
+        SCRIPT FLUSH lost. Ready while at least one answers: one dead primary makes only its own
+        slots unavailable. Unavailable (503) when none does."""
+        links = await self._every_server()
+        shas = list(self._by_sha)
+        replies = await asyncio.gather(*(link.send(("SCRIPT", "EXISTS", *shas)) for link in links),
+                                       return_exceptions=True)
+        unreachable = []
+        for link, reply in zip(links, replies):
+            if isinstance(reply, BaseException):
+                if isinstance(reply, asyncio.CancelledError):
+                    raise reply
+                unreachable.append(f"{link.name}: {from_redis(reply)}")
+            elif isinstance(reply, ResponseError):  # e.g. LOADING: up, but not serving yet
+                unreachable.append(f"{link.name}: {from_redis(reply)}")
+            elif not all(reply):
+                await link.load([self._by_sha[sha] for sha, found in zip(shas, reply) if not found])
+        if len(unreachable) == len(links):
+            raise unavailable("; ".join(unreachable) or "no Redis server known")
+        self.loaded = True
+        return {"servers": len(links), "unreachable": unreachable}
+
+    async def servers(self) -> list[Connections]:
+        """Every server (every primary of a Cluster), for a part that needs a connection of its own."""
+        return [link.connections for link in await self._every_server()]
+
+    # routing -------------------------------------------------------------------------------
+
+    async def _send(self, command: Sequence[Any]) -> Any:
+        """The reply, an error reply as a value; Unavailable when Redis cannot be reached in time."""
+        try:
+            if not self.cluster:
+                return await self._single().send(command)
+            link, asking = await self._route(command), False
+            for _ in range(MAX_REDIRECTS):
+                reply = await link.send(command, asking=asking)
+                if not isinstance(reply, ResponseError) or redis_code(reply) not in ("MOVED", "ASK"):
+                    return reply
+                asking = redis_code(reply) == "ASK"
+                link = await self._redirected(reply, moved=not asking)
+            return await link.send(command, asking=asking)  # a MOVED or ASK still: from_redis says 503
+        except (RedisError, RedisClusterException) as exc:
+            # the call may or may not have run: it is never resent, the client decides (Idempotency-Key)
+            raise from_redis(exc) from exc
+        except OSError as exc:  # a socket error redis-py let through, or the round trip's deadline
+            raise unavailable("timed out" if isinstance(exc, TimeoutError) else _short(exc)) from exc
+
+    def _single(self) -> _Link:
+        link = self._links.get("")
+        if link is None:
+            link = self._links[""] = _Link(Connections(self.redis.connection_pool), self._by_sha)
+        return link
+
+    def _link_of(self, node: Any) -> _Link:
+        link = self._links.get(node.name)
+        if link is None or link.connections.source is not node:  # a refresh made a new node object
+            link = self._links[node.name] = _Link(Connections(node), self._by_sha)
+        return link
+
+    async def _route(self, command: Sequence[Any]) -> _Link:
+        position = 3 if command[0] in ("EVALSHA", b"EVALSHA", "EVAL", b"EVAL") else 1
+        if len(command) <= position:  # a command without a key: any primary
+            await self._topology()
+            return self._link_of(random.choice(self.redis.get_primaries()))
+        key = command[position]
+        link = self._routes.get(key)
+        if link is None:
+            await self._topology()
+            link = self._link_of(self.redis.get_node_from_key(key))
+            if len(self._routes) >= ROUTES_KEPT:
+                self._routes.clear()
+            self._routes[key] = link
+        return link
+
+    async def _redirected(self, reply: ResponseError, moved: bool) -> _Link:
+        """The link of the node a MOVED or ASK names; a MOVED also refreshes the slot map, once."""
+        host, _, port = str(reply).split()[-1].rpartition(":")
+        if moved and self._refreshing is None:
+            self._refreshing = asyncio.create_task(self._refresh())
+        node = self.redis.get_node(host=host, port=int(port))
+        if node is None:
+            if self._refreshing is not None:
+                await asyncio.shield(self._refreshing)
+            node = self.redis.get_node(host=host, port=int(port))
+            if node is None:
+                raise unavailable(f"redirected to unknown node {host}:{port}")
+        return self._link_of(node)
+
+    async def _topology(self) -> None:
+        """Know the slot map; Unavailable while no seed node answers (the next call tries again)."""
+        if topology_known(self.redis):
+            return
+        if self._refreshing is None:
+            self._refreshing = asyncio.create_task(self._refresh())
+        await asyncio.shield(self._refreshing)
+        if not topology_known(self.redis):
+            raise unavailable(f"no Redis Cluster seed node answers ({self._refresh_error})")
+
+    async def _refresh(self) -> None:
+        """One refresh at a time, shared by every call that needs it."""
+        try:
+            await refresh_topology(self.redis)
+            self._routes.clear()
+            self._refresh_error = ""
+        except Exception as exc:  # noqa: BLE001 - the next call or MOVED tries again
+            self._refresh_error = _short(exc)
+            log.warning("could not read the Redis Cluster slot map: %s", exc)
+        finally:
+            self._refreshing = None
+
+    async def _every_server(self) -> list[_Link]:
+        if not self.cluster:
+            return [self._single()]
+        await self._topology()
+        return [self._link_of(node) for node in self.redis.get_primaries()]
+
+
+class _Link:
+    """One Redis server: calls made while a round trip is in flight wait and go out together."""
+
+    def __init__(self, connections: Connections, sources_by_sha: dict[bytes, bytes]) -> None:
+        self.connections = connections
+        self.name = connections.name
+        self._by_sha = sources_by_sha
+        self._waiting: list[tuple[tuple[Any, ...], asyncio.Future]] = []
+        self._sender: asyncio.Task | None = None  #: sends the waiting calls, one round trip at a time
+        self._busy = False  #: a round trip is in flight
+
+    async def send(self, command: Sequence[Any], asking: bool = False) -> Any:
+        """The reply to `command` (an error reply as a value), sharing the round trip with others.
+        `asking`: send ASKING first, in the same pipeline (after an ASK redirection)."""
+        commands = (("ASKING",), tuple(command)) if asking else (tuple(command),)
         if self._busy:  # a round trip is in flight: wait for the next one, which carries every waiter
             future = asyncio.get_running_loop().create_future()
-            self._waiting.append((command, future))
+            self._waiting.append((commands, future))
             return await future
-        self._busy = True  # nothing in flight: this caller sends at once, with no task to hand over to
+        self._busy = True  # nothing in flight: this caller sends, with no task to hand over to
+        batch: list[tuple[tuple[Any, ...], asyncio.Future]] = []
         try:
-            replies = await self._round_trip([command])
-            return (await self._retry_noscript([command], replies))[0]
+            # one turn of the event loop first: the calls its other callbacks make ride along
+            # (callers woken by one reply all run in the same turn) instead of waiting a trip
+            await asyncio.sleep(0)
+            batch, self._waiting = self._waiting, []
+            replies = await self._trip([commands, *(c for c, _ in batch)])
+        except BaseException as exc:
+            for _, future in batch:  # they shared the failed round trip: they may or may not have run
+                if not future.done():
+                    future.set_exception(exc if not isinstance(exc, asyncio.CancelledError)
+                                         else RedisConnectionError("round trip interrupted"))
+            raise
         finally:
             if self._waiting:
                 self._sender = asyncio.create_task(self._send_while_waiting())
             else:
                 self._busy = False
+        for (_, future), reply in zip(batch, replies[1:]):
+            if not future.done():
+                future.set_result(reply)
+        return replies[0]
+
+    async def load(self, sources: list[bytes]) -> None:
+        for reply in await self._round_trip([("SCRIPT", "LOAD", source) for source in sources]):
+            if isinstance(reply, ResponseError):
+                raise reply  # a script that does not compile: start-up stops here
 
     async def _send_while_waiting(self) -> None:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
                 try:
-                    replies = await self._round_trip([command for command, _ in batch])
-                    replies = await self._retry_noscript([c for c, _ in batch], replies)
+                    replies = await self._trip([commands for commands, _ in batch])
                 except BaseException as exc:  # the connection failed: every caller in it hears so
                     for _, future in batch:
                         if not future.done():
@@ -145,34 +336,30 @@ class Scripts:
             if self._waiting:  # cancelled with callers still waiting: fail them, never strand them
                 for _, future in self._waiting:
                     if not future.done():
-                        future.set_exception(ConnectionError("script runner stopped"))
+                        future.set_exception(RedisConnectionError("script runner stopped"))
                 self._waiting = []
 
-    async def _execute_on_its_slot(self, command: Sequence[Any]) -> Any:
-        """Redis Cluster: the client routes by the command's keys, so each call is its own round trip."""
-        task = asyncio.current_task()
-        cancels = task.cancelling() if task else 0
-        for attempt in range(2):
-            try:
-                reply = await self.redis.execute_command(*command)
-                still_cancelled(task, cancels)
-                return reply
-            except NoScriptError:
-                if attempt:
-                    raise
-                sha = command[1].encode() if isinstance(command[1], str) else command[1]
-                await self.redis.script_load(self._by_sha[sha])
-            except ResponseError as exc:
-                return exc
+    async def _trip(self, calls: list[tuple[tuple[Any, ...], ...]]) -> list[Any]:
+        """One round trip for `calls` (each one command, or ASKING and its command); one reply per call."""
+        flat = [command for commands in calls for command in commands]
+        replies = await self._retry_noscript(flat, await self._round_trip(flat))
+        out, i = [], 0
+        for commands in calls:
+            i += len(commands)
+            out.append(replies[i - 1])
+        return out
 
     async def _round_trip(self, commands: list[Sequence[Any]]) -> list[Any]:
         task = asyncio.current_task()
         cancels = task.cancelling() if task else 0
-        pool = self.redis.connection_pool
-        connection = await pool.get_connection()
+        try:
+            connection = await self.connections.acquire()  # may connect: redis-py's connect can swallow a cancel too
+        except Exception:
+            still_cancelled(task, cancels)
+            raise
         try:
             # one deadline for the whole round trip, not one timer per reply
-            async with asyncio.timeout(pool.connection_kwargs.get("socket_timeout") or 5.0):
+            async with asyncio.timeout(self.connections.timeout):
                 # hiredis packs a command ten times faster than redis-py's pure-Python packer
                 await connection.send_packed_command(b"".join(map(hiredis.pack_command, commands)),
                                                      check_health=False)
@@ -182,28 +369,38 @@ class Scripts:
                         replies.append(await connection.read_response(timeout=math.inf))
                     except ResponseError as exc:
                         replies.append(exc)
-        except BaseException:
+        except BaseException as exc:
             # A half-read reply would desynchronise the next user, so the connection goes. nowait,
             # and nothing it raises escapes: waiting for the close can time out, and that error
             # would replace this one; a CancelledError replaced so is a task that never stops.
             with contextlib.suppress(Exception):
                 await connection.disconnect(nowait=True)
+            # a cancellation redis-py turned into a ConnectionError (its connect runs under wait_for)
+            # must stay a cancellation, or a cancelled loop that retries on errors never ends
+            if not isinstance(exc, asyncio.CancelledError):
+                still_cancelled(task, cancels)
             raise
         finally:
-            await pool.release(connection)
+            await self.connections.release(connection)
         still_cancelled(task, cancels)
         return replies
 
     async def _retry_noscript(self, commands: list[Sequence[Any]], replies: list[Any]) -> list[Any]:
-        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        """NOSCRIPT (a restart or SCRIPT FLUSH): load the script and resend only those calls (Redis ran nothing)."""
+        missing = [i for i, reply in enumerate(replies)
+                   if isinstance(reply, ResponseError) and redis_code(reply) == "NOSCRIPT"
+                   or isinstance(reply, NoScriptError)]
         if not missing:
             return replies
-        for sha in {commands[i][1] for i in missing}:
-            sha = sha.encode() if isinstance(sha, str) else sha
-            await self.redis.script_load(self._by_sha[sha])
+        shas = {commands[i][1] for i in missing}
+        await self.load([self._by_sha[sha.encode() if isinstance(sha, str) else sha] for sha in shas])
         for i, reply in zip(missing, await self._round_trip([commands[i] for i in missing])):
             replies[i] = reply
         return replies
+
+
+def _short(exc: BaseException) -> str:
+    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
 
 
 def still_cancelled(task: asyncio.Task | None, cancels_before: int) -> None:

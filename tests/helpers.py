@@ -106,10 +106,10 @@ class RedisClusterProcesses:
                         "--cluster-replicas", "0", "--cluster-yes"],
                        check=True, capture_output=True, timeout=60)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            info = subprocess.run([cli, "-p", str(self.nodes[0].port), "cluster", "info"],
-                                  capture_output=True, text=True, timeout=10).stdout
-            if "cluster_state:ok" in info:
+        while time.monotonic() < deadline:  # every node, not just the first: each decides its own state
+            if all("cluster_state:ok" in subprocess.run([cli, "-p", str(node.port), "cluster", "info"],
+                                                        capture_output=True, text=True, timeout=10).stdout
+                   for node in self.nodes):
                 return self
             time.sleep(0.1)
         raise TimeoutError("cluster did not reach cluster_state:ok")

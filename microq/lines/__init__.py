@@ -6,7 +6,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from microq.appkeys import KEYSPACE, REDIS_URL, SCRIPTS, SETTINGS
+from microq.appkeys import KEYSPACE, SCRIPTS, SETTINGS, SUBSCRIBER
 from microq.lines import api, pages
 from microq.lines.appkeys import HUB, STORE
 from microq.lines.live import hub_ctx
@@ -15,7 +15,7 @@ from microq.lines.store import LineStore
 
 async def _lines_ctx(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = LineStore(app[SCRIPTS], app[KEYSPACE], app[SETTINGS])
-    async for _ in hub_ctx(app, HUB, app[REDIS_URL]):
+    async for _ in hub_ctx(app, HUB, app[SUBSCRIBER]):
         yield
 
 

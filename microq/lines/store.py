@@ -14,6 +14,7 @@ from typing import Any, Callable
 import msgpack
 from redis.exceptions import RedisError
 
+from microq.errors import Unavailable
 from microq.idempotency import Once
 from microq.keys import Keyspace
 from microq.lines.keys import LineKeys, line_key, tenant_registry
@@ -198,19 +199,14 @@ class LineStore:
         # repaired by repeating the create, which clients may always do. Its failure must not
         # fail this request: the queue exists now, and an admin key not shown here is lost.
         try:
-            added = await self.scripts.execute("ZADD", tenant_registry(self.keyspace, tenant), "NX",
-                                               config.created_ms, queue)
+            await self.scripts.execute("ZADD", tenant_registry(self.keyspace, tenant), "NX", config.created_ms, queue)
         except Exception as exc:  # noqa: BLE001 - any failure: log it, still answer with the key
-            added = exc
-        if isinstance(added, Exception):
             log.warning("queue %s/%s created but not listed (%s); repeating the create lists it",
-                        tenant, queue, added)
+                        tenant, queue, exc)
         return config, (_text(reply[5]) or admin_key) if reply[0] == 1 else None
 
     async def get_queue(self, tenant: str, queue: str) -> QueueConfig | None:
         values = await self.scripts.execute("HMGET", self.keys(tenant, queue).cfg, "n", "p", "a", "c")
-        if isinstance(values, Exception):
-            raise values
         return None if values[0] is None else _config(tenant, queue, values)
 
     async def list_queues(self, tenant: str, offset: int, limit: int) -> QueuePage:
@@ -221,9 +217,6 @@ class LineStore:
         registry = tenant_registry(self.keyspace, tenant)
         ids, total = await asyncio.gather(self.scripts.execute("ZRANGE", registry, offset, offset + limit - 1),
                                           self.scripts.execute("ZCARD", registry))
-        for reply in (ids, total):
-            if isinstance(reply, Exception):
-                raise reply
         queues = [_text(q) for q in ids]
         found = await asyncio.gather(*(self._readable_config(tenant, q) for q in queues))
         configs = [c for c in found if isinstance(c, QueueConfig)]
@@ -237,7 +230,7 @@ class LineStore:
             # a stalled primary must not hold the whole listing for the client's timeout
             async with asyncio.timeout(LISTING_READ_TIMEOUT):
                 return await self.get_queue(tenant, queue)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (Unavailable, RedisError, OSError, asyncio.TimeoutError) as exc:
             log.warning("queue %s/%s left out of the listing: %r", tenant, queue, exc)
             return _UNREADABLE
 
@@ -322,12 +315,8 @@ class LineStore:
     # service types
 
     async def service_types(self, tenant: str, queue: str) -> list[ServiceType]:
-        flat = await self.scripts.execute("HGETALL", self.keys(tenant, queue).types)
-        if isinstance(flat, Exception):
-            raise flat
-        # a cluster client applies redis-py's reply parsing (a dict); one connection gives the flat list
-        pairs = flat.items() if isinstance(flat, dict) else zip(flat[::2], flat[1::2])
-        types = [ServiceType(_text(type_id), *_unpack(packed)) for type_id, packed in pairs]
+        found = await self.scripts.execute("HGETALL", self.keys(tenant, queue).types)  # a dict
+        types = [ServiceType(_text(type_id), *_unpack(packed)) for type_id, packed in found.items()]
         return sorted(types, key=lambda t: (t.name.lower(), t.code))
 
     async def save_service_type(self, tenant: str, queue: str, admin_key: str | None, type_id: str | None,

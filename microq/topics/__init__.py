@@ -12,7 +12,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from microq.appkeys import KEYSPACE, REDIS_URL, SCRIPTS, SETTINGS
+from microq.appkeys import KEYSPACE, SCRIPTS, SETTINGS, SUBSCRIBER
 from microq.topics import api, dashboard
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM, WEBHOOKS
 from microq.topics.housekeeping import Housekeeper
@@ -36,7 +36,7 @@ def setup(app: web.Application) -> None:
 async def _topics_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = TopicStore(app[SCRIPTS], app[KEYSPACE], settings)
-    room = WaitRoom(app[REDIS_URL], store.wake_channel, store.broadcast_channel)
+    room = WaitRoom(app[SUBSCRIBER], store.wake_channel, store.broadcast_channel)
     housekeeper = Housekeeper(store, room)
     dispatcher = WebhookDispatcher(store, settings)
     room.on_hook_work = housekeeper.on_hook_due = dispatcher.poke

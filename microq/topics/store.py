@@ -254,9 +254,7 @@ class TopicStore:
         return hook_id, added == 1
 
     async def webhooks(self, topic: str) -> dict[str, str]:
-        found = await self.execute("HGETALL", self.keys(topic).hooks)
-        if not isinstance(found, dict):  # a raw RESP2 reply: field, value, ...
-            found = dict(zip(found[::2], found[1::2]))
+        found = await self.execute("HGETALL", self.keys(topic).hooks)  # a dict
         return dict(sorted((k.decode(), v.decode()) for k, v in found.items()))
 
     async def remove_webhook(self, topic: str, hook_id: str, once: Once | None = None) -> bool:
@@ -300,7 +298,4 @@ class TopicStore:
         return result
 
     async def execute(self, *command: Any) -> Any:
-        reply = await self.scripts.execute(*command)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
+        return await self.scripts.execute(*command)

@@ -1,7 +1,7 @@
 """This node's waiting consumers (long-polls), woken through Redis pub/sub.
 
 Waiters are node-local: each is one open HTTP request. Every publish announces itself on
-one channel that one subscriber connection per node reads, so an idle waiter costs Redis
+one channel that the node's one subscriber connection (microq/pubsub.py) reads, so an idle waiter costs Redis
 nothing and a publish on any node wakes waiters on every node within a round trip.
 """
 
@@ -12,10 +12,8 @@ import logging
 from typing import Callable
 
 import msgpack
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from microq.redis_client import connect
+from microq.pubsub import Subscriber
 from microq.topics.messages import Message
 from microq.topics.names import Pattern, compile_pattern, is_pattern
 
@@ -35,8 +33,8 @@ class Waiter:
 
 
 class WaitRoom:
-    def __init__(self, redis_url: str, wake_channel: str, broadcast_channel: str) -> None:
-        self.redis_url = redis_url
+    def __init__(self, subscriber: Subscriber, wake_channel: str, broadcast_channel: str) -> None:
+        self.subscriber = subscriber  #: the node's one pub/sub connection
         self.wake_channel = wake_channel.encode()
         self.broadcast_channel = broadcast_channel.encode()
         self.exact: dict[str, list[Waiter]] = {}
@@ -158,32 +156,28 @@ class WaitRoom:
         self.deliver_broadcast(Message(id, topic, payload, created_ms, 0))
 
     async def listen(self) -> None:
-        """Read both channels forever on a dedicated connection, reconnecting after Redis comes back."""
-        backoff = 0.05
-        while True:
-            client = connect(self.redis_url, socket_timeout=None, socket_keepalive=True)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+        """Hear both channels through the node's one subscriber (microq/pubsub.py) until cancelled.
+
+        Whenever the subscription (re)takes effect every waiter looks again: whatever was
+        published while the node was not listening went unheard."""
+        wake = self.subscriber.add(self.wake_channel, self._heard(self._on_wake), on_gap=self._on_subscribed,
+                                   on_lost=self.subscribed.clear)
+        broadcast = self.subscriber.add(self.broadcast_channel, self._heard(self._on_broadcast))
+        try:
+            await asyncio.get_running_loop().create_future()  # until cancelled
+        finally:
+            self.subscriber.remove(wake)
+            self.subscriber.remove(broadcast)
+
+    def _on_subscribed(self) -> None:
+        self.subscribed.set()
+        self.wake_all()
+
+    @staticmethod
+    def _heard(handle: Callable[[bytes], None]) -> Callable[[bytes], None]:
+        def safely(data: bytes) -> None:
             try:
-                await pubsub.subscribe(self.wake_channel, self.broadcast_channel)
-                self.subscribed.set()
-                backoff = 0.05
-                self.wake_all()  # whatever was published while we were not listening
-                async for message in pubsub.listen():
-                    if message["type"] != "message":
-                        continue
-                    try:
-                        if message["channel"] == self.wake_channel:
-                            self._on_wake(message["data"])
-                        else:
-                            self._on_broadcast(message["data"])
-                    except (ValueError, TypeError) as exc:
-                        log.warning("ignoring a malformed topics notification: %s", exc)
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                if self.subscribed.is_set():
-                    log.warning("topics pub/sub connection lost (%s); reconnecting", exc)
-                self.subscribed.clear()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
-            finally:
-                await pubsub.aclose()
-                await client.aclose()
+                handle(data)
+            except (ValueError, TypeError) as exc:
+                log.warning("ignoring a malformed topics notification: %s", exc)
+        return safely

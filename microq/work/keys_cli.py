@@ -14,7 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from microq.embedded import EmbeddedRedis
-from microq.errors import NotFound
+from microq.errors import NotFound, Unavailable
 from microq.keys import Keyspace
 from microq.redis_client import connect
 from microq.scripts import Scripts
@@ -31,7 +31,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         url = embedded.attach()
     try:
         return asyncio.run(_run(url, settings, args))
-    except (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError) as exc:
+    except (Unavailable, RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError) as exc:
         print(f"microq: Redis is unreachable: {exc or type(exc).__name__}", file=sys.stderr)
         return 1
     finally:

@@ -52,8 +52,6 @@ class WorkStore:
 
     async def get(self, queue_name: str, item_id: str) -> Item | None:
         raw = await self._scripts.execute("HGET", self.keys.queue(queue_name).items, item_id)
-        if isinstance(raw, Exception):
-            raise raw
         return _unpack(raw) if raw else None
 
     async def claim(self, queue_name: str, claimed_by: str, lease_ms: int, once: Once | None = None) -> Item | None:
@@ -122,8 +120,6 @@ class WorkStore:
 
     async def lock_bucket(self, bucket: int, owner: str, ttl_ms: int) -> bool:
         reply = await self._scripts.execute("SET", self.keys.sweep_lock(bucket), owner, "NX", "PX", ttl_ms)
-        if isinstance(reply, Exception):
-            raise reply
         return bool(reply)
 
     async def page(self, queue_name: str, status: str, after: int, limit: int) -> tuple[int, list[Item]]:
@@ -152,8 +148,6 @@ class WorkStore:
 
     async def get_trigger(self, name: str) -> Trigger | None:
         reply = await self._scripts.execute("HGETALL", self.keys.trigger(name))
-        if isinstance(reply, Exception):
-            raise reply
         return self._trigger(reply) if reply else None
 
     async def list_triggers(self) -> list[Trigger]:
@@ -178,8 +172,6 @@ class WorkStore:
     async def waiting(self, queue_name: str) -> int:
         """How many NEW items wait in a queue (shown on QUEUE triggers)."""
         count = await self._scripts.execute("ZCARD", self.keys.queue(queue_name).by_status["NEW"])
-        if isinstance(count, Exception):
-            raise count
         return int(count)
 
     async def _registry(self, command: str, name: str) -> None:
@@ -200,8 +192,6 @@ class WorkStore:
 
     async def _command(self, *command: Any) -> Any:
         reply = await self._scripts.execute(*command)
-        if isinstance(reply, Exception):
-            raise reply
         return reply
 
     @staticmethod

@@ -9,7 +9,9 @@ from tests.helpers import RedisProcess
 async def test_healthz_and_readyz(client):
     assert (await client.get("/healthz")).status == 200
     response = await client.get("/readyz")
-    assert response.status == 200 and await response.json() == {"status": "ready"}
+    body = await response.json()
+    assert response.status == 200 and body["status"] == "ready"
+    assert body["servers"] == 1 and body["unreachable"] == [] and body["pubsub"]
 
 
 async def test_readyz_follows_redis_down_and_back_without_a_node_restart(aiohttp_client, tmp_path: Path):

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from microq.errors import BadRequest, Conflict, NotFound
+from microq.errors import BadRequest, Conflict, NotFound, Unavailable
 from microq.keys import Keyspace
 from microq.redis_client import connect
-from microq.scripts import Scripts, load_scripts, lua_dir
+from microq.scripts import Scripts, _Link, load_scripts, lua_dir
 
 ECHO = """--[[ test_echo: KEYS[1] counter; ARGV[1] mode. Returns the count, or fails as asked. ]]
 if ARGV[1] ~= "ok" then return redis.error_reply(ARGV[1] .. " because the test said so") end
@@ -61,13 +61,13 @@ async def test_noscript_after_script_flush_reloads_and_runs_once(scripts: Script
 
 async def test_concurrent_calls_share_round_trips(scripts: Scripts, redis: Redis, monkeypatch):
     trips = []
-    original = scripts._round_trip
+    original = _Link._round_trip
 
-    async def counted(commands):
+    async def counted(link, commands):
         trips.append(len(commands))
-        return await original(commands)
+        return await original(link, commands)
 
-    monkeypatch.setattr(scripts, "_round_trip", counted)
+    monkeypatch.setattr(_Link, "_round_trip", counted)
     results = await asyncio.gather(*(scripts.call("test_echo", ["c"], ["ok"]) for _ in range(100)))
     assert sorted(results) == list(range(1, 101))
     assert sum(trips) == 100 and len(trips) < 10  # the first goes alone, the rest ride together
@@ -117,7 +117,7 @@ async def test_connection_loss_fails_every_waiting_caller_quickly(tmp_path: Path
         server.stop()
         results = await asyncio.wait_for(
             asyncio.gather(*(runner.execute("PING") for _ in range(5)), return_exceptions=True), 10)
-        assert all(isinstance(r, Exception) for r in results)
+        assert all(isinstance(r, Unavailable) and r.headers["Retry-After"] for r in results)
     finally:
         server.stop()
         await client.aclose()
