@@ -115,17 +115,21 @@ def _url_or_empty(text: str) -> str:
 
 
 def _redis_url(text: str) -> str:
-    text = text.strip()
-    if text and not text.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(f"expected redis://, rediss:// or unix://, got {text!r}")
-    return text
+    """One URL, or comma-separated seed nodes of one Redis Cluster (kept as one comma-joined string)."""
+    urls = [part.strip() for part in text.split(",") if part.strip()]
+    for url in urls:
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"expected redis://, rediss:// or unix:// URLs, got {url!r}")
+    if len(urls) > 1 and any(url.startswith("unix://") for url in urls):
+        raise ValueError("several seed nodes must be redis:// or rediss:// URLs (a Cluster has no unix sockets)")
+    return ",".join(urls)
 
 
 @dataclass(frozen=True)
 class Settings:
     # Foundation
     redis_url: str = ""  #: empty: start the embedded redis-server in data_dir
-    redis_cluster: bool = False  #: REDIS_URL names one node of a Redis Cluster
+    redis_cluster: bool = False  #: REDIS_URL names seed nodes of a Redis Cluster (implied by several)
     data_dir: Path = Path("data")
     key_prefix: str = "mq:"
     log_level: str = "INFO"

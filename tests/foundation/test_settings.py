@@ -29,6 +29,8 @@ def test_environment_overrides_dotenv(tmp_path: Path):
     ("MICROQ_WEBHOOK_ALLOW_PRIVATE", "maybe"),
     ("MICROQ_RATE_LIMIT_QUEUE", "1000/fortnight"),
     ("REDIS_URL", "http://localhost:6379"),
+    ("REDIS_URL", "redis://a:7000, http://b:7000"),
+    ("REDIS_URL", "redis://a:7000,unix:///tmp/r.sock"),
     ("MICROQ_KEY_PREFIX", "a{b}"),
     ("AVG_SERVICE_TIME_MINUTES", "-1"),
     ("MICROQ_LOG_LEVEL", "LOUD"),
@@ -37,6 +39,12 @@ def test_environment_overrides_dotenv(tmp_path: Path):
 def test_invalid_value_names_the_variable(name: str, value: str):
     with pytest.raises(SettingsError, match=f"^{name}: "):
         Settings.from_env({name: value}, dotenv=None)
+
+
+def test_redis_url_takes_several_seed_nodes():
+    settings = Settings.from_env({"REDIS_URL": " redis://a:7000 ,redis://b:7001,, rediss://c:7002 "}, dotenv=None)
+    assert settings.redis_url == "redis://a:7000,redis://b:7001,rediss://c:7002"
+    assert Settings.from_env({"REDIS_URL": "unix:///tmp/r.sock"}, dotenv=None).redis_url == "unix:///tmp/r.sock"
 
 
 def test_every_variable_is_in_the_readme_and_env_example():
