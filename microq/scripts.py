@@ -78,6 +78,7 @@ def load_scripts(directory: Path | None = None) -> dict[str, Script]:
 
 #: redirections one call follows (MOVED: the slot has a new owner; ASK: it is migrating)
 MAX_REDIRECTS = 3
+FAILED_FOR = 5.0  #: seconds a server whose round trip failed is passed over for commands without a key
 ROUTES_KEPT = 10_000  #: keys whose slot owner is remembered (then the table starts afresh)
 #: reply shapes that differ between RESP2 and RESP3, made one: every raw command's reply passes here
 _SHAPES = {b"HGETALL": lambda r: r if isinstance(r, dict) else dict(zip(r[::2], r[1::2]))}
@@ -210,9 +211,13 @@ class Scripts:
 
     async def _route(self, command: Sequence[Any]) -> _Link:
         position = 3 if command[0] in ("EVALSHA", b"EVALSHA", "EVAL", b"EVAL") else 1
-        if len(command) <= position:  # a command without a key: any primary
+        if len(command) <= position or command[0] in ("PUBLISH", b"PUBLISH"):
+            # no key (a PUBLISH reaches every node of a cluster): any primary that has not just failed
             await self._topology()
-            return self._link_of(random.choice(self.redis.get_primaries()))
+            links = [self._link_of(node) for node in self.redis.get_primaries()]
+            now = asyncio.get_running_loop().time()
+            healthy = [link for link in links if now - link.failed_at > FAILED_FOR]
+            return random.choice(healthy or links)
         key = command[position]
         link = self._routes.get(key)
         if link is None:
@@ -276,6 +281,7 @@ class _Link:
         self._waiting: list[tuple[tuple[Any, ...], asyncio.Future]] = []
         self._sender: asyncio.Task | None = None  #: sends the waiting calls, one round trip at a time
         self._busy = False  #: a round trip is in flight
+        self.failed_at = -math.inf  #: loop time of the last failed round trip
 
     async def send(self, command: Sequence[Any], asking: bool = False) -> Any:
         """The reply to `command` (an error reply as a value), sharing the round trip with others.
@@ -355,6 +361,7 @@ class _Link:
         try:
             connection = await self.connections.acquire()  # may connect: redis-py's connect can swallow a cancel too
         except Exception:
+            self.failed_at = asyncio.get_running_loop().time()
             still_cancelled(task, cancels)
             raise
         try:
@@ -373,6 +380,7 @@ class _Link:
             # A half-read reply would desynchronise the next user, so the connection goes. nowait,
             # and nothing it raises escapes: waiting for the close can time out, and that error
             # would replace this one; a CancelledError replaced so is a task that never stops.
+            self.failed_at = asyncio.get_running_loop().time()
             with contextlib.suppress(Exception):
                 await connection.disconnect(nowait=True)
             # a cancellation redis-py turned into a ConnectionError (its connect runs under wait_for)

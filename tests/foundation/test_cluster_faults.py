@@ -161,6 +161,9 @@ async def test_pubsub_moves_off_a_killed_primary_and_long_polls_still_wake(clust
     response = await asyncio.wait_for(poll, 15)
     assert response.status == 200 and base64.b64decode((await response.json())["payload"]) == b"wake"
     assert time.monotonic() - published < 3.0  # woken by the publish, not by its 20 s timeout
+    # a broadcast (a PUBLISH, no key) goes to any primary: the dead one fails once, then is passed over
+    statuses = [(await publisher.post(f"/publish/{topic}?broadcast=true", data=b"b")).status for _ in range(10)]
+    assert set(statuses) <= {202, 503} and statuses.count(503) <= 1, statuses
 
 
 async def test_a_node_starts_with_a_dead_seed_and_with_none_then_becomes_ready(aiohttp_client, tmp_path):
