@@ -29,7 +29,7 @@ from microq.settings import Settings
 from microq.topics.names import topic_keys
 from microq.keys import Keyspace
 from tests.foundation.test_scripts import ECHO
-from tests.helpers import RedisClusterProcesses
+from tests.helpers import RedisClusterProcesses, _free_port_below
 
 
 def cli(port: int, *args: str) -> str:
@@ -168,6 +168,8 @@ async def test_pubsub_moves_off_a_killed_primary_and_long_polls_still_wake(clust
 
 async def test_a_node_starts_with_a_dead_seed_and_with_none_then_becomes_ready(aiohttp_client, tmp_path):
     cluster = RedisClusterProcesses(tmp_path / "late")  # ports chosen, nothing started yet
+    for node in cluster.nodes:  # below the ephemeral range: the node's connect attempts must not take them
+        node.port = _free_port_below(32000)
     settings = Settings(redis_url=seeds(cluster), redis_cluster=True, data_dir=tmp_path / "d")
     try:
         client = await aiohttp_client(create_app(settings))  # no seed answers: it starts anyway
