@@ -133,12 +133,12 @@ def from_redis(exc: BaseException) -> BaseException:
     if isinstance(exc, (RedisConnectionError, RedisTimeoutError, RedisClusterException)):
         # BusyLoadingError (LOADING) and MaxConnectionsError are ConnectionErrors; RedisClusterException
         # covers "no seed node reachable" and a slot no primary serves
-        return unavailable(_short(exc))
+        return unavailable(reason(exc))
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):  # the runner's own deadline on a round trip
         return unavailable("timed out")
     return exc
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]
+def reason(exc: BaseException) -> str:
+    """An error's first line, short enough for a log line or an error body."""
+    return (str(exc) or type(exc).__name__).splitlines()[0][:200]

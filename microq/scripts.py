@@ -28,7 +28,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
 
-from microq.errors import from_lua, from_redis, redis_code, unavailable
+from microq.errors import from_lua, from_redis, reason, redis_code, unavailable
 from microq.idempotency import Once, wrap
 from microq.redis_compat import Connections, refresh_topology, topology_known
 
@@ -144,7 +144,7 @@ class Scripts:
             except ResponseError:
                 raise  # a script that does not compile
             except (RedisError, OSError) as exc:  # that server is down: NOSCRIPT loads them when it is back
-                failed.append(f"{link.name}: {_short(exc)}")
+                failed.append(f"{link.name}: {reason(exc)}")
         if failed:
             raise unavailable("; ".join(failed))
         self.loaded = True
@@ -195,7 +195,7 @@ class Scripts:
             # the call may or may not have run: it is never resent, the client decides (Idempotency-Key)
             raise from_redis(exc) from exc
         except OSError as exc:  # a socket error redis-py let through, or the round trip's deadline
-            raise unavailable("timed out" if isinstance(exc, TimeoutError) else _short(exc)) from exc
+            raise unavailable("timed out" if isinstance(exc, TimeoutError) else reason(exc)) from exc
 
     def _single(self) -> _Link:
         link = self._links.get("")
@@ -259,7 +259,7 @@ class Scripts:
             self._routes.clear()
             self._refresh_error = ""
         except Exception as exc:  # noqa: BLE001 - the next call or MOVED tries again
-            self._refresh_error = _short(exc)
+            self._refresh_error = reason(exc)
             log.warning("could not read the Redis Cluster slot map: %s", exc)
         finally:
             self._refreshing = None
@@ -405,10 +405,6 @@ class _Link:
         for i, reply in zip(missing, await self._round_trip([commands[i] for i in missing])):
             replies[i] = reply
         return replies
-
-
-def _short(exc: BaseException) -> str:
-    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
 
 
 def still_cancelled(task: asyncio.Task | None, cancels_before: int) -> None:

@@ -191,8 +191,7 @@ class WorkStore:
                 return moved
 
     async def _command(self, *command: Any) -> Any:
-        reply = await self._scripts.execute(*command)
-        return reply
+        return await self._scripts.execute(*command)
 
     @staticmethod
     def _trigger(reply: Any) -> Trigger:

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-from redis.asyncio import RedisCluster
 
 from microq.app import create_app
 from microq.appkeys import SCRIPTS, SUBSCRIBER
