@@ -120,7 +120,4 @@ class ApiKeyStore:
                 return
 
     async def _command(self, *command: Any) -> Any:
-        reply = await self._scripts.execute(*command)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
+        return await self._scripts.execute(*command)

@@ -129,8 +129,6 @@ class Gate:
             ban_left, flat = await asyncio.gather(
                 self._scripts.execute("PTTL", group.ban),
                 self._scripts.call("security_admit", [group.api_key, group.rate], [*group.admit_args, count]))
-            if isinstance(ban_left, Exception):
-                raise ban_left
             if ban_left > 0:
                 admitted = sum(1 for i in range(0, len(flat) - 1, 3) if int(flat[i]) == _ADMITTED)
                 if admitted:

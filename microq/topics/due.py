@@ -31,9 +31,7 @@ class DueIndex:
         """The topic has work at `at` ms (Redis clock); -1: nothing to note."""
         if at is None or at < 0:
             return
-        reply = await self.scripts.execute("ZADD", self.key(bucket_of(topic)), "LT", int(at), topic)
-        if isinstance(reply, Exception):
-            raise reply
+        await self.scripts.execute("ZADD", self.key(bucket_of(topic)), "LT", int(at), topic)
 
     async def take(self, bucket: int, limit: int) -> list[tuple[str, int]]:
         reply = await self.scripts.call("topics_due_take", [self.key(bucket)], [limit])

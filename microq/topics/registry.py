@@ -64,10 +64,7 @@ class Registry:
         return [self.bucket_key(bucket), self.log_key(bucket), self.counted_key(bucket)]
 
     async def execute(self, *command):
-        reply = await self.scripts.execute(*command)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
+        return await self.scripts.execute(*command)
 
     # changes ----------------------------------------------------------------------------
 
