@@ -60,6 +60,7 @@ async def _topics_ctx(app: web.Application) -> AsyncIterator[None]:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await store.due.finish()
 
 
 async def _answer_waiters(app: web.Application) -> None:

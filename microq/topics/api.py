@@ -14,7 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from microq import idempotency
 from microq.appkeys import SETTINGS
-from microq.errors import BadRequest, Conflict, NotFound
+from microq.errors import BadRequest, Conflict, NotFound, Unavailable
 from microq.http import read_json, read_object
 from microq.topics import params
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM, WEBHOOKS
@@ -32,7 +32,7 @@ _CONTENT_TYPE_MAX = 200
 WILDCARD_TOPICS = 1000  #: matching topics one look of a wildcard consume visits (woken ones first)
 STATS_PAGE = 1000  #: topics per /api/stats answer (and the most ?limit= may ask for)
 _STREAM_ABOVE = 256 * 1024  #: answers estimated larger are written a message at a time
-_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+_UNREACHABLE = (Unavailable, RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
 
 def _content_type(request: web.Request) -> str:

@@ -62,6 +62,7 @@ class Housekeeper:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis away: try again next round
                 log.warning("topics heartbeat failed: %s", exc)
+            await self.store.retry_indexing()
             await asyncio.gather(*(self._round(b) for b in range(BUCKETS)))
 
     async def _round(self, bucket: int) -> None:

@@ -17,6 +17,8 @@ import zlib
 
 from redis.exceptions import RedisError
 
+from microq.errors import Unavailable
+
 from microq.idempotency import Once
 from microq.keys import Keyspace
 from microq.scripts import Scripts
@@ -160,7 +162,7 @@ class Registry:
                 await self._load(bucket)
             else:
                 await self._replay(bucket)
-        except (RedisError, OSError) as exc:
+        except (Unavailable, RedisError, OSError) as exc:
             if bucket not in self.unavailable:
                 log.warning("topic registry bucket %d unreadable: %s", bucket, exc)
             self.unavailable.add(bucket)
@@ -223,7 +225,7 @@ class Registry:
                 if int(cursor) == 0:
                     break
             await self.execute("UNLINK", self.legacy_key)
-        except (RedisError, OSError) as exc:
+        except (Unavailable, RedisError, OSError) as exc:
             log.warning("could not move the old topic registry into buckets yet: %s", exc)
 
 

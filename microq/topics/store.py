@@ -4,21 +4,26 @@ It never sees a request; api.py validates and serialises."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import msgpack
 
+from microq.errors import Unavailable
 from microq.idempotency import Once
 from microq.keys import Keyspace
 from microq.scripts import Scripts
 from microq.settings import Settings
-from microq.topics.due import DueIndex
+from microq.topics.due import DOWN_FOR, DueIndex
 from microq.topics.messages import Message, messages_from_reply
 from microq.topics.names import TopicKeys, dlq_of, is_dlq, source_of, topic_keys
-from microq.topics.registry import Registry
+from microq.topics.registry import Registry, bucket_of
 
+log = logging.getLogger(__name__)
+
+_UNREGISTERED_MAX = 10_000  #: registrations kept for a retry while their bucket is unreachable
 _REGISTERED_FOR = 30.0  #: seconds this node trusts that a topic it registered is still in the registry
 #: most webhooks one topic may have: each publish fans out to one POST per webhook
 MAX_WEBHOOKS = 100
@@ -73,6 +78,9 @@ class TopicStore:
         self.wake_channel = f"{keyspace.prefix}topics:wake"
         self.broadcast_channel = f"{keyspace.prefix}topics:broadcast"
         self._registered: dict[str, float] = {}  # a cache of an idempotent SADD, not shared state
+        #: topics whose registry bucket was unreachable when a request used them: registered later
+        self.unregistered: set[str] = set()
+        self._registry_down: dict[int, float] = {}  #: bucket -> monotonic time until which it is not asked
         self._keys: dict[str, TopicKeys] = {}
 
     def keys(self, topic: str) -> TopicKeys:
@@ -114,10 +122,36 @@ class TopicStore:
         # the index drops a name another node deleted: register it again at once, not in 30 s
         if self._registered.get(topic, 0.0) > time.monotonic() and topic in self.registry.index:
             return
-        await self.registry.register(topic, check=topic not in self.registry.index)
+        bucket = bucket_of(topic)
+        if self._registry_down.get(bucket, 0.0) > time.monotonic():
+            self._unregister_later(topic)
+            return
+        try:
+            await self.registry.register(topic, check=topic not in self.registry.index)
+        except Unavailable as exc:
+            # The topic's own slot is what its messages need; the registry bucket (another slot,
+            # maybe another primary) only lets wildcards and stats find it. A dead primary must
+            # stop only its own slots, so the request goes on and housekeeping registers it later.
+            if bucket not in self._registry_down:
+                log.warning("topic registry bucket %d unreachable (%s): registrations wait for a retry", bucket, exc)
+            self._registry_down[bucket] = time.monotonic() + DOWN_FOR  # each ask would wait out a timeout
+            self._unregister_later(topic)
+            return
+        self._registry_down.pop(bucket, None)
         if len(self._registered) > 10000:
             self._registered.clear()
         self._registered[topic] = time.monotonic() + _REGISTERED_FOR
+
+    def _unregister_later(self, topic: str) -> None:
+        if len(self.unregistered) < _UNREGISTERED_MAX:
+            self.unregistered.add(topic)
+
+    async def retry_indexing(self) -> None:
+        """Register and note what an unreachable registry or due bucket refused earlier."""
+        pending, self.unregistered = self.unregistered, set()
+        for topic in pending:
+            await self.ensure_registered(topic)
+        await self.due.retry()
 
     async def exists(self, topic: str) -> bool:
         return await self.registry.exists(topic)

@@ -11,7 +11,7 @@ import msgpack
 
 from redis.exceptions import RedisError
 
-from microq.errors import Conflict
+from microq.errors import Conflict, Unavailable
 from microq.idempotency import Once
 from microq.scripts import Scripts
 from microq.work.keys import STATUSES, TRIGGER_BUCKETS, WorkKeys
@@ -97,7 +97,7 @@ class WorkStore:
         bucket = self.keys.leased_queues(self.keys.lease_bucket(queue_name))
         try:
             await self._scripts.call("work_lease_note", [bucket], [queue_name, lease_end_ms])
-        except (ConnectionError, OSError, RedisError) as exc:
+        except (Unavailable, ConnectionError, OSError, RedisError) as exc:
             log.warning("lease index of queue %r not updated (%s): its lapsed claims wait for the next claim",
                         queue_name, exc)
 
