@@ -304,6 +304,8 @@ class _Link:
                 if not future.done():
                     future.set_exception(exc if not isinstance(exc, asyncio.CancelledError)
                                          else RedisConnectionError("round trip interrupted"))
+            if not isinstance(exc, asyncio.CancelledError):
+                self._fail_waiting(exc)
             raise
         finally:
             if self._waiting:
@@ -314,6 +316,15 @@ class _Link:
             if not future.done():
                 future.set_result(reply)
         return replies[0]
+
+    def _fail_waiting(self, exc: BaseException) -> None:
+        """A round trip failed: the calls queued behind it would meet the same stalled or dead
+        server and each wait out a timeout of its own, one trip after another. They were never
+        sent, so failing them now is safe (and their retry is too)."""
+        waiting, self._waiting = self._waiting, []
+        for _, future in waiting:
+            if not future.done():
+                future.set_exception(exc)
 
     async def load(self, sources: list[bytes]) -> None:
         for reply in await self._round_trip([("SCRIPT", "LOAD", source) for source in sources]):
@@ -332,6 +343,7 @@ class _Link:
                             future.set_exception(exc)
                     if isinstance(exc, asyncio.CancelledError):
                         raise
+                    self._fail_waiting(exc)
                     continue
                 for (_, future), reply in zip(batch, replies):
                     if not future.done():

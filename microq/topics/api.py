@@ -15,12 +15,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from microq import idempotency
 from microq.appkeys import SETTINGS
 from microq.errors import BadRequest, Conflict, NotFound, Unavailable
+from microq.errors import unavailable as redis_unavailable
 from microq.http import read_json, read_object
 from microq.topics import params
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM, WEBHOOKS
 from microq.topics.messages import Message, new_ids, parse_iso_ms
 from microq.topics.names import check_topic, check_topic_or_pattern, dlq_of, is_dlq, is_pattern, source_of
-from microq.topics.registry import bucket_of
+from microq.topics.registry import BUCKETS, bucket_of
 from microq.topics.store import Outgoing, TopicStore
 from microq.topics.webhooks import check_webhook_url
 
@@ -67,14 +68,14 @@ async def publish(request: web.Request) -> web.Response:
         raise BadRequest("empty payload")
     store = request.app[TOPICS]
     (message_id,) = new_ids(1)
-    await store.ensure_registered(topic)
     if broadcast:
         message = Message(message_id, topic, body, int(time.time() * 1000), 0)
-        await store.broadcast(topic, message)
+        await store.registered_while(topic, store.broadcast(topic, message))
         return web.json_response({"status": "accepted", "topic": topic, "id": message_id, "broadcast": True},
                                  status=202)
     once = await idempotency.once_for(request, store.key_of(topic))
-    (message_id,) = await store.publish(topic, [Outgoing(message_id, body, delay_ms, ttl_ms, content_type)], once)
+    (message_id,) = await store.registered_while(
+        topic, store.publish(topic, [Outgoing(message_id, body, delay_ms, ttl_ms, content_type)], once))
     return web.json_response({"status": "accepted", "topic": topic, "id": message_id}, status=202)
 
 
@@ -100,8 +101,8 @@ async def publish_batch(request: web.Request) -> web.Response:
         content_type = params.content_type(item.get("content_type", ""), f"messages[{index}].content_type")
         batch.append(Outgoing(ids[index], payload, item_delay, item_ttl, content_type))
     store = request.app[TOPICS]
-    await store.ensure_registered(topic)
-    stored = await store.publish(topic, batch, await idempotency.once_for(request, store.key_of(topic)))
+    once = await idempotency.once_for(request, store.key_of(topic))
+    stored = await store.registered_while(topic, store.publish(topic, batch, once))
     return web.json_response({"status": "accepted", "topic": topic, "count": len(stored), "ids": stored},
                              status=202)
 
@@ -237,6 +238,7 @@ async def consume(request: web.Request) -> web.Response:
                 room.wake(waiter.woken_by, 1)
     headers = _unavailable_header(unavailable)
     if not messages:
+        _all_unreachable(unavailable)
         if unavailable:  # the seed's 404, saying which part of the answer is missing
             return web.json_response({"error": "no messages available", "unavailable_buckets": sorted(unavailable)},
                                      status=404, headers=headers)
@@ -357,6 +359,12 @@ async def create_topic(request: web.Request) -> web.Response:
     return web.json_response({"status": "created", "name": name}, status=201)
 
 
+def _all_unreachable(unavailable: set[int]) -> None:
+    """A partial answer names what is missing; with nothing reachable (a single Redis down) it is a 503."""
+    if len(unavailable) >= BUCKETS:
+        raise redis_unavailable("no topic registry bucket answers")
+
+
 @routes.get("/api/stats")
 async def stats(request: web.Request) -> web.Response:
     """The seed's answer; past STATS_PAGE topics (or with ?limit=) a page, and next_cursor for the next."""
@@ -365,7 +373,7 @@ async def stats(request: web.Request) -> web.Response:
     if cursor:
         check_topic(cursor, "cursor")
     limit = params.whole_number(request.query, "limit", STATS_PAGE, 1, STATS_PAGE)
-    await store.registry.refresh()
+    await store.registry.refresh(0.0)  # what Redis holds now: a dead Redis is a 503, not a stale list
     index = store.registry.index
     topics = index.page(cursor, limit + 1)
     more = len(topics) > limit
@@ -398,6 +406,7 @@ async def stats(request: web.Request) -> web.Response:
                             "total_messages": sum(c.stored for c in shown)}
     if more:
         body["next_cursor"] = topics[-1]
+    _all_unreachable(unavailable)
     if unavailable:
         body["unavailable_buckets"] = sorted(unavailable)
     circuits = request.app[WEBHOOKS].report()

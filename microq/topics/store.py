@@ -3,11 +3,12 @@ It never sees a request; api.py validates and serialises."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Awaitable, Sequence, TypeVar
 
 import msgpack
 
@@ -22,6 +23,7 @@ from microq.topics.names import TopicKeys, dlq_of, is_dlq, source_of, topic_keys
 from microq.topics.registry import Registry, bucket_of
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _UNREGISTERED_MAX = 10_000  #: registrations kept for a retry while their bucket is unreachable
 _REGISTERED_FOR = 30.0  #: seconds this node trusts that a topic it registered is still in the registry
@@ -129,6 +131,8 @@ class TopicStore:
         try:
             await self.registry.register(topic, check=topic not in self.registry.index)
         except Unavailable as exc:
+            if not self.scripts.cluster:  # one server holds the topic's keys too: nothing can go on
+                raise
             # The topic's own slot is what its messages need; the registry bucket (another slot,
             # maybe another primary) only lets wildcards and stats find it. A dead primary must
             # stop only its own slots, so the request goes on and housekeeping registers it later.
@@ -141,6 +145,17 @@ class TopicStore:
         if len(self._registered) > 10000:
             self._registered.clear()
         self._registered[topic] = time.monotonic() + _REGISTERED_FOR
+
+    async def registered_while(self, topic: str, action: Awaitable[T]) -> T:
+        """`action`'s result, with the topic registered. On a Cluster the registry bucket is on
+        another slot, often another primary: both go at once, so a stalled primary costs one
+        timeout, not two. Not when a new name must pass MICROQ_MAX_TOPICS first (409 stores nothing)."""
+        quota = self.registry.max_topics and not is_dlq(topic) and topic not in self.registry.index
+        if not self.scripts.cluster or quota:
+            await self.ensure_registered(topic)
+            return await action
+        _, result = await asyncio.gather(self.ensure_registered(topic), action)
+        return result
 
     def _unregister_later(self, topic: str) -> None:
         if len(self.unregistered) < _UNREGISTERED_MAX:
