@@ -1,15 +1,9 @@
 """API keys: only their SHA-256 digests are kept, in node memory (MICROQ_API_KEYS) or in Redis
-(`microq api-key create`).
-
-A key is looked up by its digest. Timing can then reveal something about a digest, never
-about a key, because nobody can steer a digest's prefix towards a stored one. The keys from
-the environment are compared in constant time all the same.
-"""
+(`microq api-key create`). The digest rule and the environment's keys are the foundation's
+(microq/key_digests.py), shared with the topics API's optional key."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,30 +12,11 @@ from typing import Any, AsyncIterator
 import msgpack
 
 from microq.errors import Conflict, NotFound
+from microq.key_digests import digest
 from microq.scripts import Scripts
 from microq.security.keys import KEY_INDEX_BUCKETS, SecurityKeys
 
 SCAN_COUNT = 100  #: index entries read per HSCAN call
-
-
-def digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-class EnvKeys:
-    """The MICROQ_API_KEYS keys, hashed at start-up; the plain keys are not kept."""
-
-    def __init__(self, keys: tuple[str, ...]) -> None:
-        self._digests = [digest(key).encode() for key in keys]
-
-    def __len__(self) -> int:
-        return len(self._digests)
-
-    def matches(self, candidate: str) -> bool:
-        found = False
-        for known in self._digests:  # no early exit: the time spent does not say which key matched
-            found |= hmac.compare_digest(known, candidate.encode())
-        return found
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from aiohttp import web
 
 from microq.errors import Forbidden, TooManyRequests, Unauthorized
 from microq.http import ClientAddress
+from microq.key_digests import EnvKeys, digest
 from microq.scripts import Scripts
-from microq.security.api_keys import EnvKeys, digest
 from microq.security.bans import BanPolicy
 from microq.security.keys import SecurityKeys
 from microq.security.rate_limit import RateLimit, retry_after
