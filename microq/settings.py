@@ -161,6 +161,9 @@ class Settings:
     max_topics: int = 0  #: topics the broker may hold (0: no limit); creating one more is 409
     topic_idle_expiry: float = 0.0  #: seconds an empty topic without webhooks may sit unused before it goes (0: never)
     answer_max_bytes: int = 8 * 1024 * 1024  #: payload bytes (base64) one consume or peek answer carries, one message at least
+    topics_api_keys: tuple[str, ...] = field(default=(), repr=False)  #: empty: the topics API is open (seed 002)
+    topics_dashboard_open: bool = True  #: with topics keys set, /dashboard itself still needs none
+    topics_max_streams: int = 1000  #: open /stream and /ws connections per node
     # Work and its security layer
     api_keys: tuple[str, ...] = field(default=(), repr=False)
     ban_threshold: int = 5
@@ -229,6 +232,9 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MICROQ_MAX_TOPICS": ("max_topics", _whole_number),
     "MICROQ_TOPIC_IDLE_EXPIRY": ("topic_idle_expiry", _duration_or_zero),
     "MICROQ_ANSWER_MAX_BYTES": ("answer_max_bytes", _positive_int),
+    "MICROQ_TOPICS_API_KEYS": ("topics_api_keys", _csv),
+    "MICROQ_TOPICS_DASHBOARD_OPEN": ("topics_dashboard_open", _bool),
+    "MICROQ_TOPICS_MAX_STREAMS": ("topics_max_streams", _positive_int),
     "MICROQ_API_KEYS": ("api_keys", _csv),
     "MICROQ_BAN_THRESHOLD": ("ban_threshold", _positive_int),
     "MICROQ_BAN_WINDOW": ("ban_window", _positive_duration),

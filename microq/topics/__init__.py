@@ -13,7 +13,7 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from microq.appkeys import KEYSPACE, SCRIPTS, SETTINGS, SUBSCRIBER
-from microq.topics import api, dashboard
+from microq.topics import api, dashboard, tinymq3
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM, WEBHOOKS
 from microq.topics.housekeeping import Housekeeper
 from microq.topics.store import TopicStore
@@ -29,6 +29,7 @@ def setup(app: web.Application) -> None:
     """Add the topics routes and background tasks to app."""
     app.add_routes(api.routes)
     app.add_routes(dashboard.routes)
+    tinymq3.setup(app)  # TinyMQ 3's admin API, streams and optional key
     app.cleanup_ctx.append(_topics_ctx)
     app.on_shutdown.append(_answer_waiters)
 
