@@ -54,8 +54,14 @@ class _Subscription:
     auto_ack: bool
     max_in_flight: int
     lease_ms: int
-    in_flight: set[str] = field(default_factory=set)
+    in_flight: dict[str, float] = field(default_factory=dict)  #: id -> loop time its lease lapses
     credit: asyncio.Event = field(default_factory=asyncio.Event)  #: set when an ack frees room
+
+    def room_left(self, now: float) -> int:
+        """Free credit; a lease that lapsed (the message went back to the topic) frees its slot."""
+        for message_id in [i for i, lapses in self.in_flight.items() if lapses <= now]:
+            del self.in_flight[message_id]
+        return self.max_in_flight - len(self.in_flight)
     task: asyncio.Task | None = None
 
 
@@ -165,20 +171,22 @@ class _Socket:
 
     def _free(self, topic: str, message_id: str) -> None:
         subscription = self.subscriptions.get(topic)
-        if subscription is not None and message_id in subscription.in_flight:
-            subscription.in_flight.discard(message_id)
+        if subscription is not None and subscription.in_flight.pop(message_id, None) is not None:
             subscription.credit.set()
 
     # delivery ---------------------------------------------------------------------------
 
     async def _deliver(self, sub: _Subscription) -> None:
         """Take and send messages while the socket drains and (acknowledging) has credit."""
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                room_left = sub.max_in_flight - len(sub.in_flight)
+                room_left = sub.room_left(loop.time())
                 if not sub.auto_ack and room_left <= 0:
                     sub.credit.clear()
-                    await sub.credit.wait()
+                    first_lapse = min(sub.in_flight.values()) - loop.time()
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(sub.credit.wait(), max(first_lapse, 0.001))
                     continue
                 limit = BATCH if sub.auto_ack else min(BATCH, room_left)
                 taken = await take(self.store, self.room, sub.topic, limit, sub.lease_ms, IDLE, self.gone)
@@ -188,7 +196,8 @@ class _Socket:
                     continue
                 ids = [m.id for m in taken.messages]
                 if not sub.auto_ack and taken.stored:
-                    sub.in_flight.update(ids)
+                    lapses = loop.time() + sub.lease_ms / 1000
+                    sub.in_flight.update(dict.fromkeys(ids, lapses))
                 for message in taken.messages:
                     await self.send(message.to_json())
                 if sub.auto_ack and taken.stored:

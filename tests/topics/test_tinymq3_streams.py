@@ -304,3 +304,16 @@ async def test_shutdown_cuts_a_socket_that_stopped_reading(client):
         await asyncio.wait_for(client.app[STREAMS].close_all(), 10)  # the close frame unanswered: cut
     finally:
         writer.close()
+
+
+async def test_ws_a_lapsed_lease_frees_its_credit(client):
+    for n in range(2):
+        await publish(client, "jobs", f"m{n}")
+    ws = await client.ws_connect("/ws")
+    await ws.send_str(json.dumps({"action": "subscribe", "topic": "jobs", "auto_ack": False, "max_in_flight": 1,
+                                  "visibility": "300ms"}))
+    await _replies(ws, 2)  # subscribed, the first message; never acknowledged
+    # its lease lapses: the slot is free again and the next message (or the first, redelivered) comes
+    (again,) = await _replies(ws, 1, timeout=5)
+    assert again["topic"] == "jobs"
+    await ws.close()
