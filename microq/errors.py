@@ -63,12 +63,6 @@ class TooManyRequests(MicroQError):
     status = 429
 
 
-class NotImplementedYet(MicroQError):
-    """A route a client expects whose feature MicroQ does not have (yet); the message says what to use."""
-
-    status = 501
-
-
 class Unavailable(MicroQError):
     status = 503
 

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from microq.appkeys import SETTINGS
-from microq.errors import BadRequest, Conflict, NotFound, NotImplementedYet
+from microq.errors import BadRequest, Conflict, NotFound
 from microq.http import read_object
 from microq.topics import params
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS
@@ -122,7 +122,7 @@ async def consume(request: web.Request) -> web.Response:
     return web.json_response(messages[0].to_json())
 
 
-# purge, delete, redrive -----------------------------------------------------------------
+# purge, redrive -------------------------------------------------------------------------
 
 @routes.delete("/api/queues/purge")
 @routes.post("/api/queues/purge")
@@ -132,15 +132,6 @@ async def purge(request: web.Request) -> web.Response:
     topic = await _existing(store, _queue(request))
     deleted = await store.purge(topic)
     return web.json_response({"status": "purged", "queue": topic, "deleted": deleted})
-
-
-@routes.delete("/api/queues/delete")
-@routes.post("/api/queues/delete")
-async def delete(request: web.Request) -> web.Response:
-    """`tmq rm <queue>`: not yet. A topic's name, messages, webhooks and delivery state must go
-    together, which takes a topics script of its own (DELETE /api/topics/{name}, on its way)."""
-    _queue(request)
-    raise NotImplementedYet("deleting a queue is not supported yet; purge it (tmq purge) instead")
 
 
 @routes.post("/api/queues/redrive")
