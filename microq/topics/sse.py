@@ -24,7 +24,7 @@ from microq.topics import params
 from microq.topics.api import MAX_VISIBILITY
 from microq.topics.appkeys import STREAMS, TOPICS, WAIT_ROOM
 from microq.topics.names import check_topic, is_pattern
-from microq.topics.streams import BATCH, IDLE, take
+from microq.topics.streams import BATCH, IDLE, REDIS_AWAY, take
 
 routes = web.RouteTableDef()
 
@@ -82,8 +82,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 await response.write(frame(message.to_json()))
             if auto_ack and taken.stored:
                 await store.ack(topic, [m.id for m in taken.messages])
-    except (ConnectionResetError, ConnectionError):
+    except ConnectionError:
         pass  # the reader hung up; what it was not sent stays leased and comes back
+    except REDIS_AWAY:
+        pass  # an ack failed with Redis away: the stream ends (the reader reconnects); the lease brings it back
     finally:
         hub.done(token)
     return response

@@ -15,6 +15,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from microq.errors import Unavailable
 from microq.topics.messages import Message
 from microq.topics.store import TopicStore
@@ -22,6 +25,8 @@ from microq.topics.waiters import WaitRoom
 
 BATCH = 10  #: messages one take may lease for a stream (fewer when the subscriber's credit is lower)
 IDLE = 15.0  #: seconds a stream waits with nothing to send before a keep-alive
+REDIS_AWAY_RETRY = 1.0  #: seconds between looks while Redis is unreachable: the stream stays open
+REDIS_AWAY = (RedisConnectionError, RedisTimeoutError, OSError)  #: Redis unreachable, as the middleware reads it
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,10 @@ async def take(store: TopicStore, room: WaitRoom, topic: str, limit: int, lease_
             if waiter.broadcast is not None:
                 taken = Taken([waiter.broadcast], stored=False)
                 return taken
-            messages, next_due = await store.consume(topic, limit, lease_ms)
+            try:
+                messages, next_due = await store.consume(topic, limit, lease_ms)
+            except REDIS_AWAY:  # a long-lived subscriber outlives a Redis restart; it looks again
+                messages, next_due = [], int(REDIS_AWAY_RETRY * 1000)
             if messages:
                 taken = Taken(messages, stored=True)
                 return taken

@@ -37,7 +37,7 @@ from microq.topics.messages import new_ids
 from microq.topics.names import check_topic
 from microq.topics.sse import check_stream_topic, refuse_filters
 from microq.topics.store import Outgoing
-from microq.topics.streams import BATCH, IDLE, take
+from microq.topics.streams import BATCH, IDLE, REDIS_AWAY, take
 
 routes = web.RouteTableDef()
 
@@ -102,6 +102,8 @@ class _Socket:
             await handler(self, data)
         except MicroQError as exc:  # the same words the HTTP API would answer with
             await self.reply_error(str(exc))
+        except REDIS_AWAY:
+            await self.reply_error("redis unavailable, try again shortly")
 
     async def _ping(self, data: dict) -> None:
         await self.send({"status": "pong"})
@@ -204,6 +206,11 @@ class _Socket:
                     await self.store.ack(sub.topic, ids)
         except (ConnectionError, RuntimeError):
             pass  # the socket closed under us; what was not acknowledged comes back after its lease
+        except REDIS_AWAY:  # an ack after a write failed: the lease brings those messages back
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.reply_error(f"redis unavailable: subscription to {sub.topic} ended; subscribe again")
+            self.subscriptions.pop(sub.topic, None)
+            return
         if self.room.closing and not self.ws.closed:
             await self.ws.close(code=WSCloseCode.GOING_AWAY, message=b"node shutting down")
 

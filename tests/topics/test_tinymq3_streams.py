@@ -317,3 +317,39 @@ async def test_ws_a_lapsed_lease_frees_its_credit(client):
     (again,) = await _replies(ws, 1, timeout=5)
     assert again["topic"] == "jobs"
     await ws.close()
+
+
+async def test_streams_outlive_a_redis_restart(aiohttp_client, settings, tmp_path):
+    """Redis killed (SIGKILL) under an open WebSocket and SSE stream: both stay open, and once
+    Redis is back on its port they deliver again."""
+    from microq.app import create_app
+    from tests.helpers import RedisProcess
+
+    server = RedisProcess(tmp_path / "restart").start()
+    try:
+        client = await aiohttp_client(create_app(settings.replace(redis_url=server.url)))
+        ws = await client.ws_connect("/ws")
+        await ws.send_str('{"action":"subscribe","topic":"orders"}')
+        await _replies(ws, 1)
+        sse = await client.get("/stream/tail")
+        await _sse_frames(sse, 1)
+        server.process.kill()
+        server.process.wait(10)
+        await asyncio.sleep(1.5)
+        await ws.send_str('{"action":"publish","topic":"orders","payload":"lost?"}')
+        (reply,) = await _replies(ws, 1)
+        assert reply == {"status": "error", "message": "redis unavailable, try again shortly"}
+        server.start()
+        for _ in range(50):
+            if (await client.get("/readyz")).status == 200:
+                break
+            await asyncio.sleep(0.2)
+        await publish(client, "orders", b"after")
+        await publish(client, "tail", b"after")
+        (message,) = await _replies(ws, 1, timeout=15)
+        (streamed,) = await _sse_frames(sse, 1, timeout=15)
+        assert {unb64(message["payload"]), unb64(streamed["payload"])} == {b"after"}
+        await ws.close()
+        sse.close()
+    finally:
+        server.stop()
