@@ -200,19 +200,27 @@ async def cluster_status(request: web.Request) -> web.Response:
     every request from the shared Redis, so each node reports itself as the one to talk to
     ("leader", at its own address) and the other nodes heard from in the last minute as peers."""
     housekeeper = request.app[HOUSEKEEPER]
-    beats = await request.app[TOPICS].execute("ZRANGE", housekeeper.nodes_key, 0, -1, "WITHSCORES")
-    if isinstance(beats, list) and beats and not isinstance(beats[0], (list, tuple)):
-        beats = list(zip(beats[::2], beats[1::2]))  # RESP2: member, score, member, score, ...
     now = int(time.time() * 1000)
     peers = []
-    for node, score in beats or []:
-        node = node.decode() if isinstance(node, bytes) else str(node)
-        if node == housekeeper.node:
-            continue
-        seen = int(float(score))
-        peers.append({"address": node, "alive": now - seen <= _ALIVE_MS, "last_seen": iso_ms(seen)})
+    for node, seen in sorted((await _heartbeats(request.app[TOPICS], housekeeper)).items()):
+        if node != housekeeper.node:
+            peers.append({"address": node, "alive": now - seen <= _ALIVE_MS, "last_seen": iso_ms(seen)})
     return web.json_response({
         "clustering_enabled": True, "role": "leader", "term": 0, "leader_http": request.host,
         "peers": peers, "node": housekeeper.node,
         "mode": "stateless nodes sharing one Redis: any node serves any request",
     })
+
+
+async def _heartbeats(store: TopicStore, housekeeper) -> dict[str, int]:
+    """node id -> its last topics heartbeat (ms), from the housekeeper's heartbeat sorted set(s)
+    (one, or one per bucket of nodes)."""
+    keys = getattr(housekeeper, "nodes_keys", None) or [housekeeper.nodes_key]
+    replies = await asyncio.gather(*(store.execute("ZRANGE", key, 0, -1, "WITHSCORES") for key in keys))
+    beats: dict[str, int] = {}
+    for reply in replies:
+        if reply and not isinstance(reply[0], (list, tuple)):
+            reply = list(zip(reply[::2], reply[1::2]))  # RESP2: member, score, member, score, ...
+        for node, score in reply or []:
+            beats[node.decode() if isinstance(node, bytes) else str(node)] = int(float(score))
+    return beats
