@@ -352,3 +352,34 @@ async def test_streams_outlive_a_redis_restart(aiohttp_client, settings, tmp_pat
         sse.close()
     finally:
         server.stop()
+
+
+async def test_streams_and_admin_on_a_redis_cluster(aiohttp_client, redis_cluster, settings):
+    """Two nodes on a three-primary Redis Cluster: a WebSocket on one node gets what the other
+    publishes on topics spread over the primaries; purge and redrive stay within one slot."""
+    from microq.app import create_app
+    from microq.redis_client import connect
+
+    flush = connect(redis_cluster.url, cluster=True)
+    await flush.flushall()
+    await flush.aclose()
+    on_cluster = settings.replace(redis_url=redis_cluster.url, redis_cluster=True, max_attempts=1)
+    a = await aiohttp_client(create_app(on_cluster))
+    b = await aiohttp_client(create_app(on_cluster))
+    topics = [f"cl.t{i}" for i in range(6)]
+    ws = await a.ws_connect("/ws")
+    for topic in topics:
+        await ws.send_str(json.dumps({"action": "subscribe", "topic": topic}))
+        await _replies(ws, 1)
+    await asyncio.sleep(0.2)
+    for topic in topics:
+        await publish(b, topic, topic.encode())
+    got = await _replies(ws, len(topics))
+    assert sorted(unb64(m["payload"]) for m in got) == sorted(t.encode() for t in topics)
+    await ws.close()
+    await publish(b, "cl.dead", b"x")
+    message = await consume(b, "cl.dead")
+    await b.post("/requeue", json={"id": message["id"], "topic": "cl.dead"})
+    assert (await (await a.post("/api/queues/redrive?queue=cl.dead")).json())["redriven_messages"] == 1
+    assert (await a.delete("/api/queues/purge?queue=cl.dead")).status == 200
+    assert (await a.get("/api/cluster/status")).status == 200
