@@ -56,13 +56,13 @@ class _Subscription:
     lease_ms: int
     in_flight: dict[str, float] = field(default_factory=dict)  #: id -> loop time its lease lapses
     credit: asyncio.Event = field(default_factory=asyncio.Event)  #: set when an ack frees room
+    task: asyncio.Task | None = None
 
     def room_left(self, now: float) -> int:
         """Free credit; a lease that lapsed (the message went back to the topic) frees its slot."""
         for message_id in [i for i, lapses in self.in_flight.items() if lapses <= now]:
             del self.in_flight[message_id]
         return self.max_in_flight - len(self.in_flight)
-    task: asyncio.Task | None = None
 
 
 class _Socket:
@@ -210,9 +210,7 @@ class _Socket:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await self.reply_error(f"redis unavailable: subscription to {sub.topic} ended; subscribe again")
             self.subscriptions.pop(sub.topic, None)
-            return
-        if self.room.closing and not self.ws.closed:
-            await self.ws.close(code=WSCloseCode.GOING_AWAY, message=b"node shutting down")
+        # ended by the node shutting down: the StreamHub closes the socket (1001)
 
     async def close(self) -> None:
         for subscription in list(self.subscriptions.values()):
