@@ -383,3 +383,12 @@ async def test_streams_and_admin_on_a_redis_cluster(aiohttp_client, redis_cluste
     assert (await (await a.post("/api/queues/redrive?queue=cl.dead")).json())["redriven_messages"] == 1
     assert (await a.delete("/api/queues/purge?queue=cl.dead")).status == 200
     assert (await a.get("/api/cluster/status")).status == 200
+
+
+async def test_a_waiting_stream_counts_as_a_waiting_consumer(client):
+    response = await client.get("/stream/orders")
+    await _sse_frames(response, 1)
+    await asyncio.sleep(0.1)
+    rows = await (await client.get("/api/queues")).json()
+    assert [r["WaitingConsumers"] for r in rows if r["Name"] == "orders"] == [1]
+    response.close()
