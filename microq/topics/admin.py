@@ -9,6 +9,7 @@ handler calls TopicStore's public methods; nothing here touches Redis keys.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -17,7 +18,7 @@ from aiohttp import web
 from microq.appkeys import SETTINGS
 from microq.errors import BadRequest, Conflict, NotFound
 from microq.http import read_object
-from microq.topics import params
+from microq.topics import api, params
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS
 from microq.topics.messages import Message, iso_ms, new_ids
 from microq.topics.names import check_topic, dlq_of, is_dlq, source_of
@@ -26,7 +27,7 @@ from microq.topics.webhooks import check_webhook_url
 
 routes = web.RouteTableDef()
 
-MAX_LISTED = 1000  #: topics GET /api/queues lists at most (by name); TinyMQ 3 has no paging to offer
+_STAT_FIELDS = ("Name", "MessageCount", "WaitingConsumers", "IsDLQ", "HasWebhooks")  #: TinyMQ 3's TopicStat
 REDRIVE_ROUNDS = 1000  #: script calls one redrive makes at most (each moves up to 1000 messages)
 _ALIVE_MS = 3000  #: a peer whose last heartbeat is older is reported dead (the housekeeper beats every second)
 
@@ -56,13 +57,10 @@ async def _existing(store: TopicStore, topic: str) -> str:
 
 @routes.get("/api/queues")
 async def list_queues(request: web.Request) -> web.Response:
-    """TinyMQ 3: a bare JSON array of /api/stats rows."""
-    store = request.app[TOPICS]
-    topics = (await store.topics())[:MAX_LISTED]
-    counts, waiting = await asyncio.gather(asyncio.gather(*(store.counts(t) for t in topics)),
-                                           request.app[HOUSEKEEPER].waiting(topics))
-    return web.json_response([{"Name": c.name, "MessageCount": c.stored, "WaitingConsumers": waiting.get(c.name, 0),
-                               "IsDLQ": is_dlq(c.name), "HasWebhooks": c.webhooks > 0} for c in counts])
+    """TinyMQ 3: the /api/stats rows (the same topics, the same bound on them) as a bare JSON
+    array of TinyMQ 3's five fields."""
+    answer = json.loads((await api.stats(request)).text)
+    return web.json_response([{key: row[key] for key in _STAT_FIELDS} for row in answer["stats"]])
 
 
 @routes.post("/api/queues")
