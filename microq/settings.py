@@ -26,8 +26,14 @@ class SettingsError(ValueError):
 
 
 def _bool(text: str) -> bool:
-    return parse.flag(text)
+    try:
+        return parse.flag(text)
+    except ValueError:
+        raise ValueError(f"expected true or false, got {text!r}") from None
 
+
+# Every parser's message has one form: "expected <the form>, got <the text>", so a bad variable
+# is one line naming it, never a Python error such as "invalid literal for int()".
 
 def _positive_int(text: str) -> int:
     try:
@@ -37,16 +43,22 @@ def _positive_int(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text) if text.strip().isascii() else float("nan")
+    except ValueError:
+        value = float("nan")
     if not value > 0 or value == float("inf"):
         raise ValueError(f"expected a number > 0, got {text!r}")
     return value
 
 
 def _positive_duration(text: str) -> float:
-    value = parse.duration(text)
+    try:
+        value = parse.duration(text)
+    except ValueError:
+        value = 0.0
     if value <= 0:
-        raise ValueError(f"expected a duration > 0, got {text!r}")
+        raise ValueError(f"expected a duration > 0 such as 500ms, 30s, 5m or 1h, got {text!r}")
     return value
 
 
@@ -58,7 +70,10 @@ def _work_lease(text: str) -> float:
 
 
 def _work_max_retries(text: str) -> int:
-    return parse.whole_number(text, 0, 100)
+    try:
+        return parse.whole_number(text, 0, 100)
+    except ValueError:
+        raise ValueError(f"expected a whole number from 0 to 100, got {text!r}") from None
 
 
 def _whole_number(text: str) -> int:
@@ -80,8 +95,16 @@ def _networks(text: str) -> tuple[str, ...]:
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            raise ValueError(f"{entry!r} is not an IP address or network") from None
+            raise ValueError(f"expected comma-separated IP addresses or networks such as 10.0.0.0/8, "
+                             f"got {entry!r}") from None
     return entries
+
+
+def _access_log(text: str) -> str:
+    value = text.strip().lower() or "off"
+    if value not in ("off", "json"):
+        raise ValueError(f"expected off or json, got {text!r}")
+    return value
 
 
 def _log_level(text: str) -> str:
@@ -93,7 +116,7 @@ def _log_level(text: str) -> str:
 
 def _prefix(text: str) -> str:
     if not text or "{" in text or "}" in text or any(c.isspace() for c in text):
-        raise ValueError("expected a non-empty prefix without braces or spaces")
+        raise ValueError(f"expected a non-empty prefix without braces or spaces, got {text!r}")
     return text
 
 
@@ -102,9 +125,10 @@ def _rate(text: str) -> tuple[int, float]:
     count, _, per = text.partition("/")
     periods = {"s": 1.0, "second": 1.0, "m": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0}
     per = per.strip().lower() or "minute"
-    if per not in periods:
-        raise ValueError(f"expected e.g. 1000/minute, got {text!r}")
-    return _positive_int(count), periods[per]
+    digits = count.strip()
+    if per not in periods or not (digits.isascii() and digits.isdigit()) or int(digits) <= 0:
+        raise ValueError(f"expected a count per period such as 1000/minute, 10/m or 5/s, got {text!r}")
+    return int(digits), periods[per]
 
 
 def _url_or_empty(text: str) -> str:
@@ -174,6 +198,10 @@ class Settings:
     work_auth: bool = True  #: off only for benchmarks: no key check, bans or rate limits (warned at start)
     work_lease: float = 1800.0  #: seconds a claim holds its item unless the request asks otherwise (<= 24 h)
     work_max_retries: int = 3  #: lapsed leases an item survives (back to NEW); the next one makes it FAILED
+    # Operations
+    metrics_top_n: int = 20  #: /metrics labels only the largest N topics, lines and work queues
+    access_log: str = "off"  #: "json": one JSON line per request on stdout
+    allow_eviction: bool = False  #: start even when Redis may evict keys (maxmemory-policy other than noeviction)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -244,4 +272,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MICROQ_WORK_AUTH": ("work_auth", _bool),
     "MICROQ_WORK_LEASE": ("work_lease", _work_lease),
     "MICROQ_WORK_MAX_RETRIES": ("work_max_retries", _work_max_retries),
+    "MICROQ_METRICS_TOP_N": ("metrics_top_n", _positive_int),
+    "MICROQ_ACCESS_LOG": ("access_log", _access_log),
+    "MICROQ_ALLOW_EVICTION": ("allow_eviction", _bool),
 }
