@@ -1,0 +1,60 @@
+"""The topics part's state gauges for /metrics, read from Redis at scrape time.
+
+Every registered topic (dead-letter topics excluded: they are the `dead_letters` of their source)
+is counted with five ZCARDs in pipelines; the totals cover all topics, the per-topic series only
+the `top_n` topics holding the most messages (ready + in flight + delayed + dead letters).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from microq.appkeys import REDIS
+from microq.metrics import pipelined, top
+from microq.topics.appkeys import HOUSEKEEPER, TOPICS
+from microq.topics.names import dlq_of, is_dlq
+
+FIELDS = ("ready", "in_flight", "delayed", "dead_letters", "webhook_pending")
+HELP = {
+    "ready": "Messages visible to consumers",
+    "in_flight": "Messages consumed and not yet acknowledged",
+    "delayed": "Messages published with a delay that is not over yet",
+    "dead_letters": "Messages in the topic's dead-letter topic (<topic>.dlq)",
+    "webhook_pending": "Webhook deliveries queued or being POSTed",
+}
+
+
+async def read_state(app: web.Application, top_n: int) -> list[Metric]:
+    store = app[TOPICS]
+    names = [name for name in await store.topics() if not is_dlq(name)]
+    commands = []
+    for name in names:
+        keys, dead = store.keys(name), store.keys(dlq_of(name))
+        commands += [("ZCARD", keys.ready), ("ZCARD", keys.inflight), ("ZCARD", keys.delayed),
+                     ("ZCARD", dead.ready), ("ZCARD", keys.hookq)]
+    replies = [r if isinstance(r, int) else 0 for r in await pipelined(app[REDIS], commands)]
+    counts = {name: replies[i * 5:i * 5 + 5] for i, name in enumerate(names)}
+    largest = top({name: sum(c[:4]) for name, c in counts.items()}, top_n)
+    families = [GaugeMetricFamily("microq_topics", "Registered topics (dead-letter topics not counted)",
+                                  value=len(names))]
+    for index, field in enumerate(FIELDS):
+        family = GaugeMetricFamily(f"microq_topic_{field}", f"{HELP[field]}; the largest topics",
+                                   labels=["topic"])
+        for name in largest:
+            family.add_metric([name], counts[name][index])
+        total = GaugeMetricFamily(f"microq_topic_{field}_total_all", f"{HELP[field]}; all topics together")
+        total.add_metric([], sum(c[index] for c in counts.values()))
+        families += [family, total]
+    if HOUSEKEEPER in app and largest:
+        waiting = await app[HOUSEKEEPER].waiting(largest)
+        family = GaugeMetricFamily("microq_topic_waiting_consumers",
+                                   "Long-polls waiting on every node (a wildcard waiter counts for each topic it "
+                                   "matches); the largest topics", labels=["topic"])
+        for name in largest:
+            family.add_metric([name], waiting.get(name, 0))
+        families.append(family)
+    return families
+
+
+read_state.part = "topics"

@@ -1,0 +1,42 @@
+"""The work part's state gauges for /metrics, read from Redis at scrape time.
+
+Work queues have no registry, so the reader finds them by SCAN for their arrival counter
+(`w:{queue}:seq`, made by the first item). Items by status: totals over every queue, per-queue
+series for the `top_n` queues holding the most items. Active bans are the security layer's
+`sec:{work}:ban:*` keys, which expire when the ban ends.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from microq.appkeys import KEYSPACE, REDIS
+from microq.metrics import pipelined, scan_keys, tag_of, top, unescape_tag
+from microq.work.keys import STATUSES, WorkKeys
+
+
+async def read_state(app: web.Application, top_n: int) -> list[Metric]:
+    redis, keyspace = app[REDIS], app[KEYSPACE]
+    keys = WorkKeys(keyspace)
+    queues = sorted({unescape_tag(tag_of(key)) for key in await scan_keys(redis, f"{keyspace.prefix}w:*:seq")})
+    commands = [("ZCARD", keys.queue(queue).by_status[status]) for queue in queues for status in STATUSES]
+    replies = [r if isinstance(r, int) else 0 for r in await pipelined(redis, commands)]
+    n = len(STATUSES)
+    counts = {queue: replies[i * n:(i + 1) * n] for i, queue in enumerate(queues)}
+    largest = top({queue: sum(c) for queue, c in counts.items()}, top_n)
+    items = GaugeMetricFamily("microq_work_items", "Work items by status; the largest queues",
+                              labels=["queue", "status"])
+    totals = GaugeMetricFamily("microq_work_items_total_all", "Work items by status, all queues together",
+                               labels=["status"])
+    for index, status in enumerate(STATUSES):
+        for queue in largest:
+            items.add_metric([queue, status], counts[queue][index])
+        totals.add_metric([status], sum(c[index] for c in counts.values()))
+    bans = await scan_keys(redis, f"{keyspace.prefix}sec:{{work}}:ban:*")
+    return [GaugeMetricFamily("microq_work_queues", "Work queues that ever held an item", value=len(queues)),
+            items, totals,
+            GaugeMetricFamily("microq_security_active_bans", "Client addresses banned now", value=len(bans))]
+
+
+read_state.part = "work"

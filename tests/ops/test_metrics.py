@@ -1,0 +1,172 @@
+"""/metrics: values checked against the state they describe after a scripted workload, on a
+single Redis and on a Cluster; labels bounded; counters summed across `--workers 2`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from microq.app import create_app
+from microq.redis_client import connect
+from tests.helpers import free_port, stop_process, wait_for_port
+
+KEY = {"X-API-Key": "k"}
+
+
+def samples(text: str) -> dict[tuple[str, tuple], float]:
+    """{(sample name, sorted labels): value}"""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+async def workload(client) -> None:
+    """Known state: topics a (4 ready, 1 in flight, 1 delayed, 1 dead letter) and b (1 ready);
+    line acme/main (2 waiting, 1 served); work queue jobs (2 NEW, 1 IN_PROGRESS)."""
+    for _ in range(5):
+        assert (await client.post("/publish/a", data=b"x")).status == 202
+    assert (await client.post("/publish/a?delay=1h", data=b"later")).status == 202
+    assert (await client.post("/publish/b", data=b"y")).status == 202
+    assert (await client.post("/publish/a.dlq", data=b"dead")).status == 202
+    assert (await client.get("/consume/a")).status == 200  # stays in flight
+    created = await (await client.post("/api/acme/queues", json={"queue_id": "main", "name": "Desk"})).json()
+    admin = {"X-Admin-Key": created["admin_key"]}
+    for name in ("Ada", "Bo", "Cy"):
+        assert (await client.post("/api/acme/main/join", json={"name": name})).status == 201
+    assert (await client.post("/api/acme/main/serve-next", headers=admin)).status == 200
+    for i in range(3):
+        assert (await client.post("/api/queue", json={"queue_name": "jobs", "data": f"d{i}"}, headers=KEY)).status == 201
+    assert (await client.post("/api/queue/jobs/claim", json={}, headers=KEY)).status == 200
+
+
+async def consume_until_empty(client, topic: str) -> None:
+    while (await client.get(f"/consume/{topic}?auto_ack=true")).status == 200:
+        pass
+
+
+def check_state(values: dict) -> None:
+    assert values[("microq_topic_ready", (("topic", "b"),))] == 1
+    assert values[("microq_topic_delayed", (("topic", "a"),))] == 1
+    assert values[("microq_topic_dead_letters", (("topic", "a"),))] == 1
+    assert values[("microq_topic_in_flight", (("topic", "a"),))] == 1
+    assert values[("microq_topic_ready", (("topic", "a"),))] == 4
+    assert values[("microq_topic_ready_total_all", ())] == 5
+    assert values[("microq_topics", ())] == 2
+    assert values[("microq_line_waiting", (("queue", "main"), ("tenant", "acme")))] == 2
+    assert values[("microq_line_served", (("queue", "main"), ("tenant", "acme")))] == 1
+    assert values[("microq_line_waiting_total_all", ())] == 2
+    assert values[("microq_work_items", (("queue", "jobs"), ("status", "NEW")))] == 2
+    assert values[("microq_work_items", (("queue", "jobs"), ("status", "IN_PROGRESS")))] == 1
+    assert values[("microq_work_items_total_all", (("status", "NEW"),))] == 2
+    assert values[("microq_security_active_bans", ())] == 0
+    assert all(values[("microq_state_up", (("part", p),))] == 1 for p in ("lines", "topics", "work"))
+
+
+async def test_metrics_match_the_state_on_one_redis(make_client):
+    client = await make_client(api_keys=("k",), visibility_timeout=300.0)
+    await workload(client)
+    answer = await client.get("/metrics")
+    assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/plain")
+    check_state(samples(await answer.text()))
+    await consume_until_empty(client, "a")
+    after = samples(await (await client.get("/metrics")).text())
+    assert after[("microq_topic_ready", (("topic", "a"),))] == 0
+    assert after[("microq_topic_in_flight", (("topic", "a"),))] == 1
+
+
+async def test_every_node_reports_the_same_state(two_clients):
+    a, b = two_clients
+    await a.post("/publish/shared", data=b"x")
+    one = samples(await (await a.get("/metrics")).text())
+    other = samples(await (await b.get("/metrics")).text())
+    key = ("microq_topic_ready", (("topic", "shared"),))
+    assert one[key] == other[key] == 1
+
+
+async def test_requests_are_labelled_by_route_template_not_path(make_client):
+    client = await make_client()
+    for user in ("u1", "u2", "u3"):
+        await client.get(f"/api/acme/main/status/{user}")
+    await client.get("/no/such/path/xyz")
+    text = await (await client.get("/metrics")).text()
+    values = samples(text)
+    template = (("method", "GET"), ("route", "/api/{tenant_id}/{queue_id}/status/{user_id}"), ("status", "404"))
+    assert values[("microq_http_requests_total", template)] >= 3
+    assert "u1" not in text and "/no/such/path" not in text
+    assert values[("microq_http_requests_total", (("method", "GET"), ("route", "(unmatched)"), ("status", "404")))] >= 1
+    assert values[("microq_http_errors_total", (("cause", "not_found"),))] >= 4
+    assert ("microq_http_request_duration_seconds_count", (("method", "GET"), ("route", "/metrics"))) in values \
+        or ("microq_http_request_duration_seconds_count",
+            (("method", "GET"), ("route", "/api/{tenant_id}/{queue_id}/status/{user_id}"))) in values
+    assert values[("microq_redis_round_trips_total", ())] >= 1
+
+
+async def test_labels_are_bounded_by_top_n(make_client):
+    client = await make_client(metrics_top_n=2)
+    for i, count in enumerate((1, 5, 3, 2)):
+        for _ in range(count):
+            await client.post(f"/publish/t{i}", data=b"x")
+    values = samples(await (await client.get("/metrics")).text())
+    labelled = {dict(labels)["topic"] for (name, labels) in values if name == "microq_topic_ready"}
+    assert labelled == {"t1", "t2"}  # the two largest
+    assert values[("microq_topic_ready_total_all", ())] == 11
+    assert values[("microq_topics", ())] == 4
+
+
+async def test_metrics_on_a_cluster(aiohttp_client, redis_cluster, settings):
+    flush = connect(redis_cluster.url, cluster=True)
+    await flush.flushall()
+    await flush.aclose()
+    client = await aiohttp_client(create_app(settings.replace(
+        redis_url=redis_cluster.url, redis_cluster=True, api_keys=("k",), visibility_timeout=300.0)))
+    await workload(client)
+    values = samples(await (await client.get("/metrics")).text())
+    check_state(values)
+
+
+async def test_counters_add_up_across_two_workers(tmp_path, redis_url, redis):
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis_url, "MICROQ_DATA_DIR": str(tmp_path / "data")}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    node = subprocess.Popen([sys.executable, "-m", "microq", "serve", "--port", str(port), "--workers", "2"],
+                            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, 30)
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as session:
+            await _until_ready(session, base)
+            for _ in range(40):  # new connections: SO_REUSEPORT spreads them over both workers
+                async with aiohttp.ClientSession() as fresh:
+                    async with fresh.get(f"{base}/healthz") as answer:
+                        assert answer.status == 200
+            seen = set()
+            for _ in range(10):
+                async with aiohttp.ClientSession() as fresh:
+                    async with fresh.get(f"{base}/metrics") as answer:
+                        values = samples(await answer.text())
+                seen.add(values[("microq_http_requests_total",
+                                 (("method", "GET"), ("route", "/healthz"), ("status", "200")))])
+            assert seen == {40.0}  # whichever worker answered, the sum over both
+    finally:
+        stop_process(node)
+
+
+async def _until_ready(session, base: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            async with session.get(f"{base}/readyz") as answer:
+                if answer.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise TimeoutError("node not ready")
