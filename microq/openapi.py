@@ -1,0 +1,492 @@
+"""The API description: OpenAPI 3.1 at `/openapi.json`, and Swagger UI at `/docs`.
+
+The document is written here by hand, operation by operation, from docs/compat.md (each part's
+contract); tests/ops/test_openapi.py holds it against the live route table, both ways, so a
+route added without a description (or a description left after its route went) fails CI.
+Swagger UI's files come from the swagger-ui-py package (served under /docs/static/), never a CDN.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from microq import __version__
+
+try:  # the assets only; the package's framework glue is not used
+    import swagger_ui
+
+    SWAGGER_ASSETS: Path | None = Path(swagger_ui.__file__).resolve().parent / "static"
+except ImportError:  # pragma: no cover - an install without it still serves /openapi.json
+    SWAGGER_ASSETS = None
+
+#: routes that are not part of an API: pages, static files, the description itself
+UNDESCRIBED = {"/static", "/docs", "/docs/static"}
+
+# --- building blocks ------------------------------------------------------------------------
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+TOPIC = {"type": "string", "pattern": r"^[a-zA-Z0-9._-]{1,255}$", "not": {"enum": [".", ".."]},
+         "examples": ["orders.eu"]}
+ID64 = {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"}
+ANY_JSON: dict[str, Any] = {}
+
+
+def path_param(name: str, schema: dict, description: str = "") -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
+
+
+def query(name: str, schema: dict, description: str = "", required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+def header(name: str, description: str, required: bool = False) -> dict:
+    return {"name": name, "in": "header", "required": required, "schema": {"type": "string"},
+            "description": description}
+
+
+def json_body(schema: dict, example: Any, required: bool = True) -> dict:
+    return {"required": required, "content": {"application/json": {"schema": schema, "example": example}}}
+
+
+def answer(description: str, schema: dict | None = None, example: Any = None,
+           media: str = "application/json") -> dict:
+    out: dict[str, Any] = {"description": description}
+    if schema is not None:
+        content: dict[str, Any] = {"schema": schema}
+        if example is not None:
+            content["example"] = example
+        out["content"] = {media: content}
+    return out
+
+
+def obj(properties: dict | None = None, required: tuple[str, ...] = ()) -> dict:
+    schema: dict[str, Any] = {"type": "object"}
+    if properties:
+        schema["properties"] = properties
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def op(tag: str, summary: str, responses: dict, parameters: list | None = None, body: dict | None = None,
+       security: list | None = None, description: str = "") -> dict:
+    out: dict[str, Any] = {"tags": [tag], "summary": summary, "responses": {
+        **responses, "default": answer("An error: every error of every part has this shape", ERROR,
+                                       {"error": "queue_name is required"})}}
+    if description:
+        out["description"] = description
+    if parameters:
+        out["parameters"] = parameters
+    if body:
+        out["requestBody"] = body
+    if security is not None:
+        out["security"] = security
+    return out
+
+
+STRING, INT, BOOL, NUMBER = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}, {"type": "number"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+ANY_OBJECT = {"type": "object"}
+
+# --- lines (seed 000) -------------------------------------------------------------------------
+
+LINE = [path_param("tenant_id", ID64, "tenant id"), path_param("queue_id", ID64, "queue (line) id")]
+USER = path_param("user_id", {"type": "string", "maxLength": 200}, "the user id join returned")
+TYPE_ID = path_param("type_id", {"type": "string", "maxLength": 200}, "a service type id")
+ADMIN = [{"AdminKey": []}]
+ENTRY = obj({"user_id": STRING, "name": STRING, "status": STRING, "position": {"type": ["integer", "null"]},
+             "eta_minutes": {"type": ["number", "null"]}})
+QUEUE_CONFIG = obj({"tenant_id": STRING, "queue_id": STRING, "name": STRING, "is_public": BOOL,
+                    "avg_service_time": NUMBER, "admin_key": STRING})
+SERVICE_TYPE = obj({"id": STRING, "name": STRING, "code": NULLABLE_STRING})
+SSE = answer("Server-Sent Events: `retry: 2000`, an event per change, a comment every 15 s", STRING,
+             media="text/event-stream")
+
+
+def lines_paths() -> dict:
+    t = "lines"
+    cfg_body = json_body(obj({"queue_id": ID64, "name": {"type": "string", "maxLength": 200},
+                              "is_public": BOOL, "avg_service_time": {"type": "number", "exclusiveMinimum": 0,
+                                                                      "maximum": 1440}}, ("queue_id",)),
+                         {"queue_id": "main", "name": "Front desk", "is_public": True, "avg_service_time": 4})
+    patch_body = json_body(obj({"name": STRING, "is_public": BOOL, "avg_service_time": NUMBER}),
+                           {"name": "Front desk (ground floor)", "avg_service_time": 5})
+    type_body = json_body(obj({"name": {"type": "string", "maxLength": 100}, "code": NULLABLE_STRING},
+                              ("name",)), {"name": "Returns", "code": "R"})
+    served = answer("The person now served, or `{\"message\": \"queue is empty\"}`", ANY_OBJECT,
+                    {"served": {"user_id": "4f9c...", "name": "Ada"}})
+    return {
+        "/api/{tenant_id}/queues": {
+            "parameters": [LINE[0]],
+            "post": op(t, "Create a line (201 with its admin key; a repeat is 200 without it)",
+                       {"200": answer("Already existed: its config", QUEUE_CONFIG),
+                        "201": answer("Created: the config and admin_key (shown once)", QUEUE_CONFIG,
+                                      {"tenant_id": "acme", "queue_id": "main", "name": "Front desk",
+                                       "is_public": True, "avg_service_time": 4, "admin_key": "9f2c...48 hex"})},
+                       body=cfg_body),
+            "get": op(t, "The tenant's lines, in creation order", {"200": answer("Lines", ANY_JSON)}),
+        },
+        "/api/{tenant_id}/queues/{queue_id}": {
+            "parameters": LINE,
+            "get": op(t, "A line's config", {"200": answer("Config", QUEUE_CONFIG)}),
+            "patch": op(t, "Change a line's config", {"200": answer("The new config", QUEUE_CONFIG)},
+                        body=patch_body, security=ADMIN),
+        },
+        "/api/{tenant_id}/queues/{queue_id}/rotate-key": {
+            "parameters": LINE,
+            "post": op(t, "Replace the admin key", {"200": answer("The new admin key", ANY_OBJECT)}, security=ADMIN),
+        },
+        "/api/{tenant_id}/{queue_id}/join": {
+            "parameters": LINE,
+            "post": op(t, "Join the line", {"201": answer("The entry, position and ETA", ANY_OBJECT,
+                                                         {"user_id": "4f9c...", "name": "Ada", "position": 3,
+                                                          "eta_minutes": 12.0})},
+                       body=json_body(obj({"name": {"type": "string", "minLength": 1, "maxLength": 100},
+                                           "service_type_id": NULLABLE_STRING, "tenant_id": STRING,
+                                           "queue_id": STRING}, ("name",)), {"name": "Ada"}),
+                       description="A private line (`is_public: false`) needs X-Admin-Key."),
+        },
+        "/api/{tenant_id}/{queue_id}/status/{user_id}": {
+            "parameters": [*LINE, USER],
+            "get": op(t, "A person's place (finished entries answer for 24 h)", {"200": answer("Entry", ENTRY)}),
+        },
+        "/api/{tenant_id}/{queue_id}/status/{user_id}/stream": {
+            "parameters": [*LINE, USER],
+            "get": op(t, "A person's place, live (SSE)", {"200": SSE}),
+        },
+        "/api/{tenant_id}/{queue_id}/leave/{user_id}": {
+            "parameters": [*LINE, USER],
+            "post": op(t, "Leave the line (authorised by the user id)", {"200": answer("Left", ANY_OBJECT)}),
+        },
+        "/api/{tenant_id}/{queue_id}/boost": {
+            "parameters": LINE,
+            "post": op(t, "Retired: always 410", {"410": answer("Gone", ERROR)}),
+        },
+        "/api/{tenant_id}/{queue_id}/serve-next": {
+            "parameters": LINE,
+            "post": op(t, "Serve the next person", {"200": served}, security=ADMIN),
+        },
+        "/api/{tenant_id}/{queue_id}/call/{user_id}": {
+            "parameters": [*LINE, USER],
+            "post": op(t, "Serve a given person out of turn", {"200": served}, security=ADMIN),
+        },
+        "/api/{tenant_id}/{queue_id}/remove/{user_id}": {
+            "parameters": [*LINE, USER],
+            "post": op(t, "Remove a person", {"200": answer("Removed", ANY_OBJECT)}, security=ADMIN),
+        },
+        "/api/{tenant_id}/{queue_id}/no-show/{user_id}": {
+            "parameters": [*LINE, USER],
+            "post": op(t, "Mark a person as not showing up", {"200": answer("Marked", ANY_OBJECT)}, security=ADMIN),
+        },
+        "/api/{tenant_id}/{queue_id}/list": {
+            "parameters": LINE,
+            "get": op(t, "Everyone waiting, in order (paged)",
+                      {"200": answer("The line", obj({"count": INT, "queue": {"type": "array"}}),
+                                     {"count": 1, "offset": 0, "queue": [{"user_id": "4f9c...", "name": "Ada",
+                                                                          "position": 1}]})},
+                      [query("offset", {"type": "integer", "minimum": 0}),
+                       query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})]),
+        },
+        "/api/{tenant_id}/{queue_id}/stream": {
+            "parameters": LINE,
+            "get": op(t, "The line, live (SSE)", {"200": SSE},
+                      [query("limit", {"type": "integer", "minimum": 1})]),
+        },
+        "/api/{tenant_id}/{queue_id}/qr": {
+            "parameters": LINE,
+            "get": op(t, "QR code (SVG) of the line's public page",
+                      {"200": answer("SVG image", STRING, media="image/svg+xml")}),
+        },
+        "/api/{tenant_id}/{queue_id}/service-types": {
+            "parameters": LINE,
+            "get": op(t, "The line's service types (public)", {"200": answer("Types", ANY_JSON)}),
+            "post": op(t, "Add a service type (at most 100)", {"201": answer("The type", SERVICE_TYPE)},
+                       body=type_body, security=ADMIN),
+        },
+        "/api/{tenant_id}/{queue_id}/service-types/{type_id}": {
+            "parameters": [*LINE, TYPE_ID],
+            "patch": op(t, "Rename a service type", {"200": answer("The type", SERVICE_TYPE)},
+                        body=type_body, security=ADMIN),
+            "delete": op(t, "Delete a service type", {"200": answer("Deleted", ANY_OBJECT)}, security=ADMIN),
+        },
+        "/api/{tenant_id}/{queue_id}/events": {
+            "parameters": LINE,
+            "get": op(t, "The line's event log, oldest first",
+                      {"200": answer("Events", obj({"count": INT, "events": {"type": "array"}}),
+                                     {"count": 1, "events": [{"id": "1764620000000-0", "type": "JOIN"}],
+                                      "next": "1764620000000-0"})},
+                      [query("since", STRING, "an event id (after it) or a time in ms"),
+                       query("limit", {"type": "integer", "minimum": 1})], security=ADMIN),
+        },
+        "/queue": {"get": op("pages", "Lines: a form to open a line's pages", {"200": answer("HTML page", STRING, media="text/html")})},
+        "/queue/{tenant_id}/{queue_id}": {
+            "parameters": LINE,
+            "get": op("pages", "Lines: public page", {"200": answer("HTML page", STRING, media="text/html")}),
+        },
+        "/queue/{tenant_id}/{queue_id}/kiosk": {
+            "parameters": LINE,
+            "get": op("pages", "Lines: kiosk view", {"200": answer("HTML page", STRING, media="text/html")}),
+        },
+        "/queue/{tenant_id}/{queue_id}/admin": {
+            "parameters": LINE,
+            "get": op("pages", "Lines: admin panel", {"200": answer("HTML page", STRING, media="text/html")}),
+        },
+    }
+
+
+# --- work (seed 001) ---------------------------------------------------------------------------
+
+API_KEY = [{"ApiKey": []}]
+QUEUE_NAME = path_param("queue_name", {"type": "string", "minLength": 1, "maxLength": 100}, "work queue name")
+ITEM_ID = path_param("item_id", {"type": "string", "maxLength": 100}, "item id (UUID4)")
+TRIGGER_NAME = path_param("trigger_name", {"type": "string", "minLength": 1, "maxLength": 100})
+STATUS = {"type": "string", "enum": ["NEW", "IN_PROGRESS", "DONE", "FAILED", "ABANDONED"]}
+ITEM = obj({"id": STRING, "queue_name": STRING, "status": STATUS, "data": ANY_JSON, "reference": NULLABLE_STRING,
+            "message": NULLABLE_STRING, "created_by": NULLABLE_STRING, "created_date": STRING})
+TRIGGER = obj({"name": STRING, "type": {"type": "string", "enum": ["SINGLE", "QUEUE"]}, "process_status": STRING,
+               "queue_name": NULLABLE_STRING, "description": NULLABLE_STRING})
+
+
+def work_paths() -> dict:
+    t = "work"
+    item_body = json_body(obj({"queue_name": {"type": "string", "minLength": 1, "maxLength": 100},
+                               "data": {"type": ["string", "object", "array", "null"]},
+                               "reference": NULLABLE_STRING, "status": STATUS, "message": NULLABLE_STRING,
+                               "created_by": NULLABLE_STRING, "created_date": NULLABLE_STRING},
+                              ("queue_name",)),
+                          {"queue_name": "invoices", "data": {"invoice": 1042}, "reference": "INV-1042"})
+    return {
+        "/api/queue": {"post": op(t, "Add a work item", {"201": answer(
+            "Created", obj({"success": BOOL, "id": STRING}, ("success", "id")),
+            {"success": True, "id": "0b6f5c1e-8a2d-4f0e-9b57-2f1a3c4d5e6f"})},
+            [header("Idempotency-Key", "retrying with the same key within 24 h creates nothing more")],
+            item_body, API_KEY)},
+        "/api/trigger": {"post": op(t, "Set a SINGLE trigger's process status", {"200": answer(
+            "Changed", obj({"success": BOOL, "trigger_name": STRING, "new_status": STRING}),
+            {"success": True, "trigger_name": "nightly", "new_status": "RUNNING"})},
+            body=json_body(obj({"trigger_name": STRING, "process_status": STRING}, ("trigger_name", "process_status")),
+                           {"trigger_name": "nightly", "process_status": "RUNNING"}), security=API_KEY)},
+        "/api/queue/{queue_name}": {"parameters": [QUEUE_NAME], "get": op(
+            t, "Item counts by status", {"200": answer("Counts", ANY_OBJECT)}, security=API_KEY)},
+        "/api/queue/{queue_name}/items": {"parameters": [QUEUE_NAME], "get": op(
+            t, "Items of one status, FIFO, paged", {"200": answer("Items", ANY_OBJECT)},
+            [query("status", STATUS), query("limit", {"type": "integer", "minimum": 1}),
+             query("after", {"type": "integer", "minimum": 0})], security=API_KEY)},
+        "/api/queue/{queue_name}/items/{item_id}": {"parameters": [QUEUE_NAME, ITEM_ID], "get": op(
+            t, "One item", {"200": answer("Item", ITEM)}, security=API_KEY)},
+        "/api/queue/{queue_name}/claim": {"parameters": [QUEUE_NAME], "post": op(
+            t, "Claim the oldest NEW item (it becomes IN_PROGRESS)", {"200": answer("The item, or none", ANY_JSON)},
+            body=json_body(obj({"claimed_by": NULLABLE_STRING}), {"claimed_by": "worker-7"}, required=False),
+            security=API_KEY)},
+        "/api/queue/{queue_name}/items/{item_id}/status": {"parameters": [QUEUE_NAME, ITEM_ID], "post": op(
+            t, "Move an item to another status", {"200": answer("The item", ANY_OBJECT)},
+            body=json_body(obj({"status": STATUS, "message": NULLABLE_STRING}, ("status",)),
+                           {"status": "DONE", "message": "sent"}), security=API_KEY)},
+        "/api/triggers": {
+            "get": op(t, "Every trigger", {"200": answer("Triggers", ANY_JSON)}, security=API_KEY),
+            "post": op(t, "Create a trigger", {"201": answer("Created", ANY_OBJECT)},
+                       body=json_body(obj({"name": STRING, "type": {"type": "string", "enum": ["SINGLE", "QUEUE"]},
+                                           "process_status": STRING, "queue_name": NULLABLE_STRING,
+                                           "description": NULLABLE_STRING}, ("name",)),
+                                      {"name": "nightly", "type": "SINGLE", "process_status": "IDLE"}),
+                       security=API_KEY)},
+        "/api/triggers/{trigger_name}": {
+            "parameters": [TRIGGER_NAME],
+            "get": op(t, "One trigger", {"200": answer("Trigger", TRIGGER)}, security=API_KEY),
+            "delete": op(t, "Delete a trigger", {"200": answer("Deleted", ANY_OBJECT)}, security=API_KEY)},
+        "/work": {"get": op("pages", "Work: console", {"200": answer("HTML page", STRING, media="text/html")})},
+    }
+
+
+# --- topics (seed 002) ---------------------------------------------------------------------------
+
+MESSAGE = obj({"id": STRING, "topic": STRING, "payload": {"type": "string", "contentEncoding": "base64"},
+               "timestamp": STRING, "retry_count": INT})
+DURATION = {"type": "string", "examples": ["30s", "500ms", "5m"]}
+TOPIC_PATH = path_param("topic", TOPIC, "topic name")
+
+
+def topics_paths() -> dict:
+    t = "topics"
+    def missing() -> dict:
+        return op(t, "Missing topic: always 400", {"400": answer("missing topic", ERROR, {"error": "missing topic"})})
+
+    publish_params = [query("ttl", DURATION, "drop the message when not consumed in time"),
+                      query("delay", DURATION, "hide the message until then")]
+    accepted = answer("Accepted", obj({"status": STRING, "topic": STRING, "id": STRING}),
+                      {"status": "accepted", "topic": "orders.eu", "id": "2b1c0f0e-..."})
+    return {
+        "/publish": {"post": missing()}, "/publish/": {"post": missing()},
+        "/consume": {"get": missing()}, "/consume/": {"get": missing()},
+        "/webhook": {"post": missing()}, "/webhook/": {"post": missing()},
+        "/publish/{topic}": {"parameters": [TOPIC_PATH], "post": op(
+            t, "Publish one message (the body is the payload)", {"202": accepted},
+            [*publish_params, query("broadcast", {"type": "string", "enum": ["true", "false", "1", "0"]},
+                                    "deliver only to long-polls waiting now")],
+            {"required": True, "content": {"*/*": {"schema": {"type": "string", "format": "binary"},
+                                                   "example": '{"order": 42}'}}})},
+        "/publish/{topic}/batch": {"parameters": [TOPIC_PATH], "post": op(
+            t, "Publish many messages at once, all or nothing", {"202": answer(
+                "Accepted", obj({"status": STRING, "count": INT, "ids": {"type": "array", "items": STRING}}))},
+            publish_params, json_body(
+                obj({"messages": {"type": "array", "items": obj(
+                    {"payload": {"type": "string", "contentEncoding": "base64"}, "ttl": DURATION, "delay": DURATION,
+                     "content_type": STRING}, ("payload",))}}, ("messages",)),
+                {"messages": [{"payload": "eyJvcmRlciI6IDQyfQ=="}]}))},
+        "/consume/{topic}": {"parameters": [path_param("topic", {"type": "string", "maxLength": 255},
+                                                        "topic name or a wildcard pattern (orders.*)")],
+                             "get": op(t, "Take messages (long-poll with timeout)", {
+                                 "200": answer("A message (limit 1) or a list", {"type": ["object", "array"]},
+                                               {"id": "2b1c0f0e-...", "topic": "orders.eu",
+                                                "payload": "eyJvcmRlciI6IDQyfQ==", "retry_count": 0}),
+                                 "404": answer("no messages available", ERROR)},
+                                       [query("timeout", DURATION, "wait this long for a message (max 60 s)"),
+                                        query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                                        query("auto_ack", {"type": "string", "enum": ["true", "false"]}),
+                                        query("visibility", DURATION, "lease before redelivery")])},
+        "/ack/{topic}/{id}": {"parameters": [TOPIC_PATH, path_param("id", {"type": "string", "maxLength": 200})],
+                              "post": op(t, "Acknowledge a consumed message", {"200": answer(
+                                  "Acknowledged", ANY_OBJECT, {"status": "success", "message": "Message acknowledged"})})},
+        "/ack/{topic}": {"parameters": [TOPIC_PATH], "post": op(
+            t, "Acknowledge many messages", {"200": answer("Acknowledged", obj({"acknowledged": INT}))},
+            body=json_body(obj({"ids": {"type": "array", "items": STRING}}, ("ids",)), {"ids": ["2b1c0f0e-..."]}))},
+        "/requeue": {"post": op(t, "Give a message back (or dead-letter it after 3 attempts)", {"202": answer(
+            "Requeued", obj({"status": STRING, "id": STRING, "topic": STRING}))},
+            body=json_body(obj({"id": STRING, "topic": STRING, "payload": STRING, "retry_count": INT},
+                               ("id", "topic")), {"id": "2b1c0f0e-...", "topic": "orders.eu"}))},
+        "/webhook/{topic}": {
+            "parameters": [TOPIC_PATH],
+            "post": op(t, "Register a webhook (push delivery)", {"201": answer(
+                "Registered", obj({"status": STRING, "id": STRING, "url": STRING}))},
+                body=json_body(obj({"url": {"type": "string", "format": "uri"}}, ("url",)),
+                               {"url": "https://hooks.example.com/orders"})),
+            "get": op(t, "The topic's webhooks", {"200": answer("Webhooks", obj({"webhooks": {"type": "array"}}))}),
+            "delete": op(t, "Remove a webhook by URL", {"200": answer("Removed", ANY_OBJECT)},
+                         [query("url", STRING, required=True)])},
+        "/webhook/{topic}/{hook_id}": {"parameters": [TOPIC_PATH, path_param("hook_id", STRING)],
+                                       "delete": op(t, "Remove a webhook by id", {"200": answer("Removed", ANY_OBJECT)})},
+        "/api/topics": {"post": op(t, "Create a topic", {"201": answer(
+            "Created", obj({"status": STRING, "name": STRING}), {"status": "created", "name": "orders.eu"})},
+            body=json_body(obj({"name": TOPIC}, ("name",)), {"name": "orders.eu"}))},
+        "/api/stats": {"get": op(t, "Every topic's counts", {"200": answer("Stats", obj({"stats": {"type": "array"}}))})},
+        "/api/queues/peek": {"get": op(t, "Look at ready messages without taking them", {"200": answer(
+            "Messages", {"type": "array"})}, [query("queue", TOPIC, required=True),
+                                              query("limit", {"type": "integer", "minimum": 1, "maximum": 100})])},
+        "/api/topics/{topic}/purge": {"parameters": [TOPIC_PATH], "post": op(
+            t, "Delete a topic's messages", {"200": answer("Purged", obj({"deleted": INT}))})},
+        "/api/topics/{topic}/redrive": {"parameters": [TOPIC_PATH], "post": op(
+            t, "Move a .dlq topic's messages back to its source", {"200": answer("Redriven", ANY_OBJECT)})},
+        "/dashboard": {"get": op("pages", "Topics: dashboard", {"200": answer("HTML page", STRING, media="text/html")})},
+    }
+
+
+# --- the foundation ------------------------------------------------------------------------------
+
+def foundation_paths() -> dict:
+    t = "operations"
+    html = {"200": answer("HTML page", STRING, media="text/html")}
+    return {
+        "/": {"get": op(t, "Index page: links to every page, the docs and health", html)},
+        "/healthz": {"get": op(t, "Liveness", {"200": answer("Alive", obj({"status": STRING}), {"status": "ok"})})},
+        "/readyz": {"get": op(t, "Readiness: Redis answers, scripts loaded", {
+            "200": answer("Ready", obj({"status": STRING}), {"status": "ready"}), "503": answer("Not ready", ERROR)})},
+        "/metrics": {"get": op(t, "Prometheus metrics", {"200": answer("Text format 0.0.4", STRING, media="text/plain")})},
+        "/openapi.json": {"get": op(t, "This document", {"200": answer("OpenAPI 3.1", ANY_OBJECT)})},
+    }
+
+
+def operation_id(method: str, path: str) -> str:
+    """`post /webhook/{topic}` -> `post_webhook_topic`; `/` alone is `index`; a trailing slash `_slash`."""
+    words = re.findall(r"[A-Za-z0-9]+", path) or ["index"]
+    return "_".join([method, *words]) + ("_slash" if path.endswith("/") and path != "/" else "")
+
+
+def document() -> dict:
+    paths = {**foundation_paths(), **lines_paths(), **work_paths(), **topics_paths()}
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method != "parameters":
+                operation.setdefault("operationId", operation_id(method, path))
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "MicroQ", "version": __version__,
+                 "description": "Waiting lines (seed 000), work items and triggers (seed 001) and topics "
+                                "(seed 002, TinyMQ) over HTTP, on Redis. Interpretations of each seed: "
+                                "docs/compat.md."},
+        "tags": [{"name": "lines", "description": "Waiting lines of people"},
+                 {"name": "work", "description": "Work items and triggers (X-API-Key)"},
+                 {"name": "topics", "description": "The TinyMQ broker"},
+                 {"name": "pages"}, {"name": "operations"}],
+        "paths": paths,
+        "components": {
+            "schemas": {"Error": obj({"error": STRING}, ("error",))},
+            "securitySchemes": {
+                "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                           "description": "MICROQ_API_KEYS or `microq api-key create`"},
+                "AdminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key",
+                             "description": "the line's admin key, returned once by create"}},
+        },
+    }
+
+
+def described_operations(doc: dict) -> set[tuple[str, str]]:
+    """{(METHOD, path template)} the document describes."""
+    return {(method.upper(), path) for path, item in doc["paths"].items()
+            for method in item if method in ("get", "post", "put", "patch", "delete")}
+
+
+def served_operations(app: web.Application) -> set[tuple[str, str]]:
+    """{(METHOD, path template)} the app's route table serves, HEAD and non-API routes left out."""
+    out = set()
+    for route in app.router.routes():
+        resource = route.resource
+        if resource is None or route.method in ("HEAD", "OPTIONS", "*"):
+            continue
+        if any(resource.canonical == p or resource.canonical.startswith(p + "/") for p in UNDESCRIBED):
+            continue
+        out.add((route.method, resource.canonical))
+    return out
+
+
+# --- serving ---------------------------------------------------------------------------------------
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>MicroQ API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script src="/docs/static/docs-init.js"></script>
+</body></html>
+"""
+_DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true});\n"""
+
+routes = web.RouteTableDef()
+_BODY = json.dumps(document(), ensure_ascii=False).encode()
+
+
+@routes.get("/openapi.json")
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.Response(body=_BODY, content_type="application/json")
+
+
+@routes.get("/docs")
+async def docs(request: web.Request) -> web.Response:
+    if SWAGGER_ASSETS is None:
+        raise web.HTTPNotFound()
+    return web.Response(text=_DOCS_PAGE, content_type="text/html")
+
+
+@routes.get("/docs/static/docs-init.js")
+async def docs_init(request: web.Request) -> web.Response:
+    return web.Response(text=_DOCS_INIT, content_type="application/javascript")
+
+
+def setup(app: web.Application) -> None:
+    app.add_routes(routes)
+    if SWAGGER_ASSETS is not None:
+        app.router.add_static("/docs/static/", SWAGGER_ASSETS)
