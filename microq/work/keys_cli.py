@@ -1,7 +1,8 @@
 """`microq api-key create | list | revoke`: manage the work API's keys in Redis.
 
-Connects to REDIS_URL, or attaches to the embedded server in MICROQ_DATA_DIR (starting it
-when no node runs) exactly as `microq serve` would, so keys land where the nodes look.
+Uses exactly the server's Redis: REDIS_URL, or the embedded server of MICROQ_DATA_DIR while a
+`microq serve` runs on it. It never starts an embedded Redis itself: one started from another
+folder would hold keys no server reads (they would get 401, and five tries ban the address).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from microq.embedded import EmbeddedRedis
+from microq.doctor import ServerNotFound, server_redis_url
 from microq.errors import NotFound, Unavailable
 from microq.keys import Keyspace
 from microq.redis_client import connect
@@ -24,23 +25,20 @@ from microq.settings import Settings
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    embedded = None
-    url = settings.redis_url
-    if not url:
-        embedded = EmbeddedRedis(settings.data_dir)
-        url = embedded.attach()
+    try:
+        url = server_redis_url(settings)
+    except ServerNotFound as exc:
+        print(f"microq api-key: {exc}", file=sys.stderr)
+        return 1
     try:
         return asyncio.run(_run(url, settings, args))
     except (Unavailable, RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError) as exc:
         print(f"microq: Redis is unreachable: {exc or type(exc).__name__}", file=sys.stderr)
         return 1
-    finally:
-        if embedded is not None:
-            embedded.release()
 
 
 async def _run(url: str, settings: Settings, args: argparse.Namespace) -> int:
-    client = connect(url)
+    client = connect(url, cluster=settings.redis_cluster)
     try:
         store = ApiKeyStore(Scripts(client), SecurityKeys(Keyspace(settings.key_prefix)))
         if args.key_command == "create":
@@ -54,6 +52,8 @@ async def _run(url: str, settings: Settings, args: argparse.Namespace) -> int:
             infos = await store.list()
             if not infos:
                 print("no API keys in Redis (keys from MICROQ_API_KEYS are not listed)", file=sys.stderr)
+                return 0
+            print("ID\tCREATED\tNAME")
             for info in infos:
                 print(f"{info.id}\t{info.created}\t{info.name}")
             return 0
