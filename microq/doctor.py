@@ -27,7 +27,7 @@ from typing import Any, AsyncIterator
 from aiohttp import web
 from redis.asyncio import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from microq.appkeys import REDIS, SETTINGS
@@ -151,6 +151,11 @@ CHECKS = (check_version, check_persistence, check_eviction, check_cluster, check
 
 async def diagnose(redis: Any) -> list[Finding]:
     findings = []
+    if isinstance(redis, RedisCluster):
+        try:  # learn the nodes and slots before any check asks for them
+            await redis.initialize()
+        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            return [Finding("cluster", "error", f"Redis unreachable: {exc or type(exc).__name__}")]
     for check in CHECKS:
         name = check.__name__.removeprefix("check_")
         try:
