@@ -170,3 +170,15 @@ async def _until_ready(session, base: str) -> None:
             pass
         await asyncio.sleep(0.1)
     raise TimeoutError("node not ready")
+
+
+def test_the_readers_key_names_are_the_parts_own(settings):
+    """The topics reader builds key names itself (speed); they must stay those of topic_keys()."""
+    from microq.keys import Keyspace
+    from microq.topics.names import dlq_of, topic_keys
+
+    keyspace = Keyspace("mq:")
+    key = keyspace.entity("t", "orders.eu")
+    own, dead = topic_keys(keyspace, "orders.eu"), topic_keys(keyspace, dlq_of("orders.eu"))
+    assert (key("ready"), key("inflight"), key("delayed"), key("dlq:ready"), key("hookq")) == \
+        (own.ready, own.inflight, own.delayed, dead.ready, own.hookq)
