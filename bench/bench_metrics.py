@@ -1,6 +1,7 @@
 """The cost of a /metrics scrape as topics grow, beside GET /healthz on the same node (the anchor),
 and what a scrape does to other requests' latency (the state is read in chunks that yield the
-event loop). `python -m bench.bench_metrics [max_topics]`"""
+event loop). The longest /healthz without scrapes is the anchor for that: with many topics the
+topics part's once-a-second sweep runs on the same loop. `python -m bench.bench_metrics [max_topics]`"""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ async def healthz_during(session: aiohttp.ClientSession, base: str, busy: asynci
 async def measure(base: str, topics: int, scrapes: int) -> dict[str, object]:
     async with aiohttp.ClientSession() as session:
         anchor, _ = await timed_gets(session, f"{base}/healthz", 200)
+        idle = await healthz_during(session, base, asyncio.create_task(asyncio.sleep(3)))
         scrape, size = await timed_gets(session, f"{base}/metrics", scrapes)
         busy = asyncio.create_task(timed_gets(session, f"{base}/metrics", scrapes))
         during = await healthz_during(session, base, busy)
@@ -64,6 +66,7 @@ async def measure(base: str, topics: int, scrapes: int) -> dict[str, object]:
             "scrape p50 ms": round(percentile(scrape, 0.5), 1), "scrape p99 ms": round(percentile(scrape, 0.99), 1),
             "scrape / healthz": round(percentile(scrape, 0.5) / percentile(anchor, 0.5)),
             "body KiB": round(size / 1024, 1),
+            "healthz max ms, 3 s without scrapes": round(max(idle), 1) if idle else "",
             "healthz max ms while scraping": round(max(during), 1) if during else "",
             "healthz p50 ms while scraping": round(percentile(during, 0.5), 2) if during else ""}
 
