@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import os
 import time
@@ -179,8 +180,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def top(counts: dict[str, int], n: int) -> list[str]:
-    """The n entities with the largest counts (ties by name), for bounded labels."""
-    return sorted(counts, key=lambda name: (-counts[name], name))[:n]
+    """The n entities with the largest counts (ties by name), for bounded labels: O(len · log n)."""
+    return heapq.nsmallest(n, counts, key=lambda name: (-counts[name], name))
 
 
 async def chunked(items: list[Any], size: int = 500) -> AsyncIterator[list[Any]]:

@@ -17,6 +17,7 @@ from microq.metrics import pipelined, top
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS
 from microq.topics.names import is_dlq
 
+SLICE = 1000  #: topics per round trip (5 commands each)
 FIELDS = ("ready", "in_flight", "delayed", "dead_letters", "webhook_pending")
 HELP = {
     "ready": "Messages visible to consumers",
@@ -30,17 +31,21 @@ HELP = {
 async def read_state(app: web.Application, top_n: int) -> list[Metric]:
     store, keyspace = app[TOPICS], app[KEYSPACE]
     names = [name for name in await store.topics() if not is_dlq(name)]
-    commands = []
-    for name in names:
-        # the names topic_keys() gives (a .dlq's keys are its source's with "dlq:"), built directly:
-        # store.keys() caches 10k topics, which a scrape would churn, and dataclasses cost 30 µs each
-        key = keyspace.entity("t", name)
-        commands += [("ZCARD", key("ready")), ("ZCARD", key("inflight")), ("ZCARD", key("delayed")),
-                     ("ZCARD", key("dlq:ready")), ("ZCARD", key("hookq"))]
-        if len(commands) % 5000 == 0:
-            await asyncio.sleep(0)
-    replies = [r if isinstance(r, int) else 0 for r in await pipelined(app[REDIS], commands)]
-    counts = {name: replies[i * 5:i * 5 + 5] for i, name in enumerate(names)}
+    counts, totals = {}, [0] * len(FIELDS)
+    for start in range(0, len(names), SLICE):  # a slice per round trip: few live objects, short loop holds
+        part, commands = names[start:start + SLICE], []
+        for name in part:
+            # the names topic_keys() gives (a .dlq's keys are its source's with "dlq:"), built directly:
+            # store.keys() caches 10k topics, which a scrape would churn, and dataclasses cost 30 µs each
+            key = keyspace.entity("t", name)
+            commands += [("ZCARD", key("ready")), ("ZCARD", key("inflight")), ("ZCARD", key("delayed")),
+                         ("ZCARD", key("dlq:ready")), ("ZCARD", key("hookq"))]
+        replies = await pipelined(app[REDIS], commands)
+        for i, name in enumerate(part):
+            row = [r if isinstance(r, int) else 0 for r in replies[i * 5:i * 5 + 5]]
+            counts[name] = row
+            for index, value in enumerate(row):
+                totals[index] += value
     largest = top({name: sum(c[:4]) for name, c in counts.items()}, top_n)
     families = [GaugeMetricFamily("microq_topics", "Registered topics (dead-letter topics not counted)",
                                   value=len(names))]
@@ -50,7 +55,7 @@ async def read_state(app: web.Application, top_n: int) -> list[Metric]:
         for name in largest:
             family.add_metric([name], counts[name][index])
         total = GaugeMetricFamily(f"microq_topic_{field}_total_all", f"{HELP[field]}; all topics together")
-        total.add_metric([], sum(c[index] for c in counts.values()))
+        total.add_metric([], totals[index])
         families += [family, total]
     if HOUSEKEEPER in app and largest:
         waiting = await app[HOUSEKEEPER].waiting(largest)

@@ -165,7 +165,10 @@ async def test_the_guides_nginx_in_front_of_three_nodes(deployment: Deployment, 
         assert answer.status in (502, 503) and "error" in await answer.json()
         assert time.monotonic() - started < 10  # at once: not a long-poll waiting on another node
     deployment.nodes[holder].wait()
-    crash = [line for line in deployment.access_log() if "rid=" in line and "/consume/crash" in line]
+    deadline, crash = time.monotonic() + 10, []
+    while not crash and time.monotonic() < deadline:  # nginx logs the request once it has finished it
+        crash = [line for line in deployment.access_log() if "rid=" in line and "/consume/crash" in line]
+        await asyncio.sleep(0.1)
     assert len(crash) == 1 and crash[0].count("127.0.0.1:") == 1, crash  # exactly one upstream tried
     deployment.start_node(holder)
 

@@ -41,7 +41,7 @@ def test_schemathesis_finds_no_5xx_and_no_nonconforming_answer(tmp_path, redis_u
              "-H", "X-API-Key: k", "--max-examples", "10", "--seed", "1", "--request-timeout", "10",
              "--exclude-path-regex", "/stream$", "--exclude-operation-id", "post_webhook_topic",
              "--no-color", "--report", "junit", "--report-dir", str(tmp_path / "report")],
-            capture_output=True, text=True, timeout=360)
+            capture_output=True, text=True, timeout=360, cwd=tmp_path)
     finally:
         stop_process(node)
         log.close()
