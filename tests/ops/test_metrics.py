@@ -182,3 +182,20 @@ def test_the_readers_key_names_are_the_parts_own(settings):
     own, dead = topic_keys(keyspace, "orders.eu"), topic_keys(keyspace, dlq_of("orders.eu"))
     assert (key("ready"), key("inflight"), key("delayed"), key("dlq:ready"), key("hookq")) == \
         (own.ready, own.inflight, own.delayed, dead.ready, own.hookq)
+
+
+async def test_a_scrape_while_redis_is_down_still_answers_and_says_so(aiohttp_client, settings, tmp_path):
+    from tests.helpers import RedisProcess
+
+    server = RedisProcess(tmp_path / "own").start()
+    try:
+        client = await aiohttp_client(create_app(settings.replace(redis_url=server.url)))
+        assert (await client.get("/healthz")).status == 200
+        server.stop()
+        answer = await client.get("/metrics")
+        assert answer.status == 200
+        values = samples(await answer.text())
+        assert all(values[("microq_state_up", (("part", p),))] == 0 for p in ("lines", "topics", "work"))
+        assert values[("microq_http_requests_total", (("method", "GET"), ("route", "/healthz"), ("status", "200")))] >= 1
+    finally:
+        server.stop()
