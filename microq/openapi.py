@@ -99,10 +99,17 @@ LINE = [path_param("tenant_id", ID64, "tenant id"), path_param("queue_id", ID64,
 USER = path_param("user_id", {"type": "string", "maxLength": 200}, "the user id join returned")
 TYPE_ID = path_param("type_id", {"type": "string", "maxLength": 200}, "a service type id")
 ADMIN = [{"AdminKey": []}]
-ENTRY = obj({"user_id": STRING, "name": STRING, "status": STRING, "position": {"type": ["integer", "null"]},
-             "eta_minutes": {"type": ["number", "null"]}})
+PERSON = obj({"id": STRING, "name": STRING, "joined_at": STRING, "status": STRING,
+              "service_type_id": NULLABLE_STRING, "service_type_name": NULLABLE_STRING,
+              "service_type_code": NULLABLE_STRING}, ("id", "name", "status"))
+PERSON_EXAMPLE = {"id": "d70e965f-8ee5-478b-ad0d-89507ec22674", "name": "Ada", "joined_at": "2026-12-01T21:20:01.130+00:00",
+                  "service_type_id": None, "service_type_name": None, "service_type_code": None,
+                  "tenant_id": "acme", "queue_id": "main", "status": "waiting"}
+ENTRY = obj({"entry": PERSON, "position": {"type": ["integer", "null"]}, "eta_minutes": {"type": ["number", "null"]}},
+            ("entry",))
 QUEUE_CONFIG = obj({"tenant_id": STRING, "queue_id": STRING, "name": STRING, "is_public": BOOL,
-                    "avg_service_time": NUMBER, "admin_key": STRING})
+                    "avg_service_time": NUMBER, "admin_key": STRING, "created_at": STRING},
+                   ("tenant_id", "queue_id", "name", "is_public", "avg_service_time"))
 SERVICE_TYPE = obj({"id": STRING, "name": STRING, "code": NULLABLE_STRING})
 SSE = answer("Server-Sent Events: `retry: 2000`, an event per change, a comment every 15 s", STRING,
              media="text/event-stream")
@@ -110,16 +117,16 @@ SSE = answer("Server-Sent Events: `retry: 2000`, an event per change, a comment 
 
 def lines_paths() -> dict:
     t = "lines"
-    cfg_body = json_body(obj({"queue_id": ID64, "name": {"type": "string", "maxLength": 200},
+    cfg_body = json_body(obj({"queue_id": ID64, "name": {"type": "string", "minLength": 1, "maxLength": 200},
                               "is_public": BOOL, "avg_service_time": {"type": "number", "exclusiveMinimum": 0,
-                                                                      "maximum": 1440}}, ("queue_id",)),
+                                                                      "maximum": 1440}}, ("queue_id", "name")),
                          {"queue_id": "main", "name": "Front desk", "is_public": True, "avg_service_time": 4})
     patch_body = json_body(obj({"name": STRING, "is_public": BOOL, "avg_service_time": NUMBER}),
                            {"name": "Front desk (ground floor)", "avg_service_time": 5})
     type_body = json_body(obj({"name": {"type": "string", "maxLength": 100}, "code": NULLABLE_STRING},
                               ("name",)), {"name": "Returns", "code": "R"})
     served = answer("The person now served, or `{\"message\": \"queue is empty\"}`", ANY_OBJECT,
-                    {"served": {"user_id": "4f9c...", "name": "Ada"}})
+                    {"served": {**PERSON_EXAMPLE, "status": "served", "served_at": "2026-12-01T21:24:10.002+00:00"}})
     return {
         "/api/{tenant_id}/queues": {
             "parameters": [LINE[0]],
@@ -127,9 +134,15 @@ def lines_paths() -> dict:
                        {"200": answer("Already existed: its config", QUEUE_CONFIG),
                         "201": answer("Created: the config and admin_key (shown once)", QUEUE_CONFIG,
                                       {"tenant_id": "acme", "queue_id": "main", "name": "Front desk",
-                                       "is_public": True, "avg_service_time": 4, "admin_key": "9f2c...48 hex"})},
+                                       "is_public": True, "avg_service_time": 4.0,
+                                       "admin_key": "02ad8301540b839cae378d7303a2620b35a85a5a7a3b8a43",
+                                       "created_at": "2026-12-01T21:20:01.127+00:00"})},
                        body=cfg_body),
-            "get": op(t, "The tenant's lines, in creation order", {"200": answer("Lines", ANY_JSON)}),
+            "get": op(t, "The tenant's lines, in creation order", {"200": answer(
+                "Lines", obj({"count": INT, "queues": {"type": "array", "items": QUEUE_CONFIG}}, ("count", "queues")),
+                {"count": 1, "queues": [{"tenant_id": "acme", "queue_id": "main", "name": "Front desk",
+                                         "is_public": True, "avg_service_time": 4.0,
+                                         "created_at": "2026-12-01T21:20:01.127+00:00"}]})}),
         },
         "/api/{tenant_id}/queues/{queue_id}": {
             "parameters": LINE,
@@ -143,9 +156,11 @@ def lines_paths() -> dict:
         },
         "/api/{tenant_id}/{queue_id}/join": {
             "parameters": LINE,
-            "post": op(t, "Join the line", {"201": answer("The entry, position and ETA", ANY_OBJECT,
-                                                         {"user_id": "4f9c...", "name": "Ada", "position": 3,
-                                                          "eta_minutes": 12.0})},
+            "post": op(t, "Join the line", {"201": answer(
+                "The entry, position, ETA and the leave token (needed to leave)",
+                obj({**ENTRY["properties"], "leave_token": STRING}, ("entry", "leave_token")),
+                {"entry": PERSON_EXAMPLE, "position": 1, "eta_minutes": 4.0,
+                 "leave_token": "aAbW71uanEHwRdy5gMX7xj0Vu-_YgtbY"})},
                        body=json_body(obj({"name": {"type": "string", "minLength": 1, "maxLength": 100},
                                            "service_type_id": NULLABLE_STRING, "tenant_id": STRING,
                                            "queue_id": STRING}, ("name",)), {"name": "Ada"}),
@@ -153,7 +168,8 @@ def lines_paths() -> dict:
         },
         "/api/{tenant_id}/{queue_id}/status/{user_id}": {
             "parameters": [*LINE, USER],
-            "get": op(t, "A person's place (finished entries answer for 24 h)", {"200": answer("Entry", ENTRY)}),
+            "get": op(t, "A person's place (finished entries answer for 24 h)", {"200": answer(
+                "Entry", ENTRY, {"entry": PERSON_EXAMPLE, "position": 1, "eta_minutes": 4.0})}),
         },
         "/api/{tenant_id}/{queue_id}/status/{user_id}/stream": {
             "parameters": [*LINE, USER],
@@ -186,9 +202,10 @@ def lines_paths() -> dict:
         "/api/{tenant_id}/{queue_id}/list": {
             "parameters": LINE,
             "get": op(t, "Everyone waiting, in order (paged)",
-                      {"200": answer("The line", obj({"count": INT, "queue": {"type": "array"}}),
-                                     {"count": 1, "offset": 0, "queue": [{"user_id": "4f9c...", "name": "Ada",
-                                                                          "position": 1}]})},
+                      {"200": answer("The line", obj({"count": INT, "queue": {"type": "array"}, "offset": INT},
+                                                     ("count", "queue")),
+                                     {"count": 1, "queue": [{**PERSON_EXAMPLE, "position": 1, "eta_minutes": 4.0}],
+                                      "offset": 0, "avg_service_time": 4.0, "now_serving": None})},
                       [query("offset", {"type": "integer", "minimum": 0}),
                        query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})]),
         },
@@ -204,7 +221,10 @@ def lines_paths() -> dict:
         },
         "/api/{tenant_id}/{queue_id}/service-types": {
             "parameters": LINE,
-            "get": op(t, "The line's service types (public)", {"200": answer("Types", ANY_JSON)}),
+            "get": op(t, "The line's service types (public)", {"200": answer(
+                "Types", obj({"count": INT, "service_types": {"type": "array", "items": SERVICE_TYPE}},
+                             ("count", "service_types")),
+                {"count": 1, "service_types": [{"id": "returns", "name": "Returns", "code": "R"}]})}),
             "post": op(t, "Add a service type (at most 100)", {"201": answer("The type", SERVICE_TYPE)},
                        body=type_body, security=ADMIN),
         },
@@ -272,15 +292,29 @@ def work_paths() -> dict:
             body=json_body(obj({"trigger_name": STRING, "process_status": STRING}, ("trigger_name", "process_status")),
                            {"trigger_name": "nightly", "process_status": "RUNNING"}), security=API_KEY)},
         "/api/queue/{queue_name}": {"parameters": [QUEUE_NAME], "get": op(
-            t, "Item counts by status", {"200": answer("Counts", ANY_OBJECT)}, security=API_KEY)},
+            t, "Item counts by status", {"200": answer(
+                "Counts", obj({"queue_name": STRING, "counts": {"type": "object", "additionalProperties": INT}},
+                              ("queue_name", "counts")),
+                {"queue_name": "invoices", "counts": {"NEW": 1, "IN_PROGRESS": 0, "DONE": 0, "FAILED": 0,
+                                                      "ABANDONED": 0}})}, security=API_KEY)},
         "/api/queue/{queue_name}/items": {"parameters": [QUEUE_NAME], "get": op(
-            t, "Items of one status, FIFO, paged", {"200": answer("Items", ANY_OBJECT)},
+            t, "Items of one status, FIFO, paged", {"200": answer(
+                "Items", obj({"queue_name": STRING, "status": STATUS, "total": INT,
+                              "items": {"type": "array", "items": ITEM},
+                              "next": {"type": ["string", "null"], "description": "the `after` of the next page"}},
+                             ("items",)))},
             [query("status", STATUS), query("limit", {"type": "integer", "minimum": 1}),
              query("after", {"type": "integer", "minimum": 0})], security=API_KEY)},
         "/api/queue/{queue_name}/items/{item_id}": {"parameters": [QUEUE_NAME, ITEM_ID], "get": op(
             t, "One item", {"200": answer("Item", ITEM)}, security=API_KEY)},
         "/api/queue/{queue_name}/claim": {"parameters": [QUEUE_NAME], "post": op(
-            t, "Claim the oldest NEW item (it becomes IN_PROGRESS)", {"200": answer("The item, or none", ANY_JSON)},
+            t, "Claim the oldest NEW item (it becomes IN_PROGRESS)", {"200": answer(
+                "The item, or none", obj({"success": BOOL, "item": {"oneOf": [ITEM, {"type": "null"}]}}),
+                {"success": True, "item": {"id": "75c281b8-c050-4b67-8a3b-f1d66a1633b3", "queue_name": "invoices",
+                                           "status": "IN_PROGRESS", "data": None, "reference": None,
+                                           "message": None, "created_by": None,
+                                           "created_date": "2026-12-01T21:20:01.140Z",
+                                           "claimed_date": "2026-12-01T21:20:01.145Z"}})},
             body=json_body(obj({"claimed_by": NULLABLE_STRING}), {"claimed_by": "worker-7"}, required=False),
             security=API_KEY)},
         "/api/queue/{queue_name}/items/{item_id}/status": {"parameters": [QUEUE_NAME, ITEM_ID], "post": op(
@@ -288,7 +322,8 @@ def work_paths() -> dict:
             body=json_body(obj({"status": STATUS, "message": NULLABLE_STRING}, ("status",)),
                            {"status": "DONE", "message": "sent"}), security=API_KEY)},
         "/api/triggers": {
-            "get": op(t, "Every trigger", {"200": answer("Triggers", ANY_JSON)}, security=API_KEY),
+            "get": op(t, "Every trigger", {"200": answer(
+                "Triggers", obj({"triggers": {"type": "array", "items": TRIGGER}}, ("triggers",)))}, security=API_KEY),
             "post": op(t, "Create a trigger", {"201": answer("Created", ANY_OBJECT)},
                        body=json_body(obj({"name": STRING, "type": {"type": "string", "enum": ["SINGLE", "QUEUE"]},
                                            "process_status": STRING, "queue_name": NULLABLE_STRING,
@@ -306,7 +341,7 @@ def work_paths() -> dict:
 # --- topics (seed 002) ---------------------------------------------------------------------------
 
 MESSAGE = obj({"id": STRING, "topic": STRING, "payload": {"type": "string", "contentEncoding": "base64"},
-               "timestamp": STRING, "retry_count": INT})
+               "timestamp": STRING, "retry_count": INT}, ("id", "topic", "payload", "retry_count"))
 DURATION = {"type": "string", "examples": ["30s", "500ms", "5m"]}
 TOPIC_PATH = path_param("topic", TOPIC, "topic name")
 
@@ -341,9 +376,11 @@ def topics_paths() -> dict:
         "/consume/{topic}": {"parameters": [path_param("topic", {"type": "string", "maxLength": 255},
                                                         "topic name or a wildcard pattern (orders.*)")],
                              "get": op(t, "Take messages (long-poll with timeout)", {
-                                 "200": answer("A message (limit 1) or a list", {"type": ["object", "array"]},
-                                               {"id": "2b1c0f0e-...", "topic": "orders.eu",
-                                                "payload": "eyJvcmRlciI6IDQyfQ==", "retry_count": 0}),
+                                 "200": answer("A message (limit 1) or a list (limit > 1)",
+                                               {"oneOf": [MESSAGE, {"type": "array", "items": MESSAGE}]},
+                                               {"id": "228c5805-3349-4d34-9f44-34a1887dd07d", "topic": "orders.eu",
+                                                "payload": "eyJvcmRlciI6IDQyfQ==",
+                                                "timestamp": "2026-12-01T21:20:01.136Z", "retry_count": 0}),
                                  "404": answer("no messages available", ERROR)},
                                        [query("timeout", DURATION, "wait this long for a message (max 60 s)"),
                                         query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
@@ -373,9 +410,16 @@ def topics_paths() -> dict:
         "/api/topics": {"post": op(t, "Create a topic", {"201": answer(
             "Created", obj({"status": STRING, "name": STRING}), {"status": "created", "name": "orders.eu"})},
             body=json_body(obj({"name": TOPIC}, ("name",)), {"name": "orders.eu"}))},
-        "/api/stats": {"get": op(t, "Every topic's counts", {"200": answer("Stats", obj({"stats": {"type": "array"}}))})},
+        "/api/stats": {"get": op(t, "Every topic's counts", {"200": answer(
+            "Stats", obj({"stats": {"type": "array", "items": obj({"Name": STRING, "MessageCount": INT,
+                                                                   "WaitingConsumers": INT, "IsDLQ": BOOL},
+                                                                  ("Name", "MessageCount"))},
+                          "total_messages": INT}, ("stats",)),
+            {"stats": [{"Name": "orders.eu", "MessageCount": 1, "WaitingConsumers": 0, "IsDLQ": False,
+                        "HasWebhooks": False, "Ready": 0, "InFlight": 1, "Delayed": 0, "Webhooks": 0,
+                        "PendingDeliveries": 0, "DeadLetters": 0}], "total_webhooks": 0, "total_messages": 1})})},
         "/api/queues/peek": {"get": op(t, "Look at ready messages without taking them", {"200": answer(
-            "Messages", {"type": "array"})}, [query("queue", TOPIC, required=True),
+            "Messages", {"type": "array", "items": MESSAGE})}, [query("queue", TOPIC, required=True),
                                               query("limit", {"type": "integer", "minimum": 1, "maximum": 100})])},
         "/api/topics/{topic}/purge": {"parameters": [TOPIC_PATH], "post": op(
             t, "Delete a topic's messages", {"200": answer("Purged", obj({"deleted": INT}))})},

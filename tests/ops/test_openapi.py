@@ -54,3 +54,32 @@ async def test_docs_page_renders_in_chromium(live_server, browser, artifacts):
 def test_operation_ids_are_unique():
     ids = [op["operationId"] for item in document()["paths"].values() for m, op in item.items() if m != "parameters"]
     assert len(ids) == len(set(ids))
+
+
+def test_every_example_fits_its_own_schema():
+    from jsonschema import Draft202012Validator
+
+    doc = document()
+
+    def resolve(schema):
+        if isinstance(schema, dict):
+            if "$ref" in schema:
+                return resolve(doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]])
+            return {k: resolve(v) for k, v in schema.items()}
+        if isinstance(schema, list):
+            return [resolve(v) for v in schema]
+        return schema
+
+    checked = 0
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            bodies = [operation.get("requestBody", {}).get("content", {})]
+            bodies += [answer.get("content", {}) for answer in operation["responses"].values()]
+            for content in bodies:
+                for media, entry in content.items():
+                    if "example" in entry and media == "application/json":
+                        Draft202012Validator(resolve(entry["schema"])).validate(entry["example"])
+                        checked += 1
+    assert checked > 40
