@@ -54,7 +54,8 @@ STATE_SECONDS = Histogram("microq_metrics_state_read_seconds", "Time to read the
 
 #: HTTP status -> the cause label of microq_http_errors_total
 CAUSES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large", 422: "unprocessable",
+          405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large", 415: "unsupported_media_type",
+          422: "unprocessable",
           429: "rate_limited", 500: "internal", 503: "unavailable"}
 
 
