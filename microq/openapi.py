@@ -267,7 +267,18 @@ ITEM_ID = path_param("item_id", {"type": "string", "maxLength": 100}, "item id (
 TRIGGER_NAME = path_param("trigger_name", {"type": "string", "minLength": 1, "maxLength": 100})
 STATUS = {"type": "string", "enum": ["NEW", "IN_PROGRESS", "DONE", "FAILED", "ABANDONED"]}
 ITEM = obj({"id": STRING, "queue_name": STRING, "status": STATUS, "data": ANY_JSON, "reference": NULLABLE_STRING,
-            "message": NULLABLE_STRING, "created_by": NULLABLE_STRING, "created_date": STRING})
+            "message": NULLABLE_STRING, "created_by": NULLABLE_STRING, "created_date": STRING,
+            "lease_expires": NULLABLE_STRING, "retries": INT})
+LEASE = {"type": ["string", "number"], "description": "a duration (90s, 10m, 1h30m) or seconds; at most 24 h",
+         "examples": ["10m"]}
+CLAIMED = obj({"success": BOOL, "item": {"oneOf": [ITEM, {"type": "null"}]}, "lease_token": STRING,
+               "lease_expires": STRING}, ("success", "item"))
+CLAIMED_EXAMPLE = {"success": True, "item": {"id": "75c281b8-c050-4b67-8a3b-f1d66a1633b3", "queue_name": "invoices",
+                                             "status": "IN_PROGRESS", "data": None, "reference": None, "message": None,
+                                             "created_by": None, "created_date": "2026-12-01T21:20:01.140Z",
+                                             "claimed_by": "worker-7", "claimed_date": "2026-12-01T21:20:01.145Z",
+                                             "lease_expires": "2026-12-01T21:30:01.145Z", "retries": 0},
+                   "lease_token": "17", "lease_expires": "2026-12-01T21:30:01.145Z"}
 TRIGGER = obj({"name": STRING, "type": {"type": "string", "enum": ["SINGLE", "QUEUE"]}, "process_status": STRING,
                "queue_name": NULLABLE_STRING, "description": NULLABLE_STRING})
 
@@ -308,19 +319,21 @@ def work_paths() -> dict:
         "/api/queue/{queue_name}/items/{item_id}": {"parameters": [QUEUE_NAME, ITEM_ID], "get": op(
             t, "One item", {"200": answer("Item", ITEM)}, security=API_KEY)},
         "/api/queue/{queue_name}/claim": {"parameters": [QUEUE_NAME], "post": op(
-            t, "Claim the oldest NEW item (it becomes IN_PROGRESS)", {"200": answer(
-                "The item, or none", obj({"success": BOOL, "item": {"oneOf": [ITEM, {"type": "null"}]}}),
-                {"success": True, "item": {"id": "75c281b8-c050-4b67-8a3b-f1d66a1633b3", "queue_name": "invoices",
-                                           "status": "IN_PROGRESS", "data": None, "reference": None,
-                                           "message": None, "created_by": None,
-                                           "created_date": "2026-12-01T21:20:01.140Z",
-                                           "claimed_date": "2026-12-01T21:20:01.145Z"}})},
-            body=json_body(obj({"claimed_by": NULLABLE_STRING}), {"claimed_by": "worker-7"}, required=False),
-            security=API_KEY)},
+            t, "Claim the oldest NEW item for a lease (it becomes IN_PROGRESS)", {"200": answer(
+                "The item and its lease token, or `item: null` when none waits", CLAIMED, CLAIMED_EXAMPLE)},
+            [header("Idempotency-Key", "a retried claim gets the same item while its lease holds")],
+            json_body(obj({"claimed_by": NULLABLE_STRING, "lease": LEASE}), {"claimed_by": "worker-7", "lease": "10m"},
+                      required=False), API_KEY)},
+        "/api/queue/{queue_name}/items/{item_id}/heartbeat": {"parameters": [QUEUE_NAME, ITEM_ID], "post": op(
+            t, "Renew a claim's lease", {"200": answer("The claim, renewed", CLAIMED, CLAIMED_EXAMPLE)},
+            [header("Idempotency-Key", "retries apply once")],
+            json_body(obj({"lease_token": STRING, "lease": LEASE}, ("lease_token",)),
+                      {"lease_token": "17", "lease": "10m"}), API_KEY,
+            description="409 when the token's claim no longer holds the item; 400 without a token.")},
         "/api/queue/{queue_name}/items/{item_id}/status": {"parameters": [QUEUE_NAME, ITEM_ID], "post": op(
             t, "Move an item to another status", {"200": answer("The item", ANY_OBJECT)},
-            body=json_body(obj({"status": STATUS, "message": NULLABLE_STRING}, ("status",)),
-                           {"status": "DONE", "message": "sent"}), security=API_KEY)},
+            body=json_body(obj({"status": STATUS, "message": NULLABLE_STRING, "lease_token": STRING}, ("status",)),
+                           {"status": "DONE", "message": "sent", "lease_token": "17"}), security=API_KEY)},
         "/api/triggers": {
             "get": op(t, "Every trigger", {"200": answer(
                 "Triggers", obj({"triggers": {"type": "array", "items": TRIGGER}}, ("triggers",)))}, security=API_KEY),

@@ -20,10 +20,17 @@ async def read_state(app: web.Application, top_n: int) -> list[Metric]:
     redis, keyspace = app[REDIS], app[KEYSPACE]
     keys = WorkKeys(keyspace)
     queues = sorted({unescape_tag(tag_of(key)) for key in await scan_keys(redis, f"{keyspace.prefix}w:*:seq")})
-    commands = [("ZCARD", keys.queue(queue).by_status[status]) for queue in queues for status in STATUSES]
+    seconds, micros = await redis.time()  # Redis's clock, as the scripts' lease ends are
+    now_ms = int(seconds) * 1000 + int(micros) // 1000
+    commands = []
+    for queue in queues:
+        own = keys.queue(queue)
+        commands += [("ZCARD", own.by_status[status]) for status in STATUSES]
+        commands += [("ZCARD", own.leases), ("ZCOUNT", own.leases, "-inf", now_ms)]
     replies = [r if isinstance(r, int) else 0 for r in await pipelined(redis, commands)]
-    n = len(STATUSES)
-    counts = {queue: replies[i * n:(i + 1) * n] for i, queue in enumerate(queues)}
+    n = len(STATUSES) + 2
+    rows = {queue: replies[i * n:(i + 1) * n] for i, queue in enumerate(queues)}
+    counts = {queue: row[:len(STATUSES)] for queue, row in rows.items()}
     largest = top({queue: sum(c) for queue, c in counts.items()}, top_n)
     items = GaugeMetricFamily("microq_work_items", "Work items by status; the largest queues",
                               labels=["queue", "status"])
@@ -33,9 +40,19 @@ async def read_state(app: web.Application, top_n: int) -> list[Metric]:
         for queue in largest:
             items.add_metric([queue, status], counts[queue][index])
         totals.add_metric([status], sum(c[index] for c in counts.values()))
+    leased = GaugeMetricFamily("microq_work_leased", "IN_PROGRESS items held by a claim lease; the largest queues",
+                               labels=["queue"])
+    lapsed = GaugeMetricFamily("microq_work_leases_lapsed", "Claims whose lease has ended and that the sweep has "
+                               "not handed back yet (stays near 0 while the sweep runs); the largest queues",
+                               labels=["queue"])
+    for queue in largest:
+        leased.add_metric([queue], rows[queue][-2])
+        lapsed.add_metric([queue], rows[queue][-1])
+    lapsed_all = GaugeMetricFamily("microq_work_leases_lapsed_total_all", "Lapsed claim leases not yet handed back, "
+                                   "all queues", value=sum(row[-1] for row in rows.values()))
     bans = await scan_keys(redis, f"{keyspace.prefix}sec:{{work}}:ban:*")
     return [GaugeMetricFamily("microq_work_queues", "Work queues that ever held an item", value=len(queues)),
-            items, totals,
+            items, totals, leased, lapsed, lapsed_all,
             GaugeMetricFamily("microq_security_active_bans", "Client addresses banned now", value=len(bans))]
 
 

@@ -66,6 +66,9 @@ def check_state(values: dict) -> None:
     assert values[("microq_work_items", (("queue", "jobs"), ("status", "NEW")))] == 2
     assert values[("microq_work_items", (("queue", "jobs"), ("status", "IN_PROGRESS")))] == 1
     assert values[("microq_work_items_total_all", (("status", "NEW"),))] == 2
+    assert values[("microq_work_leased", (("queue", "jobs"),))] == 1  # the claim holds a lease (30 min default)
+    assert values[("microq_work_leases_lapsed", (("queue", "jobs"),))] == 0
+    assert values[("microq_work_leases_lapsed_total_all", ())] == 0
     assert values[("microq_security_active_bans", ())] == 0
     assert all(values[("microq_state_up", (("part", p),))] == 1 for p in ("lines", "topics", "work"))
 
