@@ -7,8 +7,6 @@ the `top_n` topics holding the most messages (ready + in flight + delayed + dead
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily, Metric
 
