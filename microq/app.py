@@ -15,6 +15,7 @@ from microq.http import ClientAddress
 from microq.lines.metrics import read_state as lines_state
 from microq.middleware import error_middleware
 from microq.redis_client import redis_ctx
+from microq.security.metrics import read_state as security_state
 from microq.settings import Settings
 from microq.topics.metrics import read_state as topics_state
 from microq.work.metrics import read_state as work_state
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     work.setup(app)
     topics.setup(app)
     lines.setup(app)
-    for read_state in (lines_state, topics_state, work_state):  # each part's gauges, read at scrape time
+    for read_state in (lines_state, topics_state, work_state, security_state):  # each part's gauges, read at scrape time
         metrics.add_state_reader(app, read_state)
     _allow_origins(app, settings.cors_origins)
     app.on_response_prepare.append(page_headers)

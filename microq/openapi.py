@@ -434,6 +434,12 @@ def topics_paths() -> dict:
         "/api/queues/peek": {"get": op(t, "Look at ready messages without taking them", {"200": answer(
             "Messages", {"type": "array", "items": MESSAGE})}, [query("queue", TOPIC, required=True),
                                               query("limit", {"type": "integer", "minimum": 1, "maximum": 100})])},
+        "/api/topics/{topic}": {"parameters": [TOPIC_PATH], "delete": op(
+            t, "Forget a topic: its messages, webhooks and delivery state", {"200": answer(
+                "Deleted", obj({"status": STRING, "topic": STRING, "deleted": INT}, ("status", "topic")),
+                {"status": "deleted", "topic": "orders.eu", "deleted": 3})},
+            [query("dlq", {"type": "string", "enum": ["true", "false", "1", "0"]}, "its .dlq topic too"),
+             header("Idempotency-Key", "a retried delete answers as the first did")])},
         "/api/topics/{topic}/purge": {"parameters": [TOPIC_PATH], "post": op(
             t, "Delete a topic's messages", {"200": answer("Purged", obj({"deleted": INT}))})},
         "/api/topics/{topic}/redrive": {"parameters": [TOPIC_PATH], "post": op(

@@ -1,6 +1,6 @@
 """The topics part's state gauges for /metrics, read from Redis at scrape time.
 
-Every registered topic (dead-letter topics excluded: they are the `dead_letters` of their source)
+Every registered topic (from the node's mirror of the registry; dead-letter topics excluded: they are the `dead_letters` of their source)
 is counted with five ZCARDs in pipelines; the totals cover all topics, the per-topic series only
 the `top_n` topics holding the most messages (ready + in flight + delayed + dead letters).
 """
@@ -28,7 +28,11 @@ HELP = {
 
 async def read_state(app: web.Application, top_n: int) -> list[Metric]:
     store, keyspace = app[TOPICS], app[KEYSPACE]
-    names = [name for name in await store.topics() if not is_dlq(name)]
+    registry = store.registry
+    await registry.refresh(0.0)  # the node's mirror of the registry, brought up to date now
+    names = [name for name in registry.index.page("", len(registry.index)) if not is_dlq(name)]
+    if registry.unavailable:  # counts without those buckets' topics would look like a truth: say so instead
+        raise ConnectionError(f"{len(registry.unavailable)} topic registry buckets unreadable")
     counts, totals = {}, [0] * len(FIELDS)
     for start in range(0, len(names), SLICE):  # a slice per round trip: few live objects, short loop holds
         part, commands = names[start:start + SLICE], []

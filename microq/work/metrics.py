@@ -2,8 +2,7 @@
 
 Work queues have no registry, so the reader finds them by SCAN for their arrival counter
 (`w:{queue}:seq`, made by the first item). Items by status: totals over every queue, per-queue
-series for the `top_n` queues holding the most items. Active bans are the security layer's
-`sec:{work}:ban:*` keys, which expire when the ban ends.
+series for the `top_n` queues holding the most items; claim leases held and lapsed.
 """
 
 from __future__ import annotations
@@ -50,10 +49,8 @@ async def read_state(app: web.Application, top_n: int) -> list[Metric]:
         lapsed.add_metric([queue], rows[queue][-1])
     lapsed_all = GaugeMetricFamily("microq_work_leases_lapsed_total_all", "Lapsed claim leases not yet handed back, "
                                    "all queues", value=sum(row[-1] for row in rows.values()))
-    bans = await scan_keys(redis, f"{keyspace.prefix}sec:{{work}}:ban:*")
     return [GaugeMetricFamily("microq_work_queues", "Work queues that ever held an item", value=len(queues)),
-            items, totals, leased, lapsed, lapsed_all,
-            GaugeMetricFamily("microq_security_active_bans", "Client addresses banned now", value=len(bans))]
+            items, totals, leased, lapsed, lapsed_all]
 
 
 read_state.part = "work"

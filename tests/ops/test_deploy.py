@@ -22,6 +22,8 @@ import aiohttp
 import pytest
 import segno
 
+from microq.keys import Keyspace
+from microq.security.keys import SecurityKeys
 from tests.helpers import free_port, stop_process, wait_for_port
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
@@ -223,7 +225,7 @@ async def test_the_guides_nginx_in_front_of_three_nodes(deployment: Deployment, 
     async with session("127.0.0.4") as neighbour:
         fine = await neighbour.post(f"{deployment.url}/api/queue", json=item, headers={"X-API-Key": "good-key"})
         assert fine.status == 201
-    assert await redis.exists("mq:sec:{work}:ban:127.0.0.3") == 1
+    assert await redis.exists(SecurityKeys(Keyspace("mq:")).ban("127.0.0.3")) == 1
 
     # 2, checked: the long-poll ran its full time through nginx and got MicroQ's answer, not a 504
     try:

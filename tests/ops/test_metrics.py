@@ -70,7 +70,7 @@ def check_state(values: dict) -> None:
     assert values[("microq_work_leases_lapsed", (("queue", "jobs"),))] == 0
     assert values[("microq_work_leases_lapsed_total_all", ())] == 0
     assert values[("microq_security_active_bans", ())] == 0
-    assert all(values[("microq_state_up", (("part", p),))] == 1 for p in ("lines", "topics", "work"))
+    assert all(values[("microq_state_up", (("part", p),))] == 1 for p in ("lines", "topics", "work", "security"))
 
 
 async def test_metrics_match_the_state_on_one_redis(make_client):
@@ -198,7 +198,15 @@ async def test_a_scrape_while_redis_is_down_still_answers_and_says_so(aiohttp_cl
         answer = await client.get("/metrics")
         assert answer.status == 200
         values = samples(await answer.text())
-        assert all(values[("microq_state_up", (("part", p),))] == 0 for p in ("lines", "topics", "work"))
+        assert all(values[("microq_state_up", (("part", p),))] == 0 for p in ("lines", "topics", "work", "security"))
         assert values[("microq_http_requests_total", (("method", "GET"), ("route", "/healthz"), ("status", "200")))] >= 1
     finally:
         server.stop()
+
+
+async def test_active_bans_are_counted(make_client):
+    client = await make_client(api_keys=("k",), ban_threshold=2)
+    for _ in range(3):
+        await client.post("/api/queue", json={"queue_name": "jobs"}, headers={"X-API-Key": "wrong"})
+    values = samples(await (await client.get("/metrics")).text())
+    assert values[("microq_security_active_bans", ())] == 1
