@@ -98,29 +98,12 @@ async def metrics_middleware(request: web.Request, handler: Callable) -> web.Str
 
 
 def count_round_trips(scripts: Any) -> None:
-    """Count the script runner's round trips and batch sizes, without changing scripts.py.
+    """Count the script runner's round trips and their batch sizes (its on_round_trip hook)."""
+    def observed(commands: int) -> None:
+        ROUND_TRIPS.inc()
+        BATCH.observe(commands)
 
-    Wraps the instance's `_round_trip(commands)` (one pipeline per call). A Redis Cluster client
-    sends each call on its own (`_execute_on_its_slot`), one command per round trip.
-    """
-    inner = getattr(scripts, "_round_trip", None)
-    if inner is not None:
-        async def round_trip(commands):
-            ROUND_TRIPS.inc()
-            BATCH.observe(len(commands))
-            return await inner(commands)
-
-        scripts._round_trip = round_trip
-    single = getattr(scripts, "_execute_on_its_slot", None)
-    if single is not None:
-        async def on_its_slot(command):
-            ROUND_TRIPS.inc()
-            BATCH.observe(1)
-            return await single(command)
-
-        scripts._execute_on_its_slot = on_its_slot
-    if inner is None and single is None:
-        log.warning("the script runner has no round-trip hook: microq_redis_round_trips_total stays 0")
+    scripts.on_round_trip = observed
 
 
 async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -445,6 +445,44 @@ def topics_paths() -> dict:
         "/api/topics/{topic}/redrive": {"parameters": [TOPIC_PATH], "post": op(
             t, "Move a .dlq topic's messages back to its source", {"200": answer("Redriven", ANY_OBJECT)})},
         "/dashboard": {"get": op("pages", "Topics: dashboard", {"200": answer("HTML page", STRING, media="text/html")})},
+        **tinymq3_paths(),
+    }
+
+
+def tinymq3_paths() -> dict:
+    """TinyMQ 3's admin API, streams and cluster status (docs/compat.md, TinyMQ 3)."""
+    t = "topics (TinyMQ 3)"
+    queue = query("queue", TOPIC, "topic (TinyMQ 3 says queue)", required=True)
+    any_json = {"200": answer("TinyMQ 3's answer", ANY_JSON)}
+    return {
+        "/api/queues": {
+            "get": op(t, "Topics as TinyMQ 3's bare array of stats rows", {"200": answer("Rows", {"type": "array"})}),
+            "post": op(t, "Create a topic (tmq create)", {"201": answer("Created", ANY_OBJECT,
+                       {"status": "topic_created", "name": "orders"})},
+                       body=json_body(obj({"name": STRING}, ("name",)), {"name": "orders"}))},
+        "/api/queues/publish": {"post": op(t, "Publish (tmq publish)", {"202": answer("Accepted", ANY_OBJECT)},
+                                           body=json_body(obj({"queue": STRING, "payload": ANY_JSON}, ("queue",)),
+                                                          {"queue": "orders", "payload": "hello"}))},
+        "/api/queues/consume": {"post": op(t, "Take one message, acknowledged as taken (tmq consume)",
+                                           {"200": answer("A message", ANY_OBJECT), "404": answer("None", ERROR)},
+                                           body=json_body(obj({"queue": STRING}, ("queue",)), {"queue": "orders"}))},
+        "/api/queues/purge": {
+            "post": op(t, "Delete a topic's messages (tmq purge)", {"200": answer("Purged", ANY_OBJECT)}, [queue]),
+            "delete": op(t, "Delete a topic's messages", {"200": answer("Purged", ANY_OBJECT)}, [queue])},
+        "/api/queues/redrive": {"post": op(t, "Move dead letters back (tmq dlq redrive)",
+                                           {"200": answer("Redriven", ANY_OBJECT)}, [queue])},
+        "/api/queues/webhooks": {
+            "get": op(t, "A topic's webhook URLs (tmq webhook list)", {"200": answer("URLs", {"type": "array"})}, [queue]),
+            "post": op(t, "Register a webhook", {"201": answer("Registered", ANY_OBJECT)}, [queue],
+                       body=json_body(obj({"url": STRING}, ("url",)), {"url": "https://example.com/hook"})),
+            "delete": op(t, "Remove a webhook by URL", {"200": answer("Removed", ANY_OBJECT)},
+                         [queue, query("url", STRING, "the webhook's URL", required=True)])},
+        "/api/cluster/status": {"get": op(t, "This node and its peers (ClusterStatus)", any_json)},
+        "/stream/{topic}": {"parameters": [TOPIC_PATH], "get": op(
+            t, "Server-Sent Events subscription: messages as they arrive (consumed)",
+            {"200": answer("text/event-stream", STRING, media="text/event-stream")})},
+        "/ws": {"get": op(t, "WebSocket subscriptions (subscribe, unsubscribe, publish, ping)",
+                          {"101": answer("Switching protocols")})},
     }
 
 

@@ -21,7 +21,7 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import hiredis
 from redis.asyncio import Redis, RedisCluster
@@ -104,6 +104,8 @@ class Scripts:
         self._by_sha = {sha.encode(): source for s in self.by_name.values()
                         for sha, source in ((s.sha, s.source), (s.once_sha, s.once_source))}
         self._links: dict[str, _Link] = {}  #: one per Redis server, by "host:port"
+        #: called with the number of commands of every round trip (metrics); set before the first call
+        self.on_round_trip: Callable[[int], None] = lambda commands: None
         self._routes: dict[Any, _Link] = {}  #: key -> its slot owner's link, until the slot map changes
         self._refreshing: asyncio.Task | None = None  #: a cluster topology refresh in flight
         self._refresh_error = ""  #: why the last one failed
@@ -200,13 +202,13 @@ class Scripts:
     def _single(self) -> _Link:
         link = self._links.get("")
         if link is None:
-            link = self._links[""] = _Link(Connections(self.redis.connection_pool), self._by_sha)
+            link = self._links[""] = _Link(Connections(self.redis.connection_pool), self._by_sha, self)
         return link
 
     def _link_of(self, node: Any) -> _Link:
         link = self._links.get(node.name)
         if link is None or link.connections.source is not node:  # a refresh made a new node object
-            link = self._links[node.name] = _Link(Connections(node), self._by_sha)
+            link = self._links[node.name] = _Link(Connections(node), self._by_sha, self)
         return link
 
     async def _route(self, command: Sequence[Any]) -> _Link:
@@ -274,8 +276,9 @@ class Scripts:
 class _Link:
     """One Redis server: calls made while a round trip is in flight wait and go out together."""
 
-    def __init__(self, connections: Connections, sources_by_sha: dict[bytes, bytes]) -> None:
+    def __init__(self, connections: Connections, sources_by_sha: dict[bytes, bytes], runner: Scripts) -> None:
         self.connections = connections
+        self._runner = runner
         self.name = connections.name
         self._by_sha = sources_by_sha
         self._waiting: list[tuple[tuple[Any, ...], asyncio.Future]] = []
@@ -368,6 +371,7 @@ class _Link:
         return out
 
     async def _round_trip(self, commands: list[Sequence[Any]]) -> list[Any]:
+        self._runner.on_round_trip(len(commands))
         task = asyncio.current_task()
         cancels = task.cancelling() if task else 0
         try:
