@@ -27,12 +27,13 @@ from typing import Any, AsyncIterator
 from aiohttp import web
 from redis.asyncio import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from microq.appkeys import REDIS, SETTINGS
 from microq.embedded import EmbeddedRedis
 from microq.redis_client import _safe, connect
+from microq.redis_compat import refresh_topology
 from microq.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -152,9 +153,9 @@ CHECKS = (check_version, check_persistence, check_eviction, check_cluster, check
 async def diagnose(redis: Any) -> list[Finding]:
     findings = []
     if isinstance(redis, RedisCluster):
-        try:  # learn the nodes and slots before any check asks for them
-            await redis.initialize()
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        try:  # learn the nodes and slots before any check asks for them (from any seed that answers)
+            await refresh_topology(redis)
+        except (RedisClusterException, RedisError, OSError, asyncio.TimeoutError) as exc:
             return [Finding("cluster", "error", f"Redis unreachable: {exc or type(exc).__name__}")]
     for check in CHECKS:
         name = check.__name__.removeprefix("check_")
