@@ -1,0 +1,26 @@
+"""Fault-suite reporting: what each scenario did, in the terminal summary and the test report."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.faults.scenario import OUTCOMES
+
+
+@pytest.fixture(autouse=True)
+def _record_scenario(request: pytest.FixtureRequest, record_property) -> None:
+    """Each property test carries its scenario's counts (requests, answers, faults) in the report."""
+    if "outcome" in request.fixturenames:
+        outcome = request.getfixturevalue("outcome")
+        record_property("scenario", outcome.name)
+        record_property("faults", outcome.faults)
+        record_property("counts", outcome.summary)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if not OUTCOMES:
+        return
+    terminalreporter.section("fault scenarios: what they did")
+    for outcome in OUTCOMES:
+        for line in outcome.lines():
+            terminalreporter.write_line(line)

@@ -1,0 +1,50 @@
+"""The properties every fault scenario asserts, shared by the scenario modules."""
+
+from __future__ import annotations
+
+from tests.faults.load import PART
+from tests.faults.scenario import Outcome
+
+
+def never_a_500(outcome: Outcome) -> None:
+    assert not outcome.findings.server_errors, outcome.findings.server_errors[:10]
+    assert not outcome.tracebacks, outcome.tracebacks[:2]
+
+
+def nothing_acknowledged_lost(outcome: Outcome) -> None:
+    assert not outcome.findings.lost, outcome.findings.lost[:10]
+
+
+def every_operation_answered(outcome: Outcome) -> None:
+    """Each operation got a definitive answer (2xx/4xx) by resending after 5xx, before its deadline."""
+    assert not outcome.findings.unresolved, outcome.findings.unresolved[:10]
+
+
+def applied_once(outcome: Outcome, part: str) -> None:
+    """Each operation of `part` has exactly the effects its answers report: none twice, none
+    unreported (a lost reply), and a resend with the same Idempotency-Key gets the first answer."""
+    found = outcome.findings.by_part(part)
+    assert not found["twice"], found["twice"][:10]
+    assert not found["unreported"], found["unreported"][:10]
+    assert not outcome.replay_wrong.get(part), outcome.replay_wrong.get(part, [])[:5]
+
+
+def recovered_within(outcome: Outcome, seconds: float, parts: tuple[str, ...] = ("lines", "work", "topics")) -> None:
+    late = {part: outcome.recovery_s.get(part) for part in parts
+            if outcome.recovery_s.get(part) is None or outcome.recovery_s[part] > seconds}
+    assert not late, f"first 2xx after healing later than {seconds} s: {late}"
+
+
+def answered_during_fault_within(outcome: Outcome, seconds: float) -> None:
+    slow = {part: s for part, s in outcome.slowest_in_fault_s.items() if s > seconds}
+    assert not slow, f"requests begun during the fault answered after more than {seconds} s: {slow}"
+
+
+def live_entities_kept_working(outcome: Outcome, part: str, is_live) -> None:
+    """During the fault, operations of `part` on entities whose slot is on a live primary got
+    definitive answers (2xx/4xx), not 503: one dead primary stops only its own slots."""
+    start, healed = outcome.fault_window
+    refused = [f"{op.kind} {op.path} -> {a.status or a.error}"
+               for op in outcome.client.ops if PART.get(op.kind) == part and is_live(part, op.entity)
+               for a in op.attempts if start <= a.started < healed and (a.status is None or a.status >= 500)]
+    assert not refused, f"{len(refused)} refused, e.g. {refused[:5]}"
