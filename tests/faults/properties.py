@@ -36,15 +36,19 @@ def recovered_within(outcome: Outcome, seconds: float, parts: tuple[str, ...] = 
 
 
 def answered_during_fault_within(outcome: Outcome, seconds: float) -> None:
+    """Every request in flight while the fault lasted was answered (2xx, 4xx or 503) within `seconds`."""
     slow = {part: s for part, s in outcome.slowest_in_fault_s.items() if s > seconds}
     assert not slow, f"requests begun during the fault answered after more than {seconds} s: {slow}"
 
 
-def live_entities_kept_working(outcome: Outcome, part: str, is_live) -> None:
-    """During the fault, operations of `part` on entities whose slot is on a live primary got
-    definitive answers (2xx/4xx), not 503: one dead primary stops only its own slots."""
+def live_entities_kept_working(outcome: Outcome, part: str, is_live, within_s: float) -> None:
+    """While the fault lasted, operations of `part` on entities whose slot is on a live primary
+    got definitive answers (2xx/4xx, not 503) within `within_s`: one dead primary stops only
+    its own slots."""
     start, healed = outcome.fault_window
-    refused = [f"{op.kind} {op.path} -> {a.status or a.error}"
-               for op in outcome.client.ops if PART.get(op.kind) == part and is_live(part, op.entity)
-               for a in op.attempts if start <= a.started < healed and (a.status is None or a.status >= 500)]
-    assert not refused, f"{len(refused)} refused, e.g. {refused[:5]}"
+    live = [(op, a) for op in outcome.client.ops if PART.get(op.kind) == part and is_live(part, op.entity)
+            for a in op.attempts if a.started < healed and a.started + a.seconds > start]
+    refused = [f"{op.kind} {op.path} -> {a.status or a.error} after {a.seconds:.1f} s" for op, a in live
+               if a.status is None or a.status >= 500 or a.seconds > within_s]
+    assert live, "no request on a live primary's entity was in flight during the fault"
+    assert not refused, f"{len(refused)} of {len(live)} refused or late, e.g. {refused[:5]}"

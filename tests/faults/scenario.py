@@ -31,16 +31,17 @@ class Outcome:
     replay_wrong: dict[str, list[str]] = field(default_factory=dict)
     fault_window: tuple[float, float] = (0.0, 0.0)  # monotonic: injected, healed
     recovery_s: dict[str, float | None] = field(default_factory=dict)  # part -> first 2xx after healing
-    slowest_in_fault_s: dict[str, float] = field(default_factory=dict)  # part -> longest attempt begun in the fault
-    during_fault: dict[str, dict[str, int]] = field(default_factory=dict)  # part -> answers of attempts begun in it
+    slowest_in_fault_s: dict[str, float] = field(default_factory=dict)  # part -> longest attempt in flight during the fault
+    during_fault: dict[str, dict[str, int]] = field(default_factory=dict)  # part -> answers of attempts in flight during it
     tracebacks: list[str] = field(default_factory=list)
     client: Client | None = None
+    is_live: Any = None  # (part, entity) -> bool, for Cluster scenarios
 
     def lines(self) -> list[str]:
         out = [f"{self.name}: faults {self.faults}", f"  {self.summary}",
                f"  recovery after healing (s): {self.recovery_s}",
-               f"  slowest answer to a request begun during the fault (s): {self.slowest_in_fault_s}",
-               f"  answers to requests begun during the fault: {self.during_fault}"]
+               f"  slowest answer to a request in flight during the fault (s): {self.slowest_in_fault_s}",
+               f"  answers to requests in flight during the fault: {self.during_fault}"]
         for kind, items in self.findings.__dict__.items():
             if items:
                 out.append(f"  {kind}: {len(items)}, e.g. {items[:3]}")
@@ -78,7 +79,7 @@ def _measure(outcome: Outcome, client: Client) -> None:
         after = sorted(a.started + a.seconds for a in attempts
                        if a.started >= healed and a.status is not None and 200 <= a.status < 300)
         outcome.recovery_s[part] = round(after[0] - healed, 2) if after else None
-        during = [a for a in attempts if start <= a.started < healed]
+        during = [a for a in attempts if a.started < healed and a.started + a.seconds > start]  # in flight
         outcome.slowest_in_fault_s[part] = round(max((a.seconds for a in during), default=0.0), 2)
         counts: dict[str, int] = {}
         for a in during:
