@@ -90,7 +90,8 @@ class Client:
         while True:
             self._turn += 1
             base = first_to if first_to and not op.attempts else self.bases[self._turn % len(self.bases)]
-            headers = {"Idempotency-Key": op.key, **op.headers}
+            # checks read with plain GETs; every operation of the load carries its own key
+            headers = dict(op.headers) if op.kind == "verify" else {"Idempotency-Key": op.key, **op.headers}
             kwargs: dict[str, Any] = {"data": op.body} if isinstance(op.body, bytes) else {"json": op.body}
             if op.body is None:
                 kwargs = {}
