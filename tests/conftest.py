@@ -59,11 +59,10 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 # Tests that cannot apply to a Cluster, by file or node id: they start and stop a single
 # redis-server of their own (the single-Redis run covers them; on a Cluster they would only
-# repeat it with the wrong client), or they test the single-Redis script transport.
+# repeat it with the wrong client), or they count the single-Redis transport's round trips.
 SINGLE_REDIS_ONLY = {
-    "tests/foundation/test_scripts.py":
-        "the single-Redis script transport (shared round trips on one connection); "
-        "tests/foundation/test_cluster.py runs scripts on a Cluster",
+    "tests/foundation/test_scripts.py::test_concurrent_calls_share_round_trips":
+        "counts the single-Redis transport's shared round trips (a Cluster client sends per slot)",
     "tests/topics/test_durability.py::test_messages_survive_a_redis_restart_with_aof":
         "stops and restarts a redis-server of its own (tests/faults restarts Cluster primaries)",
     "tests/work/test_security.py::test_redis_down_is_503_then_recovers":
