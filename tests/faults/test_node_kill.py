@@ -58,8 +58,6 @@ def test_every_part_answers_right_after_the_kill(outcome):
     properties.recovered_within(outcome, RECOVERY_S)
 
 
-@pytest.mark.xfail(strict=True, reason="needs lines: Idempotency-Key on join and serve-next (a resent join "
-                                       "adds the person twice, a resent serve-next serves another person)")
 def test_lines_applied_once(outcome):
     properties.applied_once(outcome, "lines")
 

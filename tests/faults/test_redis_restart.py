@@ -48,7 +48,6 @@ def test_every_part_recovers_after_the_restart(outcome):
     properties.recovered_within(outcome, RECOVERY_S)
 
 
-@pytest.mark.xfail(strict=True, reason="needs lines: Idempotency-Key on join and serve-next")
 def test_lines_applied_once(outcome):
     properties.applied_once(outcome, "lines")
 

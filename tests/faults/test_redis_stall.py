@@ -55,8 +55,6 @@ def test_every_part_recovers_after_sigcont(outcome):
     properties.recovered_within(outcome, RECOVERY_S)
 
 
-@pytest.mark.xfail(strict=True, reason="needs lines: Idempotency-Key on join and serve-next (a 503'd serve "
-                                       "that Redis ran after SIGCONT serves a person no answer reports)")
 def test_lines_applied_once(outcome):
     properties.applied_once(outcome, "lines")
 
