@@ -76,7 +76,11 @@ class RedisProcess:
              "--dir", str(self.directory), "--appendonly", "yes" if self.appendonly else "no",
              "--appendfsync", "always", *self.extra],
             stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        wait_for_port(self.port)
+        try:
+            wait_for_port(self.port)
+        except BaseException:  # never leave a server behind that nobody holds
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
