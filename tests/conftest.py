@@ -67,6 +67,8 @@ SINGLE_REDIS_ONLY = {
         "counts the single-Redis transport's shared round trips (a Cluster client sends per slot)",
     "tests/topics/test_durability.py::test_messages_survive_a_redis_restart_with_aof":
         "stops and restarts a redis-server of its own (tests/faults restarts Cluster primaries)",
+    "tests/lines/test_idempotency.py::test_serve_next_and_call_whose_replies_were_lost_are_safe_to_retry":
+        "SIGSTOPs a redis-server of its own (tests/faults stalls Cluster primaries)",
     "tests/work/test_security.py::test_redis_down_is_503_then_recovers":
         "stops and restarts a redis-server of its own (tests/faults stalls and kills Cluster primaries)",
 }
