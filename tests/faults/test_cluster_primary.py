@@ -2,18 +2,21 @@
 and restarted, or stalled with SIGSTOP, under mixed load on two nodes.
 
 The victim is the primary that owns the work API's security slot (`{work}`), which is not the
-node named in REDIS_URL (a node whose REDIS_URL primary is down cannot start today). Entities
-on the other primaries must keep working: one dead primary stops only its own slots."""
+node named in REDIS_URL (a node whose REDIS_URL primary is down cannot start today), nor the
+owner of this client's own address and API key slots (`{a:...}`, `{k:...}`, see
+processes.API_KEY). Entities on the other primaries must keep working: one dead primary
+stops only its own slots."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 import pytest
 
 from tests.faults import properties
 from tests.faults.load import Entities
-from tests.faults.processes import Processes, kill_redis, pause, resume
+from tests.faults.processes import API_KEY, Processes, kill_redis, pause, resume
 from tests.faults.scenario import Fault, run
 
 NAMES = ["c0", "c1", "c2", "c3", "c4", "c5"]  # six of each entity, spread over the three primaries
@@ -33,6 +36,8 @@ def _scenario(tmp_path_factory, label: str, stall: bool):
     with Processes(tmp_path_factory.mktemp(label)) as processes:
         cluster = processes.cluster(appendonly=True)
         victim = cluster.node_for_key(SECURITY_KEY)
+        for tag in ("a:127.0.0.1", f"k:{hashlib.sha256(API_KEY.encode()).hexdigest()}"):
+            assert cluster.node_for_key(f"x:{{{tag}}}") is not victim, f"{tag} shares the victim's slots"
         seed = next(n for n in cluster.nodes if n is not victim)
         owner = {(part, name): cluster.node_for_key(_tags(part, name)).port
                  for part in ("lines", "work", "topics") for name in NAMES}
