@@ -24,8 +24,6 @@ def processes(tmp_path):
         yield running
 
 
-@pytest.mark.xfail(strict=True, reason="needs work: claim leases (MICROQ_WORK_LEASE); today an IN_PROGRESS "
-                                       "item whose claimer is gone stays IN_PROGRESS for ever")
 async def test_a_lost_claim_comes_back_to_new_when_its_lease_lapses(processes):
     server = processes.redis(appendonly=True)
     nodes = await asyncio.to_thread(processes.ready_nodes, 2, server.url, False, MICROQ_WORK_LEASE=LEASE)

@@ -62,8 +62,6 @@ def test_lines_applied_once(outcome):
     properties.applied_once(outcome, "lines")
 
 
-@pytest.mark.xfail(strict=True, reason="needs work: Idempotency-Key on claim and status changes (a resent "
-                                       "claim takes a second item)")
 def test_work_applied_once(outcome):
     properties.applied_once(outcome, "work")
 

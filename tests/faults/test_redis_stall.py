@@ -59,8 +59,6 @@ def test_lines_applied_once(outcome):
     properties.applied_once(outcome, "lines")
 
 
-@pytest.mark.xfail(strict=True, reason="needs work: Idempotency-Key on claim and status changes (a resent "
-                                       "claim takes a second item; a stranded claim stays IN_PROGRESS)")
 def test_work_applied_once(outcome):
     properties.applied_once(outcome, "work")
 
