@@ -77,10 +77,6 @@ def _xfail(reason: str):
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-RETRIES = "redis-py's cluster client also resends an EVALSHA after a timeout or a lost connection; " \
-          "an Idempotency-Key makes that resend converge too"
-
-
 @pytest.mark.parametrize("scenario", [
     pytest.param("killed", marks=_xfail("needs redis-layer: errors of a dead primary (ClusterDown, connection "
                                         "errors after redirects) answer 500 and log tracebacks, not 503")),
@@ -121,12 +117,16 @@ def _sometimes(reason: str):
     return pytest.mark.xfail(strict=False, reason=reason)
 
 
+CONSUME_ELSEWHERE = "needs topics: while a primary was dead, consumes of a topic on a live primary " \
+                    "answered 503 (and one 500) in one run of several (3 of 52): consume reads something in " \
+                    "another slot. Not strict: seen in one run"
 LEASE_INDEX = "needs work: a claim waits for its queue's lease-index bucket (work_lease_note, another slot, " \
               "here on the stalled primary) before answering: 9 s today, the client timeout once redis-layer lands"
 
 
 @pytest.mark.parametrize("scenario, part", [
-    ("killed", "lines"), ("killed", "topics"),
+    ("killed", "lines"),
+    pytest.param("killed", "topics", marks=_sometimes(CONSUME_ELSEWHERE)),
     pytest.param("killed", "work", marks=_sometimes(SLOW_LIVE)),
     pytest.param("stalled", "lines", marks=_sometimes(SLOW_LIVE)),
     pytest.param("stalled", "topics", marks=_sometimes(SLOW_LIVE)),
@@ -136,11 +136,7 @@ def test_entities_on_live_primaries_keep_working(request, scenario, part):
     properties.live_entities_kept_working(outcome, part, outcome.is_live, LIVE_ANSWER_S)
 
 
-FIXES = {"topics": "topics: Idempotency-Key on publish and ack"}
-
-
-@pytest.mark.parametrize("scenario, part", [
-    pytest.param(scenario, part, marks=_xfail(f"needs {FIXES[part]} ({RETRIES})") if part in FIXES else ())
-    for scenario in ("killed", "stalled") for part in ("lines", "work", "topics")])
+@pytest.mark.parametrize("scenario, part", [(scenario, part) for scenario in ("killed", "stalled")
+                                           for part in ("lines", "work", "topics")])
 def test_applied_once(request, scenario, part):
     properties.applied_once(request.getfixturevalue(scenario), part)

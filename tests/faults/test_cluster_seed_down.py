@@ -76,8 +76,6 @@ async def test_a_node_starts_while_its_redis_url_primary_is_down(seed_down):
     assert healthy, node.log_tail(1500)
 
 
-@pytest.mark.xfail(strict=True, reason="needs redis-layer: reads that span slots answer with what is reachable "
-                                       "(today /api/stats is 503 while one topic's primary is down)")
 async def test_stats_answer_with_what_is_reachable(seed_down):
     _, _, (a, _), topic = seed_down
     async with aiohttp.ClientSession() as session:

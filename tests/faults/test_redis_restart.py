@@ -56,6 +56,5 @@ def test_work_applied_once(outcome):
     properties.applied_once(outcome, "work")
 
 
-@pytest.mark.xfail(strict=True, reason="needs topics: Idempotency-Key on publish and ack")
 def test_topics_applied_once(outcome):
     properties.applied_once(outcome, "topics")

@@ -5,7 +5,7 @@ answer (status and body) and applies nothing; the same key with another body is 
 first checks that its request is valid on today's code (a 2xx without any key semantics), so
 a case broken by an API change fails for real; only then is the part's missing idempotency an
 expected failure (strict: it turns into a failure, telling the lead to drop the mark, once the
-part's branch lands). Lines and work have landed: their cases are plain tests.
+part's branch lands). Lines, work and topics have landed: every case is a plain test.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ async def topics_redrive(client):
 
 LINES = None  # landed with the lines branch
 WORK_FIX = None  # landed with the work branch
-TOPICS = "needs topics: Idempotency-Key on every state-changing topics request (publish per the TinyMQ 3 contract)"
+TOPICS = None  # landed with the topics branch
 
 CASES: dict[str, tuple[Callable[[TestClient], Awaitable[Case]], str | None]] = {
     "lines create queue": (lines_create, LINES),
