@@ -78,9 +78,7 @@ def _xfail(reason: str):
 
 
 @pytest.mark.parametrize("scenario", [
-    pytest.param("killed", marks=_xfail("needs redis-layer: errors of a dead primary (ClusterDown, connection "
-                                        "errors after redirects) answer 500 and log tracebacks, not 503")),
-    "stalled"])
+    "killed", "stalled"])
 def test_never_a_500(request, scenario):
     properties.never_a_500(request.getfixturevalue(scenario))
 
@@ -100,8 +98,6 @@ def test_every_part_recovers(request, scenario):
     properties.recovered_within(request.getfixturevalue(scenario), RECOVERY_S)
 
 
-@_xfail("needs redis-layer: RedisCluster keeps redis-py's retries, so a call to a stalled primary waits out "
-        "the whole stall (9 s) instead of answering 503 by the 5 s timeout")
 def test_requests_to_a_stalled_primary_are_answered_in_time(stalled):
     properties.answered_during_fault_within(stalled, ANSWERED_WITHIN_S)
 
@@ -120,9 +116,6 @@ def _sometimes(reason: str):
 CONSUME_ELSEWHERE = "needs topics: while a primary was dead, consumes of a topic on a live primary " \
                     "answered 503 (and one 500) in one run of several (3 of 52): consume reads something in " \
                     "another slot. Not strict: seen in one run"
-LEASE_INDEX = "needs work: a claim waits for its queue's lease-index bucket (work_lease_note, another slot, " \
-              "here on the stalled primary) before answering: 9 s today, the client timeout once redis-layer lands"
-
 
 @pytest.mark.parametrize("scenario, part", [
     ("killed", "lines"),
@@ -130,7 +123,7 @@ LEASE_INDEX = "needs work: a claim waits for its queue's lease-index bucket (wor
     pytest.param("killed", "work", marks=_sometimes(SLOW_LIVE)),
     pytest.param("stalled", "lines", marks=_sometimes(SLOW_LIVE)),
     pytest.param("stalled", "topics", marks=_sometimes(SLOW_LIVE)),
-    pytest.param("stalled", "work", marks=_xfail(LEASE_INDEX))])
+    ("stalled", "work")])
 def test_entities_on_live_primaries_keep_working(request, scenario, part):
     outcome = request.getfixturevalue(scenario)
     properties.live_entities_kept_working(outcome, part, outcome.is_live, LIVE_ANSWER_S)

@@ -41,8 +41,6 @@ def seed_down(tmp_path_factory):
         yield processes, seed, nodes, topic
 
 
-@pytest.mark.xfail(strict=True, reason="needs redis-layer: pub/sub follows the cluster (today it is pinned to "
-                                       "the REDIS_URL node, so a long-poll sleeps to its timeout)")
 async def test_a_long_poll_on_a_live_primary_is_woken_from_another_node(seed_down):
     _, _, (a, b), topic = seed_down
     async with aiohttp.ClientSession() as session:
@@ -59,8 +57,6 @@ async def test_a_long_poll_on_a_live_primary_is_woken_from_another_node(seed_dow
     assert answer.status == 200 and woken_after < WAKE_S
 
 
-@pytest.mark.xfail(strict=True, reason="needs redis-layer: a node starts while its REDIS_URL Cluster node is "
-                                       "down (today RedisClusterException, exit with a traceback)")
 async def test_a_node_starts_while_its_redis_url_primary_is_down(seed_down):
     processes, seed, _, _ = seed_down
     node = processes.node(seed.url, cluster=True)

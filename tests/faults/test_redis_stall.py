@@ -45,8 +45,6 @@ def test_every_operation_gets_an_answer(outcome):
     properties.every_operation_answered(outcome)
 
 
-@pytest.mark.xfail(strict=True, reason="needs redis-layer: a script call's 5 s deadline counts from the call; "
-                                       "calls queued behind a stalled round trip wait for the next one too (7-10 s)")
 def test_requests_during_the_stall_are_answered_in_time(outcome):
     properties.answered_during_fault_within(outcome, ANSWERED_WITHIN_S)
 
