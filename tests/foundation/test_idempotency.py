@@ -24,10 +24,10 @@ return {count, ARGV[1], {#ARGV, #KEYS}, 1.9}
 
 
 @pytest.fixture
-async def scripts(tmp_path: Path, redis_url: str, redis: Redis):
+async def scripts(tmp_path: Path, redis_url: str, redis: Redis, on_cluster: bool):
     (tmp_path / "includes").mkdir()
     (tmp_path / "test_bump-1.lua").write_text(BUMP)
-    client = connect(redis_url)
+    client = connect(redis_url, cluster=on_cluster)
     runner = Scripts(client, load_scripts(tmp_path))
     await runner.preload()
     yield runner

@@ -22,12 +22,12 @@ return now_ms()
 
 
 @pytest.fixture
-async def scripts(tmp_path: Path, redis_url: str, redis: Redis):
+async def scripts(tmp_path: Path, redis_url: str, redis: Redis, on_cluster: bool):
     (tmp_path / "includes").mkdir()
     (tmp_path / "includes" / "now_ms.lua").write_text((lua_dir() / "includes" / "now_ms.lua").read_text())
     (tmp_path / "test_echo-1.lua").write_text(ECHO)
     (tmp_path / "test_clock-1.lua").write_text(CLOCK)
-    client = connect(redis_url)
+    client = connect(redis_url, cluster=on_cluster)
     runner = Scripts(client, load_scripts(tmp_path))
     await runner.preload()
     yield runner
