@@ -11,7 +11,7 @@ async def test_healthz_and_readyz(client):
     response = await client.get("/readyz")
     body = await response.json()
     assert response.status == 200 and body["status"] == "ready"
-    assert body["servers"] == 1 and body["unreachable"] == [] and body["pubsub"]
+    assert body["servers"] >= 1 and body["unreachable"] == [] and body["pubsub"]  # 3 on the Cluster run
 
 
 async def test_readyz_follows_redis_down_and_back_without_a_node_restart(aiohttp_client, tmp_path: Path):
