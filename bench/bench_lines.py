@@ -31,7 +31,7 @@ ROUNDS = 3
 def fill(redis_url: str, tenant: str, queue: str, people: int) -> list[str]:
     """`people` waiting in one line, written directly in the layout lines_join writes
     (zset member = user id scored by sequence, hash field = msgpack {name, joined_ms, type id,
-    leave-token digest})."""
+    leave-token digest, ticket})."""
     keys = LineKeys.of(Keyspace("mq:"), tenant, queue)
     client = sync_redis.Redis.from_url(redis_url)
     ids = [str(uuid.uuid4()) for _ in range(people)]
@@ -40,7 +40,8 @@ def fill(redis_url: str, tenant: str, queue: str, people: int) -> list[str]:
         chunk = ids[start:start + 20000]
         pipe = client.pipeline(transaction=False)
         pipe.zadd(keys.wait, {uid: start + i + 1 for i, uid in enumerate(chunk)})
-        pipe.hset(keys.ent, mapping={uid: msgpack.packb([f"Person {start + i:07d}", now, "", uuid.uuid4().hex])
+        pipe.hset(keys.ent, mapping={uid: msgpack.packb([f"Person {start + i:07d}", now, "", uuid.uuid4().hex[:32],
+                                                                 f"A-{start + i + 1:03d}"])
                                      for i, uid in enumerate(chunk)})
         pipe.execute()
     client.set(keys.seq, people)

@@ -15,7 +15,7 @@ from microq.appkeys import CLIENT_ADDRESS, SETTINGS
 from microq.errors import BadRequest, Gone, NotFound
 from microq.http import public_base_url, read_object
 from microq.idempotency import Once
-from microq.lines import names, validate, views
+from microq.lines import names, tickets, validate, views
 from microq.lines.appkeys import HUB, STORE
 from microq.lines.live import event_stream
 from microq.lines.store import Entry, LineStore, key_digest, token_digest
@@ -93,9 +93,14 @@ async def create_queue(request: web.Request) -> web.Response:
     minutes = validate.minutes(data, "avg_service_time")
     if minutes is None:
         minutes = request.app[SETTINGS].avg_service_time_minutes
+    prefix = validate.code(data, "ticket_prefix")
+    zone = validate.time_zone(data)
+    show_names = validate.boolean(data, "show_names")
     once = await _once(request, tenant, queue, secret_reply=True)
     config, admin_key = await _store(request).create_queue(
-        tenant, queue, name, True if public is None else public, minutes, once)
+        tenant, queue, name, True if public is None else public, minutes, once,
+        ticket_prefix=prefix or tickets.DEFAULT_PREFIX, time_zone=zone or tickets.DEFAULT_ZONE,
+        show_names=bool(show_names))
     # the key is shown once, to the caller that created the queue; a repeat gets the config only
     return web.json_response(views.config(config, admin_key), status=201 if admin_key else 200)
 
@@ -127,11 +132,16 @@ async def update_queue(request: web.Request) -> web.Response:
     name = validate.text(data, "name", validate.QUEUE_NAME_MAX, required=False)
     public = validate.boolean(data, "is_public")
     minutes = validate.minutes(data, "avg_service_time")
-    if name is None and public is None and minutes is None:
-        raise BadRequest("nothing to change: send name, is_public or avg_service_time")
+    prefix = validate.code(data, "ticket_prefix")
+    zone = validate.time_zone(data)
+    show_names = validate.boolean(data, "show_names")
+    if all(v is None for v in (name, public, minutes, prefix, zone, show_names)):
+        raise BadRequest("nothing to change: send name, is_public, avg_service_time, ticket_prefix, "
+                         "time_zone or show_names")
     admin_key, once = await _admin(request, tenant, queue)
-    config, _ = await _store(request).configure(tenant, queue, admin_key,
-                                                name=name, public=public, minutes=minutes, once=once)
+    config, _ = await _store(request).configure(
+        tenant, queue, admin_key, name=name, public=public, minutes=minutes, once=once,
+        ticket_prefix=prefix, time_zone=zone, show_names=show_names)
     return web.json_response(views.config(config))
 
 

@@ -34,7 +34,9 @@ async def _render(request: web.Request, page: str) -> web.Response:
     queue = names.queue_id(request.match_info["queue_id"])
     config = await request.app[STORE].get_queue(tenant, queue)
     title = config.name if config else queue
-    body = _TEMPLATES[page].substitute(tenant=tenant, queue=queue, title=html.escape(title))
+    # whether public screens show names beside tickets: read when the page loads
+    show_names = "1" if config and config.show_names else "0"
+    body = _TEMPLATES[page].substitute(tenant=tenant, queue=queue, title=html.escape(title), show_names=show_names)
     return web.Response(text=body, content_type="text/html", headers={
         "Cache-Control": "no-cache", "X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "same-origin",
         "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"})

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import msgpack
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from microq.errors import Unavailable
 from microq.idempotency import Once
 from microq.keys import Keyspace
+from microq.lines import tickets
 from microq.lines.keys import LineKeys, line_key, tenant_registry
 from microq.scripts import Scripts
 from microq.settings import Settings
@@ -29,6 +30,8 @@ FINISHED_RETENTION_MS = 24 * 3600 * 1000
 LISTING_READ_TIMEOUT = 2.0
 #: most service types one queue may have
 MAX_SERVICE_TYPES = 100
+#: most lines whose time zone one node remembers (then it forgets them all and asks again)
+ZONE_CACHE = 10_000
 
 
 @functools.lru_cache(maxsize=4096)
@@ -70,6 +73,9 @@ class QueueConfig:
     is_public: bool
     avg_service_time: float
     created_ms: int
+    ticket_prefix: str = tickets.DEFAULT_PREFIX  #: of joins without a service type
+    time_zone: str = tickets.DEFAULT_ZONE  #: the ticket day's
+    show_names: bool = False  #: public screens (kiosk) show names beside tickets
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,7 @@ class Entry:
     service_type_code: str | None
     status: str  #: waiting | served | left | removed | no_show
     finished_ms: int | None = None
+    ticket: str | None = None  #: None only for people who joined before tickets
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,7 @@ class NowServing:
     name: str
     service_type_id: str | None
     served_ms: int
+    ticket: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,17 +163,31 @@ def _unpack(blob: bytes) -> list[Any]:
 
 
 def _entry(uid: str | bytes, blob: bytes, type_name: Any = None, type_code: Any = None) -> Entry:
-    """A waiting blob is {name, joined_ms, type id[, leave-token digest]}; a finished one
-    {name, joined_ms, type id, status, finished_ms}."""
+    """A waiting blob is {name, joined_ms, type id[, leave-token digest[, ticket]]}; a finished
+    one {name, joined_ms, type id, status, finished_ms[, ticket]} (its fifth field a number)."""
     fields = _unpack(blob)
     name, joined, type_id = fields[0], fields[1], fields[2] or None
-    status, finished = (fields[3], fields[4]) if len(fields) >= 5 else ("waiting", None)
-    return Entry(_text(uid), name, joined, type_id, _text(type_name), _text(type_code), status, finished)
+    if len(fields) >= 5 and isinstance(fields[4], int):
+        status, finished, ticket = fields[3], fields[4], fields[5] if len(fields) > 5 else None
+    else:
+        status, finished, ticket = "waiting", None, fields[4] if len(fields) > 4 else None
+    return Entry(_text(uid), name, joined, type_id, _text(type_name), _text(type_code), status, finished, ticket)
+
+
+def _padded(values: list[Any], length: int) -> list[Any]:
+    """A reply with None for fields it lacks: an Idempotency-Key retry can replay a reply
+    stored (for 24 h) by the version before those fields existed."""
+    return [*values, *[None] * (length - len(values))]
+
+
+#: the config fields every read asks for, in _config's order
+CONFIG_FIELDS = ("n", "p", "a", "c", "tp", "tz", "sn")
 
 
 def _config(tenant: str, queue: str, values: list[Any]) -> QueueConfig:
-    name, public, minutes, created = (_text(v) for v in values)
-    return QueueConfig(tenant, queue, name, public == "1", float(minutes), int(created))
+    name, public, minutes, created, prefix, zone, names = (_text(v) for v in values)
+    return QueueConfig(tenant, queue, name, public == "1", float(minutes), int(created),
+                       prefix or tickets.DEFAULT_PREFIX, zone or tickets.DEFAULT_ZONE, names == "1")
 
 
 class LineStore:
@@ -174,6 +196,9 @@ class LineStore:
         self.keyspace = keyspace
         self.default_minutes = repr(float(settings.avg_service_time_minutes))
         self.events_maxlen = settings.line_events_maxlen
+        #: (tenant, queue) -> the time zone this node last saw: join checks it in Lua (ZONE),
+        #: so a stale one costs one more round trip, never a wrong ticket. Bounded: ZONE_CACHE.
+        self._zones: dict[tuple[str, str], str] = {}
 
     def keys(self, tenant: str, queue: str) -> LineKeys:
         return _line_keys(self.keyspace.prefix, tenant, queue)
@@ -185,15 +210,17 @@ class LineStore:
     # queue configs
 
     async def create_queue(self, tenant: str, queue: str, name: str, public: bool,
-                           minutes: float, once: Once | None = None) -> tuple[QueueConfig, str | None]:
+                           minutes: float, once: Once | None = None, *, ticket_prefix: str = tickets.DEFAULT_PREFIX,
+                           time_zone: str = tickets.DEFAULT_ZONE,
+                           show_names: bool = False) -> tuple[QueueConfig, str | None]:
         """(config, the admin key when this call created the queue, else None). With `once`, a
         retry answers as the first call did, the key included (the stored reply holds it)."""
         k = self.keys(tenant, queue)
         admin_key = new_admin_key()
         reply = await self.scripts.call("lines_create", [k.cfg], [
             name, "1" if public else "0", repr(float(minutes)), key_digest(admin_key),
-            admin_key if once else ""], once=once)
-        config = _config(tenant, queue, reply[1:5])
+            admin_key if once else "", ticket_prefix, time_zone, "1" if show_names else "0"], once=once)
+        config = _config(tenant, queue, [*reply[1:5], *_padded(reply[6:9], 3)])
         # The registry lives in the tenant's slot, not the line's, so it is a second command.
         # ZADD NX is idempotent and runs on every create, so a crash between the two is
         # repaired by repeating the create, which clients may always do. Its failure must not
@@ -206,7 +233,7 @@ class LineStore:
         return config, (_text(reply[5]) or admin_key) if reply[0] == 1 else None
 
     async def get_queue(self, tenant: str, queue: str) -> QueueConfig | None:
-        values = await self.scripts.execute("HMGET", self.keys(tenant, queue).cfg, "n", "p", "a", "c")
+        values = await self.scripts.execute("HMGET", self.keys(tenant, queue).cfg, *CONFIG_FIELDS)
         return None if values[0] is None else _config(tenant, queue, values)
 
     async def list_queues(self, tenant: str, offset: int, limit: int) -> QueuePage:
@@ -236,15 +263,21 @@ class LineStore:
 
     async def configure(self, tenant: str, queue: str, admin_key: str | None, *, name: str | None = None,
                         public: bool | None = None, minutes: float | None = None,
-                        rotate: bool = False, once: Once | None = None) -> tuple[QueueConfig, str | None]:
+                        rotate: bool = False, once: Once | None = None, ticket_prefix: str | None = None,
+                        time_zone: str | None = None,
+                        show_names: bool | None = None) -> tuple[QueueConfig, str | None]:
         """(config after the change, the new admin key when rotate)."""
         new_key = new_admin_key() if rotate else None
         k = self.keys(tenant, queue)
         reply = await self.scripts.call("lines_configure", [k.cfg, k.events], [
             key_digest(admin_key), name or "", "" if public is None else ("1" if public else "0"),
             "" if minutes is None else repr(float(minutes)), key_digest(new_key), self.events_maxlen, k.channel,
-            new_key if once and new_key else ""], once=once)
-        return _config(tenant, queue, reply[:4]), (_text(reply[4]) or new_key) if rotate else None
+            new_key if once and new_key else "", ticket_prefix or "", time_zone or "",
+            "" if show_names is None else ("1" if show_names else "0")], once=once)
+        if time_zone:
+            self._zones[(tenant, queue)] = time_zone
+        return (_config(tenant, queue, [*reply[:4], *_padded(reply[5:8], 3)]),
+                (_text(reply[4]) or new_key) if rotate else None)
 
     # people in the line
 
@@ -253,11 +286,25 @@ class LineStore:
         """With `once`, a retry gets the first call's person and leave token (its stored reply holds both)."""
         k = self.keys(tenant, queue)
         uid, token = str(uuid.uuid4()), new_leave_token()
-        joined, position, minutes, type_name, type_code, uid, echoed = await self.scripts.call(
-            "lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events],
-            [uid, name, type_id or "", key_digest(admin_key), self.default_minutes, self.events_maxlen, k.channel,
-             token_digest(token), token if once else ""], once=once)
-        entry = Entry(_text(uid), name, joined, type_id, _text(type_name), _text(type_code), "waiting")
+        args = [uid, name, type_id or "", key_digest(admin_key), self.default_minutes, self.events_maxlen,
+                k.channel, token_digest(token), token if once else ""]
+        zone = self._zones.get((tenant, queue), tickets.DEFAULT_ZONE)
+        for attempt in range(3):  # the line's zone changes between two tries only under a racing PATCH
+            try:
+                reply = await self.scripts.call("lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events],
+                                                [*args, zone, *tickets.day_candidates(zone)], once=once)
+                break
+            except ResponseError as exc:
+                code, _, actual = str(exc).partition(" ")
+                if code != "ZONE" or attempt == 2:
+                    raise
+                zone = actual
+                if len(self._zones) >= ZONE_CACHE:
+                    self._zones.clear()
+                self._zones[(tenant, queue)] = zone
+        joined, position, minutes, type_name, type_code, uid, echoed, ticket = _padded(reply, 8)
+        entry = Entry(_text(uid), name, joined, type_id, _text(type_name), _text(type_code), "waiting",
+                      ticket=_text(ticket))
         return Joined(Place(entry, position, float(minutes)), _text(echoed) or token)
 
     async def status(self, tenant: str, queue: str, uid: str) -> Place:
@@ -275,12 +322,13 @@ class LineStore:
         for i in range(0, len(flat), 2):
             entry = _entry(flat[i], flat[i + 1])
             name, code = types.get(entry.service_type_id, (None, None))
-            entry = Entry(entry.id, entry.name, entry.joined_ms, entry.service_type_id, name, code, "waiting")
+            entry = Entry(entry.id, entry.name, entry.joined_ms, entry.service_type_id, name, code, "waiting",
+                          ticket=entry.ticket)
             places.append(Place(entry, offset + i // 2 + 1, float(minutes)))
         now_serving = None
         if current:
-            uid, name, type_id, served = _unpack(current)
-            now_serving = NowServing(uid, name, type_id or None, served)
+            uid, name, type_id, served, *ticket = _unpack(current)
+            now_serving = NowServing(uid, name, type_id or None, served, ticket[0] if ticket else None)
         return LinePage(waiting, float(minutes), now_serving, places, offset)
 
     async def serve_next(self, tenant: str, queue: str, admin_key: str | None,

@@ -10,6 +10,7 @@ from typing import Any
 from microq import parse
 from microq.errors import BadRequest
 from microq.http import string_field
+from microq.lines import tickets
 
 NAME_MAX = 100
 QUEUE_NAME_MAX = 200
@@ -91,3 +92,13 @@ def query_int(query: Any, field: str, default: int, low: int, high: int) -> int:
         return parse.whole_number(raw, low, high)
     except ValueError:
         raise BadRequest(f"{field} must be a whole number from {low} to {high}") from None
+
+
+def time_zone(data: dict[str, Any], field: str = "time_zone") -> str | None:
+    """An IANA time zone name that zoneinfo knows ("Europe/Berlin", "UTC")."""
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or tickets.zone(value) is None:
+        raise BadRequest(f"{field} must be an IANA time zone name, such as Europe/Berlin or UTC")
+    return value

@@ -24,7 +24,7 @@ def entry(e: Entry, tenant: str, queue: str) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": e.id, "name": e.name, "joined_at": iso(e.joined_ms), "service_type_id": e.service_type_id,
         "service_type_name": e.service_type_name, "service_type_code": e.service_type_code,
-        "tenant_id": tenant, "queue_id": queue, "status": e.status,
+        "tenant_id": tenant, "queue_id": queue, "status": e.status, "ticket": e.ticket,
     }
     if e.status == "served":
         data["served_at"] = iso(e.finished_ms)
@@ -47,13 +47,14 @@ def list_item(p: Place) -> dict[str, Any]:
     e = p.entry
     return {"id": e.id, "name": e.name, "position": p.position, "service_type_id": e.service_type_id,
             "service_type_name": e.service_type_name, "service_type_code": e.service_type_code,
-            "eta_minutes": eta(p), "status": e.status, "joined_at": iso(e.joined_ms)}
+            "eta_minutes": eta(p), "status": e.status, "joined_at": iso(e.joined_ms), "ticket": e.ticket}
 
 
 def now_serving(n: NowServing | None) -> dict[str, Any] | None:
     if n is None:
         return None
-    return {"id": n.id, "name": n.name, "service_type_id": n.service_type_id, "served_at": iso(n.served_ms)}
+    return {"id": n.id, "name": n.name, "service_type_id": n.service_type_id, "served_at": iso(n.served_ms),
+            "ticket": n.ticket}
 
 
 def line(page: LinePage) -> dict[str, Any]:
@@ -63,7 +64,8 @@ def line(page: LinePage) -> dict[str, Any]:
 
 def config(c: QueueConfig, admin_key: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"tenant_id": c.tenant_id, "queue_id": c.queue_id, "name": c.name,
-                            "is_public": c.is_public, "avg_service_time": c.avg_service_time}
+                            "is_public": c.is_public, "avg_service_time": c.avg_service_time,
+                            "ticket_prefix": c.ticket_prefix, "time_zone": c.time_zone, "show_names": c.show_names}
     if admin_key is not None:
         data["admin_key"] = admin_key
     data["created_at"] = iso(c.created_ms)

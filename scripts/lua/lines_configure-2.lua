@@ -1,7 +1,7 @@
 --[[ lines_configure: change a queue's config (admin), or replace its admin key. Logged as
   CONFIGURE (meta: the changed fields) or ROTATE_KEY (meta: {}), and pushed to live streams,
   whose ETAs depend on the minutes per service.
-  KEYS[1] cfg     hash    n, p, a, c, k (see lines_create)
+  KEYS[1] cfg     hash    n, p, a, c, k, tp, tz, sn (see lines_create)
   KEYS[2] events  stream  the line's event log
   ARGV[1] SHA-256 hex of the current admin key (X-Admin-Key), or ""
   ARGV[2] new name, or "" to keep
@@ -12,7 +12,10 @@
   ARGV[7] pub/sub channel of the line
   ARGV[8] the new admin key itself, or "": only a call with an Idempotency-Key sends it, so
           that its stored reply can show the key to a retry
-  Returns: {name, public, minutes, created ms, ARGV[8]}
+  ARGV[9]  new ticket prefix, or "" to keep
+  ARGV[10] new time zone, or "" to keep
+  ARGV[11] new show names "1"|"0", or "" to keep
+  Returns: {name, public, minutes, created ms, ARGV[8], tp, tz, sn}
   Errors:  NOTFOUND (never created), FORBIDDEN ]]
 --- @include "lines_admin"
 --- @include "lines_emit"
@@ -20,14 +23,17 @@ local cfg = KEYS[1]
 if redis.call("EXISTS", cfg) == 0 then return redis.error_reply("NOTFOUND queue not found") end
 local err = admin_error(cfg, ARGV[1])
 if err then return redis.error_reply(err) end
-local fields = {"n", "p", "a", "k"}
-for i, field in ipairs(fields) do
-  if ARGV[i + 1] ~= "" then redis.call("HSET", cfg, field, ARGV[i + 1]) end
+local fields = {n = 2, p = 3, a = 4, k = 5, tp = 9, tz = 10, sn = 11}
+for field, i in pairs(fields) do
+  if ARGV[i] ~= "" then redis.call("HSET", cfg, field, ARGV[i]) end
 end
 local meta = {}
 if ARGV[2] ~= "" then meta.name = ARGV[2] end
 if ARGV[3] ~= "" then meta.is_public = ARGV[3] == "1" end
 if ARGV[4] ~= "" then meta.avg_service_time = tonumber(ARGV[4]) end
+if ARGV[9] ~= "" then meta.ticket_prefix = ARGV[9] end
+if ARGV[10] ~= "" then meta.time_zone = ARGV[10] end
+if ARGV[11] ~= "" then meta.show_names = ARGV[11] == "1" end
 emit(KEYS[2], ARGV[6], ARGV[7], ARGV[5] ~= "" and "ROTATE_KEY" or "CONFIGURE", "", meta)
-local c = redis.call("HMGET", cfg, "n", "p", "a", "c")
-return {c[1], c[2], c[3], c[4], ARGV[8]}
+local c = redis.call("HMGET", cfg, "n", "p", "a", "c", "tp", "tz", "sn")
+return {c[1], c[2], c[3], c[4], ARGV[8], c[5], c[6], c[7]}

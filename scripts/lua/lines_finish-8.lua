@@ -2,8 +2,8 @@
   marks a no-show (a waiting or an already served person who did not come to the counter).
   KEYS[1] cfg     hash   the queue's config (holds the admin-key hash)
   KEYS[2] wait    zset   user id -> join sequence
-  KEYS[3] ent     hash   user id -> msgpack {name, joined_ms, service_type_id, leave-token digest}
-  KEYS[4] done    hash   user id -> msgpack {name, joined_ms, service_type_id, status, finished_ms}
+  KEYS[3] ent     hash   user id -> msgpack {name, joined_ms, service_type_id, leave-token digest, ticket}
+  KEYS[4] done    hash   user id -> msgpack {name, joined_ms, service_type_id, status, finished_ms, ticket}
   KEYS[5] donex   zset   user id -> finished_ms
   KEYS[6] events  stream the line's event log
   KEYS[7] types   hash   service type id -> msgpack {name, code}
@@ -54,9 +54,10 @@ else
   -- a no-show is not being served: kiosks and the admin panel stop showing them as now serving
   local current = redis.call("HGET", stats, "cur")
   if current and cmsgpack.unpack(current)[1] == uid then redis.call("HDEL", stats, "cur") end
+  entry = {entry[1], entry[2], entry[3], "", entry[6]}  -- the waiting shape archive takes
 end
 local packed = archive(done, donex, uid, entry, status, now, tonumber(ARGV[6]))
-emit(events, ARGV[4], ARGV[5], kind, uid, {name = entry[1]})
+emit(events, ARGV[4], ARGV[5], kind, uid, {name = entry[1], ticket = entry[5]})
 local type_name, type_code = false, false
 if entry[3] ~= "" then
   local t = redis.call("HGET", types, entry[3])

@@ -2,9 +2,10 @@
   KEYS[1] cfg      hash   the queue's config (absent: global defaults, public)
   KEYS[2] seq      string join counter: FIFO order comes from the server, never client clocks
   KEYS[3] wait     zset   user id -> join sequence
-  KEYS[4] ent      hash   user id -> msgpack {name, joined_ms, service_type_id or "", leave-token digest}
+  KEYS[4] ent      hash   user id -> msgpack {name, joined_ms, service_type_id or "", leave-token digest, ticket}
   KEYS[5] types    hash   service type id -> msgpack {name, code}
-  KEYS[6] stats    hash   ravg (rolling minutes per service), cur (now serving), n (served count)
+  KEYS[6] stats    hash   ravg (rolling minutes per service), cur (now serving), n (served count),
+                          tday, tnum (the ticket sequence: lines_ticket)
   KEYS[7] events   stream the line's event log
   ARGV[1] user id (a fresh UUID)
   ARGV[2] name
@@ -16,14 +17,20 @@
   ARGV[8] digest of the entry's leave token (SHA-256, first 128 bits, hex; the token itself is never stored)
   ARGV[9] the leave token itself, or "": only a call with an Idempotency-Key sends it, so that
           its stored reply can show the token to a retry
+  ARGV[10] the time zone the caller computed ARGV[11..16] in
+  ARGV[11] ARGV[12] label (YYYY-MM-DD) and start ms of yesterday in that zone (lines_ticket)
+  ARGV[13] ARGV[14] the same for today
+  ARGV[15] ARGV[16] the same for tomorrow
   Returns: {joined_ms, position, minutes per service (string), type name|nil, type code|nil,
-            user id, ARGV[9]}
+            user id, ARGV[9], ticket}
   Errors:  FORBIDDEN (private queue without a valid key), INVALID (unknown service type),
-           CONFLICT (the user id exists) ]]
+           CONFLICT (the user id exists), ZONE <the line's zone> when ARGV[10] is not the
+           line's time zone (nothing applied: the caller computes the days again and retries) ]]
 --- @include "now_ms"
 --- @include "lines_admin"
 --- @include "lines_emit"
 --- @include "lines_minutes"
+--- @include "lines_ticket"
 local cfg, seq, wait, ent, types, stats, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local uid, name, type_id, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
@@ -41,9 +48,13 @@ end
 if redis.call("HEXISTS", ent, uid) == 1 then
   return redis.error_reply("CONFLICT user id already in the line")
 end
+local zone = queue_zone(cfg)
+if zone ~= ARGV[10] then return redis.error_reply("ZONE " .. zone) end
 local now = now_ms()
+local ticket = next_ticket(stats, type_code or redis.call("HGET", cfg, "tp") or "A", now,
+  {ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16]})
 redis.call("ZADD", wait, redis.call("INCR", seq), uid)
-redis.call("HSET", ent, uid, cmsgpack.pack({name, now, type_id, ARGV[8]}))
-emit(events, ARGV[6], ARGV[7], "JOIN", uid, {name = name})
+redis.call("HSET", ent, uid, cmsgpack.pack({name, now, type_id, ARGV[8], ticket}))
+emit(events, ARGV[6], ARGV[7], "JOIN", uid, {name = name, ticket = ticket})
 return {now, redis.call("ZRANK", wait, uid) + 1, service_minutes(stats, cfg, ARGV[5]), type_name, type_code,
-        uid, ARGV[9]}
+        uid, ARGV[9], ticket}

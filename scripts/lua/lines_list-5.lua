@@ -1,7 +1,7 @@
 --[[ lines_list: a page of the waiting line in serving order, with what "now serving" shows.
   KEYS[1] wait   zset   user id -> join sequence
-  KEYS[2] ent    hash   user id -> msgpack {name, joined_ms, service_type_id, leave-token digest}
-  KEYS[3] stats  hash   ravg, cur (msgpack {user id, name, service_type_id, served_ms}), n
+  KEYS[2] ent    hash   user id -> msgpack {name, joined_ms, service_type_id, leave-token digest, ticket}
+  KEYS[3] stats  hash   ravg, cur (msgpack {user id, name, service_type_id, served_ms, ticket}), n
   KEYS[4] cfg    hash   the queue's config
   KEYS[5] types  hash   service type id -> msgpack {name, code}
   ARGV[1] offset (>= 0)

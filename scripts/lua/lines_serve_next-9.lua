@@ -1,8 +1,8 @@
 --[[ lines_serve_next: serve the person at the front of the line (FIFO by join sequence).
   KEYS[1] cfg        hash   the queue's config (holds the admin-key hash)
   KEYS[2] wait       zset   user id -> join sequence
-  KEYS[3] ent        hash   user id -> msgpack {name, joined_ms, service_type_id, leave-token digest}
-  KEYS[4] done       hash   user id -> msgpack {name, joined_ms, service_type_id, status, finished_ms}
+  KEYS[3] ent        hash   user id -> msgpack {name, joined_ms, service_type_id, leave-token digest, ticket}
+  KEYS[4] done       hash   user id -> msgpack {name, joined_ms, service_type_id, status, finished_ms, ticket}
   KEYS[5] donex      zset   user id -> finished_ms, to forget old finished entries
   KEYS[6] stats      hash   ravg, cur, n
   KEYS[7] durations  list   the last 20 waits in ms, newest first

@@ -1,7 +1,7 @@
 --[[ lines_status: one person's entry and live position; O(log n) (ZRANK).
   KEYS[1] wait   zset   user id -> join sequence
-  KEYS[2] ent    hash   user id -> msgpack {name, joined_ms, service_type_id, leave-token digest}
-  KEYS[3] done   hash   user id -> msgpack {name, joined_ms, service_type_id, status, finished_ms}
+  KEYS[2] ent    hash   user id -> msgpack {name, joined_ms, service_type_id, leave-token digest, ticket}
+  KEYS[3] done   hash   user id -> msgpack {name, joined_ms, service_type_id, status, finished_ms, ticket}
   KEYS[4] stats  hash   ravg, cur, n
   KEYS[5] cfg    hash   the queue's config
   KEYS[6] types  hash   service type id -> msgpack {name, code}

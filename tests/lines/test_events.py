@@ -16,7 +16,7 @@ async def test_paged_with_since(line):
     assert page["count"] == 2 and [e["user_id"] for e in page["events"]] == ids[:2]
     event = page["events"][0]
     assert set(event) == {"id", "timestamp", "type", "user_id", "meta"}
-    assert event["type"] == "JOIN" and event["meta"] == {"name": "p0"}
+    assert event["type"] == "JOIN" and event["meta"] == {"name": "p0", "ticket": "A-001"}
     assert datetime.fromisoformat(event["timestamp"])
     seen = page["events"]
     while page["count"]:

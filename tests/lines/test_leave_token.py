@@ -102,7 +102,7 @@ async def test_an_entry_from_before_leave_tokens_leaves_by_its_id(line, redis):
     # the old rule until they are served or leave (their entry is gone within the day)
     alex = await line.join("Alex")
     k = _keys(line)
-    name, joined, type_id, _digest = msgpack.unpackb(await redis.hget(k.ent, alex["entry"]["id"]))
+    name, joined, type_id, _digest, _ticket = msgpack.unpackb(await redis.hget(k.ent, alex["entry"]["id"]))
     await redis.hset(k.ent, alex["entry"]["id"], msgpack.packb([name, joined, type_id]))
     response = await line.client.post(f"{line.base}/leave/{alex['entry']['id']}")
     assert response.status == 200 and (await response.json())["entry"]["status"] == "left"

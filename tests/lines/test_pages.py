@@ -96,11 +96,14 @@ async def test_join_serve_and_live_update_in_chromium(browser, live_server, arti
         await phone.select_option("#service-type", label="General Inquiry")
         await phone.click("#join-form button[type=submit]")
         await expect(phone.locator("#position")).to_have_text("2")
+        await expect(phone.locator("#ticket-number")).to_have_text("GEN-002")
         await phone.reload()  # the place survives a reload
         await expect(phone.locator("#position")).to_have_text("2")
+        await expect(phone.locator("#ticket-number")).to_have_text("GEN-002")
 
         await kiosk.goto(f"{base}/queue/acme/support/kiosk")
         await expect(kiosk.locator("#next li")).to_have_count(2)
+        await expect(kiosk.locator("#next li")).to_have_text(["A-001", "GEN-002"])  # tickets, no names
 
         await admin.goto(f"{base}/queue/acme/support/admin")
         await admin.fill("#admin-key", admin_key)
@@ -108,11 +111,13 @@ async def test_join_serve_and_live_update_in_chromium(browser, live_server, arti
         await admin.wait_for_selector("#people tr:nth-child(2)")
         await admin.click("#serve-next")
         await expect(phone.locator("#position")).to_have_text("1")
-        await expect(kiosk.locator("#now-serving")).to_have_text("Priya")
+        await expect(kiosk.locator("#now-serving")).to_have_text("A-001")
+        await expect(admin.locator("#now")).to_have_text("Now serving: A-001 Priya")
         await admin.click("#serve-next")
         await expect(phone.locator("body")).to_have_attribute("data-status", "served")
         assert "your turn" in (await phone.text_content("#state"))
-        await expect(kiosk.locator("#now-serving")).to_have_text("Alex Rivera")
+        await expect(kiosk.locator("#now-serving")).to_have_text("GEN-002")
+        assert "Priya" not in await kiosk.text_content("body") and "Alex" not in await kiosk.text_content("body")
         await phone.screenshot(path=str(artifacts / "lines_public_served.png"))
         await kiosk.screenshot(path=str(artifacts / "lines_kiosk.png"))
         await admin.screenshot(path=str(artifacts / "lines_admin.png"))
@@ -208,7 +213,7 @@ async def test_pages_retry_a_lost_reply_with_the_same_idempotency_key(browser, l
         await admin.click("#serve-next")
         await expect(admin.locator("#error")).not_to_have_text("")
         await admin.click("#serve-next")
-        await expect(admin.locator("#now")).to_have_text("Now serving: Alex Rivera")
+        await expect(admin.locator("#now")).to_have_text("Now serving: A-001 Alex Rivera")
         await expect(phone.locator("body")).to_have_attribute("data-status", "served")
         async with ClientSession() as session:
             line = await (await session.get(f"{base}/api/acme/support/list")).json()

@@ -77,7 +77,7 @@ async def test_call_out_of_order(line):
     assert listed["now_serving"]["id"] == ids[1]
     events = await _events(line)
     assert [e["type"] for e in events] == ["JOIN", "JOIN", "JOIN", "CALL", "SERVE", "SERVE"]
-    assert events[3]["user_id"] == ids[2] and events[3]["meta"] == {"name": "p2"}
+    assert events[3]["user_id"] == ids[2] and events[3]["meta"] == {"name": "p2", "ticket": "A-003"}
 
 
 async def test_no_show_of_the_person_now_serving_clears_now_serving(line):

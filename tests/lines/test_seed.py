@@ -9,6 +9,9 @@ from microq.keys import Keyspace
 from microq.lines.keys import tenant_registry
 from tests.lines.conftest import create_line
 
+#: config fields MicroQ adds beside the seed's (README, Lines: Tickets)
+TICKET_CONFIG = ("ticket_prefix", "time_zone", "show_names")
+
 
 async def test_quick_start(client):
     # 1. Create a queue for your tenant
@@ -16,7 +19,7 @@ async def test_quick_start(client):
     assert response.status == 201
     created = await response.json()
     assert set(created) == {"tenant_id", "queue_id", "name", "is_public", "avg_service_time", "admin_key",
-                            "created_at"}
+                            "created_at", *TICKET_CONFIG}
     assert created["tenant_id"] == "acme" and created["queue_id"] == "support"
     assert created["name"] == "Support Queue" and created["is_public"] is True
     assert created["avg_service_time"] == 4.0
@@ -61,7 +64,7 @@ async def test_join_example_with_every_field(line):
     assert set(body) == {"entry", "position", "eta_minutes", "leave_token"}  # leave_token: new, once
     entry = body["entry"]
     assert set(entry) == {"id", "name", "joined_at", "service_type_id", "service_type_name", "service_type_code",
-                          "tenant_id", "queue_id", "status"}
+                          "tenant_id", "queue_id", "status", "ticket"}  # ticket: new
     assert entry["name"] == "Alex Rivera" and entry["status"] == "waiting"
     assert entry["service_type_id"] == type_id
     assert entry["service_type_name"] == "General Inquiry" and entry["service_type_code"] == "GEN"
@@ -178,7 +181,8 @@ async def test_list_and_get_queue_configs(client):
     response = await client.get("/api/acme/queues/support")
     assert response.status == 200
     config = await response.json()
-    assert set(config) == {"tenant_id", "queue_id", "name", "is_public", "avg_service_time", "created_at"}
+    assert set(config) == {"tenant_id", "queue_id", "name", "is_public", "avg_service_time", "created_at",
+                           *TICKET_CONFIG}
     assert (await client.get("/api/acme/queues/nope")).status == 404
     assert await (await client.get("/api/nobody/queues")).json() == {"count": 0, "queues": []}
 

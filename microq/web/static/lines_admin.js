@@ -28,12 +28,12 @@ async function act(method, path, body) {
 
 function renderLine(line) {
   current = line.now_serving;
-  document.getElementById("now").textContent = current ? `Now serving: ${current.name}` : "Nobody served yet";
+  document.getElementById("now").textContent = current ? `Now serving: ${current.ticket ? current.ticket + " " : ""}${current.name}` : "Nobody served yet";
   document.getElementById("no-show-current").hidden = !current;
   document.getElementById("count").textContent = `(${line.count})`;
   const rows = line.queue.map((p) => {
     const tr = document.createElement("tr");
-    for (const text of [p.position, p.name, p.service_type_code || "", minutes(p.eta_minutes)]) {
+    for (const text of [p.position, p.ticket || "", p.name, p.service_type_code || "", minutes(p.eta_minutes)]) {
       const td = document.createElement("td");
       td.textContent = text;
       tr.append(td);

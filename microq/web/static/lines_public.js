@@ -24,6 +24,7 @@ async function loadTypes() {
 function render(status) {
   const { entry, position, eta_minutes: eta } = status;
   document.getElementById("ticket-name").textContent = entry.name;
+  document.getElementById("ticket-number").textContent = entry.ticket || "–";
   const waiting = entry.status === "waiting";
   document.getElementById("position").textContent = waiting ? position : "✓";
   document.getElementById("eta").textContent = waiting ? `Estimated wait: ${minutes(eta)}` : "";

@@ -1,5 +1,6 @@
 -- serve(keys, uid, now, kind, maxlen, channel, retention): move a waiting person to served, feed the
--- rolling ETA (last 20 waits, averaged once 3 are served) and set "now serving".
+-- rolling ETA (last 20 waits, averaged once 3 are served) and set "now serving"
+-- (cur: msgpack {user id, name, service_type_id, served_ms, ticket}).
 -- keys = {wait, ent, done, donex, stats, durations, events}. Returns the packed finished entry.
 local function serve(keys, uid, now, kind, maxlen, channel, retention)
   local wait, ent, done, donex, stats, durations, events =
@@ -16,9 +17,9 @@ local function serve(keys, uid, now, kind, maxlen, channel, retention)
     for _, ms in ipairs(waits) do total = total + tonumber(ms) end
     redis.call("HSET", stats, "ravg", string.format("%.4f", total / #waits / 60000))
   end
-  redis.call("HSET", stats, "cur", cmsgpack.pack({uid, entry[1], entry[3], now}))
+  redis.call("HSET", stats, "cur", cmsgpack.pack({uid, entry[1], entry[3], now, entry[5]}))
   redis.call("HINCRBY", stats, "n", 1)
-  emit(events, maxlen, channel, kind, uid, {name = entry[1]})
+  emit(events, maxlen, channel, kind, uid, {name = entry[1], ticket = entry[5]})
   return packed
 end
 
