@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from typing import Any
 
 import segno
@@ -206,9 +207,11 @@ async def boost(request: web.Request) -> web.Response:
 
 @routes.post("/api/{tenant_id}/{queue_id}/serve-next")
 async def serve_next(request: web.Request) -> web.Response:
+    """`counter` (query or JSON body): serve at that counter, the first of the types it serves."""
     tenant, queue = _line(request)
+    counter = await _counter_of(request)
     admin_key, once = await _admin(request, tenant, queue)
-    entry = await _store(request).serve_next(tenant, queue, admin_key, once)
+    entry = await _store(request).serve_next(tenant, queue, admin_key, once, counter)
     if entry is None:
         return web.json_response({"message": "queue is empty"})
     return web.json_response({"served": views.entry(entry, tenant, queue)})
@@ -218,9 +221,20 @@ async def serve_next(request: web.Request) -> web.Response:
 async def call(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     uid = _user(request)
+    counter = await _counter_of(request)
     admin_key, once = await _admin(request, tenant, queue)
-    entry = await _store(request).call(tenant, queue, uid, admin_key, once)
+    entry = await _store(request).call(tenant, queue, uid, admin_key, once, counter)
     return web.json_response({"served": views.entry(entry, tenant, queue)})
+
+
+async def _counter_of(request: web.Request) -> str | None:
+    """The `counter` of serve-next and call: the query's or the JSON body's (both: they agree)."""
+    query = request.query.get("counter") or None
+    body = (await read_object(request)).get("counter")
+    if query is not None and body is not None and query != body:
+        raise BadRequest("counter in the query and in the body differ")
+    value = query if query is not None else body
+    return None if value is None or value == "" else validate.counter_id(value)
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/remove/{user_id}")
@@ -352,6 +366,73 @@ def _type_id(request: web.Request) -> str:
     if len(type_id) > 64:
         raise NotFound("service type not found")
     return type_id
+
+
+# counters
+
+
+@routes.get("/api/{tenant_id}/{queue_id}/counters")
+async def list_counters(request: web.Request) -> web.Response:
+    """Public, like the kiosk that shows them."""
+    tenant, queue = _line(request)
+    found = await _store(request).counters(tenant, queue)
+    return web.json_response({"count": len(found), "counters": [views.counter(c) for c in found]})
+
+
+@routes.post("/api/{tenant_id}/{queue_id}/counters")
+async def create_counter(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    data = await read_object(request, empty_ok=False)
+    name = validate.text(data, "name", validate.COUNTER_NAME_MAX)
+    counter_id = validate.counter_id(data["id"], "id") if data.get("id") is not None else uuid.uuid4().hex[:12]
+    is_open = validate.boolean(data, "open")
+    type_ids = validate.type_ids(data)
+    admin_key, once = await _admin(request, tenant, queue)
+    saved = await _store(request).save_counter(tenant, queue, admin_key, counter_id, True, name,
+                                               is_open, type_ids or [], once)
+    return web.json_response(views.counter(saved), status=201)
+
+
+@routes.patch("/api/{tenant_id}/{queue_id}/counters/{counter_id}")
+async def update_counter(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    counter_id = _counter_path(request)
+    data = await read_object(request, empty_ok=False)
+    name = validate.text(data, "name", validate.COUNTER_NAME_MAX, required=False)
+    is_open = validate.boolean(data, "open")
+    type_ids = validate.type_ids(data)
+    if name is None and is_open is None and type_ids is None:
+        raise BadRequest("nothing to change: send name, open or service_type_ids")
+    admin_key, once = await _admin(request, tenant, queue)
+    saved = await _store(request).save_counter(tenant, queue, admin_key, counter_id, False, name,
+                                               is_open, type_ids, once)
+    return web.json_response(views.counter(saved))
+
+
+@routes.delete("/api/{tenant_id}/{queue_id}/counters/{counter_id}")
+async def delete_counter(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    counter_id = _counter_path(request)
+    admin_key, once = await _admin(request, tenant, queue)
+    await _store(request).delete_counter(tenant, queue, admin_key, counter_id, once)
+    return web.json_response({"deleted": counter_id})
+
+
+@routes.post("/api/{tenant_id}/{queue_id}/counters/{counter_id}/recall")
+async def recall(request: web.Request) -> web.Response:
+    """Announce the person this counter serves again (event RECALL: kiosks flash and chime)."""
+    tenant, queue = _line(request)
+    counter_id = _counter_path(request)
+    admin_key, once = await _admin(request, tenant, queue)
+    saved = await _store(request).recall(tenant, queue, admin_key, counter_id, once)
+    return web.json_response(views.counter(saved))
+
+
+def _counter_path(request: web.Request) -> str:
+    try:
+        return validate.counter_id(request.match_info["counter_id"])
+    except BadRequest:
+        raise NotFound("no such counter") from None
 
 
 # event log

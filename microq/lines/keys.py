@@ -28,6 +28,8 @@ class LineKeys:
     durations: str
     events: str
     types: str
+    type_index: str  #: zset: typed waiting people by type, then join order (lines_counter.lua)
+    counters: str
     channel: str  #: pub/sub channel (not a key): wakes live streams on every node
 
     @classmethod
@@ -35,7 +37,7 @@ class LineKeys:
         key = line_key(keyspace, tenant, queue)
         return cls(cfg=key("cfg"), seq=key("seq"), wait=key("wait"), ent=key("ent"), done=key("done"),
                    donex=key("donex"), stats=key("stats"), durations=key("durs"), events=key("ev"),
-                   types=key("st"), channel=key("live"))
+                   types=key("st"), type_index=key("wt"), counters=key("ctr"), channel=key("live"))
 
 
 def tenant_registry(keyspace: Keyspace, tenant: str) -> str:

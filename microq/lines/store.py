@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import json
 import logging
 import secrets
 import uuid
@@ -30,6 +31,8 @@ FINISHED_RETENTION_MS = 24 * 3600 * 1000
 LISTING_READ_TIMEOUT = 2.0
 #: most service types one queue may have
 MAX_SERVICE_TYPES = 100
+#: most counters one queue may have
+MAX_COUNTERS = 50
 #: most lines whose time zone one node remembers (then it forgets them all and asks again)
 ZONE_CACHE = 10_000
 
@@ -101,6 +104,8 @@ class Entry:
     status: str  #: waiting | served | left | removed | no_show
     finished_ms: int | None = None
     ticket: str | None = None  #: None only for people who joined before tickets
+    counter_id: str | None = None  #: the counter that served them (served entries)
+    counter_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,7 @@ class Place:
     entry: Entry
     position: int | None
     minutes: float
+    open_counters: int = 0  #: the ETA divides by these (at least 1)
 
 
 @dataclass(frozen=True)
@@ -130,12 +136,35 @@ class NowServing:
 
 
 @dataclass(frozen=True)
+class Serving:
+    """Whom a counter serves now, and when they were last called (a recall calls again)."""
+
+    id: str
+    name: str
+    service_type_id: str | None
+    served_ms: int
+    ticket: str | None
+    called_ms: int
+
+
+@dataclass(frozen=True)
+class Counter:
+    id: str
+    name: str
+    open: bool
+    service_type_ids: list[str]  #: empty: every type, and people without one
+    serving: Serving | None
+
+
+@dataclass(frozen=True)
 class LinePage:
     waiting: int
     minutes: float
     now_serving: NowServing | None
     places: list[Place]
     offset: int
+    counters: list[Counter]
+    open_counters: int
 
 
 @dataclass(frozen=True)
@@ -167,11 +196,31 @@ def _entry(uid: str | bytes, blob: bytes, type_name: Any = None, type_code: Any 
     one {name, joined_ms, type id, status, finished_ms[, ticket]} (its fifth field a number)."""
     fields = _unpack(blob)
     name, joined, type_id = fields[0], fields[1], fields[2] or None
+    counter_id = counter_name = None
     if len(fields) >= 5 and isinstance(fields[4], int):
         status, finished, ticket = fields[3], fields[4], fields[5] if len(fields) > 5 else None
+        if len(fields) > 7 and fields[6]:
+            counter_id, counter_name = fields[6], fields[7]
     else:
         status, finished, ticket = "waiting", None, fields[4] if len(fields) > 4 else None
-    return Entry(_text(uid), name, joined, type_id, _text(type_name), _text(type_code), status, finished, ticket)
+    return Entry(_text(uid), name, joined, type_id, _text(type_name), _text(type_code), status, finished,
+                 ticket or None, counter_id, counter_name)
+
+
+def _counter(counter_id: Any, blob: bytes) -> Counter:
+    """A counter record: {name, open 1|0, type ids, serving false|{id, name, type, served, ticket, called}}."""
+    name, is_open, type_ids, serving = _unpack(blob)[:4]
+    now = None
+    if serving:
+        uid, person, type_id, served, ticket, called = serving
+        now = Serving(uid, person, type_id or None, served, ticket or None, called)
+    return Counter(_text(counter_id), name, is_open == 1, list(type_ids or []), now)
+
+
+def _counters(flat: Any) -> list[Counter]:
+    """HGETALL of the counters (a flat list, or a dict from a cluster client), sorted by name."""
+    pairs = flat.items() if isinstance(flat, dict) else zip(flat[::2], flat[1::2])
+    return sorted((_counter(i, blob) for i, blob in pairs), key=lambda c: (c.name.lower(), c.id))
 
 
 def _padded(values: list[Any], length: int) -> list[Any]:
@@ -291,7 +340,8 @@ class LineStore:
         zone = self._zones.get((tenant, queue), tickets.DEFAULT_ZONE)
         for attempt in range(3):  # the line's zone changes between two tries only under a racing PATCH
             try:
-                reply = await self.scripts.call("lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events],
+                reply = await self.scripts.call("lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events,
+                                                               k.type_index],
                                                 [*args, zone, *tickets.day_candidates(zone)], once=once)
                 break
             except ResponseError as exc:
@@ -302,21 +352,21 @@ class LineStore:
                 if len(self._zones) >= ZONE_CACHE:
                     self._zones.clear()
                 self._zones[(tenant, queue)] = zone
-        joined, position, minutes, type_name, type_code, uid, echoed, ticket = _padded(reply, 8)
+        joined, position, minutes, type_name, type_code, uid, echoed, ticket, open_counters = _padded(reply, 9)
         entry = Entry(_text(uid), name, joined, type_id, _text(type_name), _text(type_code), "waiting",
                       ticket=_text(ticket))
-        return Joined(Place(entry, position, float(minutes)), _text(echoed) or token)
+        return Joined(Place(entry, position, float(minutes), open_counters or 0), _text(echoed) or token)
 
     async def status(self, tenant: str, queue: str, uid: str) -> Place:
         k = self.keys(tenant, queue)
-        position, blob, minutes, type_name, type_code = await self.scripts.call(
+        position, blob, minutes, type_name, type_code, open_counters = await self.scripts.call(
             "lines_status", [k.wait, k.ent, k.done, k.stats, k.cfg, k.types], [uid, self.default_minutes])
-        return Place(_entry(uid, blob, type_name, type_code), position or None, float(minutes))
+        return Place(_entry(uid, blob, type_name, type_code), position or None, float(minutes), open_counters)
 
     async def page(self, tenant: str, queue: str, offset: int, limit: int) -> LinePage:
         k = self.keys(tenant, queue)
-        waiting, minutes, current, flat, type_flat = await self.scripts.call(
-            "lines_list", [k.wait, k.ent, k.stats, k.cfg, k.types], [offset, limit, self.default_minutes])
+        waiting, minutes, current, flat, type_flat, counter_flat, open_counters = await self.scripts.call(
+            "lines_list", [k.wait, k.ent, k.stats, k.cfg, k.types, k.counters], [offset, limit, self.default_minutes])
         types = {_text(type_flat[i]): _unpack(type_flat[i + 1]) for i in range(0, len(type_flat), 2)}
         places = []
         for i in range(0, len(flat), 2):
@@ -324,30 +374,34 @@ class LineStore:
             name, code = types.get(entry.service_type_id, (None, None))
             entry = Entry(entry.id, entry.name, entry.joined_ms, entry.service_type_id, name, code, "waiting",
                           ticket=entry.ticket)
-            places.append(Place(entry, offset + i // 2 + 1, float(minutes)))
+            places.append(Place(entry, offset + i // 2 + 1, float(minutes), open_counters))
         now_serving = None
         if current:
             uid, name, type_id, served, *ticket = _unpack(current)
             now_serving = NowServing(uid, name, type_id or None, served, ticket[0] if ticket else None)
-        return LinePage(waiting, float(minutes), now_serving, places, offset)
+        return LinePage(waiting, float(minutes), now_serving, places, offset, _counters(counter_flat), open_counters)
 
     async def serve_next(self, tenant: str, queue: str, admin_key: str | None,
-                         once: Once | None = None) -> Entry | None:
+                         once: Once | None = None, counter: str | None = None) -> Entry | None:
+        """The first in line (at a counter: the first of the types it serves), or None."""
         k = self.keys(tenant, queue)
         reply = await self.scripts.call(
-            "lines_serve_next", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events, k.types],
-            [key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS], once=once)
+            "lines_serve_next", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events, k.types,
+                                 k.type_index, k.counters],
+            [key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS, counter or ""], once=once)
         if reply is None:
             return None
         uid, blob, type_name, type_code = reply
         return _entry(uid, blob, type_name, type_code)
 
     async def call(self, tenant: str, queue: str, uid: str, admin_key: str | None,
-                   once: Once | None = None) -> Entry:
+                   once: Once | None = None, counter: str | None = None) -> Entry:
         k = self.keys(tenant, queue)
         blob, type_name, type_code = await self.scripts.call(
-            "lines_call", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events, k.types],
-            [uid, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS], once=once)
+            "lines_call", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events, k.types,
+                           k.type_index, k.counters],
+            [uid, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS, counter or ""],
+            once=once)
         return _entry(uid, blob, type_name, type_code)
 
     async def finish(self, tenant: str, queue: str, uid: str, status: str, admin_key: str | None,
@@ -355,7 +409,8 @@ class LineStore:
         """status: left (the person, with the leave token join gave them), removed or no_show (admin)."""
         k = self.keys(tenant, queue)
         blob, type_name, type_code = await self.scripts.call(
-            "lines_finish", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.types, k.stats],
+            "lines_finish", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.types, k.stats, k.type_index,
+                             k.counters],
             [uid, status, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS,
              token_digest(leave_token)], once=once)
         return _entry(uid, blob, type_name, type_code)
@@ -382,6 +437,37 @@ class LineStore:
         k = self.keys(tenant, queue)
         await self.scripts.call("lines_type_delete", [k.cfg, k.types, k.events],
                                 [key_digest(admin_key), type_id, self.events_maxlen, k.channel], once=once)
+
+    # counters
+
+    async def counters(self, tenant: str, queue: str) -> list[Counter]:
+        flat = await self.scripts.execute("HGETALL", self.keys(tenant, queue).counters)
+        if isinstance(flat, Exception):
+            raise flat
+        return _counters(flat)
+
+    async def save_counter(self, tenant: str, queue: str, admin_key: str | None, counter_id: str, create: bool,
+                           name: str | None, is_open: bool | None, type_ids: list[str] | None,
+                           once: Once | None = None) -> Counter:
+        k = self.keys(tenant, queue)
+        packed = await self.scripts.call("lines_counter_save", [k.cfg, k.counters, k.types, k.stats, k.events], [
+            key_digest(admin_key), counter_id, "create" if create else "update", name or "",
+            "" if is_open is None else ("1" if is_open else "0"),
+            "" if type_ids is None else json.dumps(type_ids), MAX_COUNTERS, self.events_maxlen, k.channel], once=once)
+        return _counter(counter_id, packed)
+
+    async def delete_counter(self, tenant: str, queue: str, admin_key: str | None, counter_id: str,
+                             once: Once | None = None) -> None:
+        k = self.keys(tenant, queue)
+        await self.scripts.call("lines_counter_delete", [k.cfg, k.counters, k.stats, k.events],
+                                [key_digest(admin_key), counter_id, self.events_maxlen, k.channel], once=once)
+
+    async def recall(self, tenant: str, queue: str, admin_key: str | None, counter_id: str,
+                     once: Once | None = None) -> Counter:
+        k = self.keys(tenant, queue)
+        packed = await self.scripts.call("lines_counter_recall", [k.cfg, k.counters, k.events],
+                                         [key_digest(admin_key), counter_id, self.events_maxlen, k.channel], once=once)
+        return _counter(counter_id, packed)
 
     # event log
 

@@ -16,6 +16,9 @@ NAME_MAX = 100
 QUEUE_NAME_MAX = 200
 MINUTES_MAX = 24 * 60
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,10}")  #: fullmatch: `$` would let a trailing newline in
+_COUNTER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  #: fullmatch
+COUNTER_NAME_MAX = 60
+TYPE_IDS_MAX = 100  #: as many as a queue may have service types
 
 
 def text(data: dict[str, Any], field: str, limit: int, *, required: bool = True) -> str | None:
@@ -102,3 +105,26 @@ def time_zone(data: dict[str, Any], field: str = "time_zone") -> str | None:
     if not isinstance(value, str) or tickets.zone(value) is None:
         raise BadRequest(f"{field} must be an IANA time zone name, such as Europe/Berlin or UTC")
     return value
+
+
+def counter_id(value: object, field: str = "counter") -> str:
+    if not isinstance(value, str) or not _COUNTER_ID.fullmatch(value):
+        raise BadRequest(f"{field} must be 1-32 letters, digits, '_' or '-'")
+    return value
+
+
+def type_ids(data: dict[str, Any], field: str = "service_type_ids") -> list[str] | None:
+    """A list of service type ids (each as optional_id), without repeats; None when absent."""
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > TYPE_IDS_MAX:
+        raise BadRequest(f"{field} must be a list of at most {TYPE_IDS_MAX} service type ids")
+    ids: list[str] = []
+    for item in value:
+        type_id = optional_id({field: item}, field)
+        if type_id is None:
+            raise BadRequest(f"{field} must not hold empty ids")
+        if type_id not in ids:
+            ids.append(type_id)
+    return ids

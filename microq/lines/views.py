@@ -6,8 +6,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from microq.lines.store import (Entry, Event, Joined, LinePage, NowServing, Place, QueueConfig, QueuePage,
-                                ServiceType)
+from microq.lines.store import (Counter, Entry, Event, Joined, LinePage, NowServing, Place, QueueConfig,
+                                QueuePage, ServiceType)
 
 
 def iso(ms: int | None) -> str | None:
@@ -17,7 +17,10 @@ def iso(ms: int | None) -> str | None:
 
 
 def eta(place: Place) -> float | None:
-    return None if place.position is None else round(place.position * place.minutes, 2)
+    """position × minutes per service, shared by the open counters (one server when none is open)."""
+    if place.position is None:
+        return None
+    return round(place.position * place.minutes / max(1, place.open_counters), 2)
 
 
 def entry(e: Entry, tenant: str, queue: str) -> dict[str, Any]:
@@ -25,6 +28,7 @@ def entry(e: Entry, tenant: str, queue: str) -> dict[str, Any]:
         "id": e.id, "name": e.name, "joined_at": iso(e.joined_ms), "service_type_id": e.service_type_id,
         "service_type_name": e.service_type_name, "service_type_code": e.service_type_code,
         "tenant_id": tenant, "queue_id": queue, "status": e.status, "ticket": e.ticket,
+        "counter": {"id": e.counter_id, "name": e.counter_name} if e.counter_id else None,
     }
     if e.status == "served":
         data["served_at"] = iso(e.finished_ms)
@@ -59,7 +63,18 @@ def now_serving(n: NowServing | None) -> dict[str, Any] | None:
 
 def line(page: LinePage) -> dict[str, Any]:
     return {"count": page.waiting, "queue": [list_item(p) for p in page.places],
-            "offset": page.offset, "avg_service_time": page.minutes, "now_serving": now_serving(page.now_serving)}
+            "offset": page.offset, "avg_service_time": page.minutes, "now_serving": now_serving(page.now_serving),
+            "counters": [counter(c) for c in page.counters], "open_counters": page.open_counters}
+
+
+def counter(c: Counter) -> dict[str, Any]:
+    serving = None
+    if c.serving is not None:
+        s = c.serving
+        serving = {"id": s.id, "name": s.name, "ticket": s.ticket, "service_type_id": s.service_type_id,
+                   "served_at": iso(s.served_ms), "called_at": iso(s.called_ms)}
+    return {"id": c.id, "name": c.name, "open": c.open, "service_type_ids": c.service_type_ids,
+            "now_serving": serving}
 
 
 def config(c: QueueConfig, admin_key: str | None = None) -> dict[str, Any]:

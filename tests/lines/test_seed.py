@@ -64,7 +64,7 @@ async def test_join_example_with_every_field(line):
     assert set(body) == {"entry", "position", "eta_minutes", "leave_token"}  # leave_token: new, once
     entry = body["entry"]
     assert set(entry) == {"id", "name", "joined_at", "service_type_id", "service_type_name", "service_type_code",
-                          "tenant_id", "queue_id", "status", "ticket"}  # ticket: new
+                          "tenant_id", "queue_id", "status", "ticket", "counter"}  # new: ticket, counter
     assert entry["name"] == "Alex Rivera" and entry["status"] == "waiting"
     assert entry["service_type_id"] == type_id
     assert entry["service_type_name"] == "General Inquiry" and entry["service_type_code"] == "GEN"

@@ -1,10 +1,13 @@
--- archive(done, donex, uid, entry, status, now, retention): keep a finished entry (entry =
+-- archive(done, donex, uid, entry, status, now, retention, counter_id, counter_name): keep a
+-- finished entry (entry =
 -- the waiting {name, joined_ms, service_type_id, token digest, ticket}) so its status still
 -- answers, and forget a few that finished more than `retention` ms ago (bounded, so no call
 -- does unbounded work). Returns the packed finished entry
--- {name, joined_ms, service_type_id, status, finished_ms, ticket} (no ticket: joined before tickets).
-local function archive(done, donex, uid, entry, status, now, retention)
-  local packed = cmsgpack.pack({entry[1], entry[2], entry[3], status, now, entry[5]})
+-- {name, joined_ms, service_type_id, status, finished_ms, ticket, counter id, counter name}
+-- (no ticket: joined before tickets; counter "" when served at none).
+local function archive(done, donex, uid, entry, status, now, retention, counter_id, counter_name)
+  local packed = cmsgpack.pack({entry[1], entry[2], entry[3], status, now, entry[5] or "",
+    counter_id or "", counter_name or ""})
   redis.call("HSET", done, uid, packed)
   redis.call("ZADD", donex, now, uid)
   local old = redis.call("ZRANGEBYSCORE", donex, "-inf", now - retention, "LIMIT", 0, 20)

@@ -3,11 +3,13 @@
   KEYS[1] cfg     hash   the queue's config (holds the admin-key hash)
   KEYS[2] wait    zset   user id -> join sequence
   KEYS[3] ent     hash   user id -> msgpack {name, joined_ms, service_type_id, leave-token digest, ticket}
-  KEYS[4] done    hash   user id -> msgpack {name, joined_ms, service_type_id, status, finished_ms, ticket}
+  KEYS[4] done    hash   user id -> msgpack {name, joined_ms, service_type_id, status, finished_ms, ticket, counter id, counter name}
   KEYS[5] donex   zset   user id -> finished_ms
   KEYS[6] events  stream the line's event log
   KEYS[7] types   hash   service type id -> msgpack {name, code}
   KEYS[8] stats   hash   ravg, cur (now serving: cleared when that person is marked a no-show), n
+  KEYS[9] wt      zset   the type index (lines_counter)
+  KEYS[10] ctr    hash   counters (lines_counter): one serving a no-show serves nobody now
   ARGV[1] user id
   ARGV[2] new status: left | removed | no_show (the last two need the admin key)
   ARGV[3] SHA-256 hex of the X-Admin-Key header, or ""
@@ -22,6 +24,7 @@
 --- @include "lines_admin"
 --- @include "lines_emit"
 --- @include "lines_archive"
+--- @include "lines_counter"
 local cfg, wait, ent, done, donex, events, types, stats =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local uid, status = ARGV[1], ARGV[2]
@@ -42,6 +45,7 @@ if waiting then
     if ARGV[7] == "" then return redis.error_reply("FORBIDDEN missing leave token (X-Leave-Token)") end
     if ARGV[7] ~= entry[4] then return redis.error_reply("FORBIDDEN invalid leave token") end
   end
+  unindex(KEYS[9], entry[3], redis.call("ZSCORE", wait, uid), uid)
   redis.call("ZREM", wait, uid)
   redis.call("HDEL", ent, uid)
 else
@@ -54,6 +58,7 @@ else
   -- a no-show is not being served: kiosks and the admin panel stop showing them as now serving
   local current = redis.call("HGET", stats, "cur")
   if current and cmsgpack.unpack(current)[1] == uid then redis.call("HDEL", stats, "cur") end
+  clear_serving(KEYS[10], uid)
   entry = {entry[1], entry[2], entry[3], "", entry[6]}  -- the waiting shape archive takes
 end
 local packed = archive(done, donex, uid, entry, status, now, tonumber(ARGV[6]))

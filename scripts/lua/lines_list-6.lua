@@ -4,13 +4,15 @@
   KEYS[3] stats  hash   ravg, cur (msgpack {user id, name, service_type_id, served_ms, ticket}), n
   KEYS[4] cfg    hash   the queue's config
   KEYS[5] types  hash   service type id -> msgpack {name, code}
+  KEYS[6] ctr    hash   counter id -> msgpack counter record (lines_counter; at most 50)
   ARGV[1] offset (>= 0)
   ARGV[2] limit (> 0)
   ARGV[3] default minutes per service
-  Returns: {waiting count, minutes per service, now serving|nil, {id, packed entry, ...}, {type id, packed type, ...}}
+  Returns: {waiting count, minutes per service, now serving|nil, {id, packed entry, ...}, {type id, packed type, ...},
+            {counter id, packed counter, ...}, open counters}
   Errors:  none ]]
 --- @include "lines_minutes"
-local wait, ent, stats, cfg, types = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local wait, ent, stats, cfg, types, ctr = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local offset, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local ids = redis.call("ZRANGE", wait, offset, offset + limit - 1)
 local page = {}
@@ -22,4 +24,5 @@ if #ids > 0 then
   end
 end
 return {redis.call("ZCARD", wait), service_minutes(stats, cfg, ARGV[3]),
-        redis.call("HGET", stats, "cur") or false, page, redis.call("HGETALL", types)}
+        redis.call("HGET", stats, "cur") or false, page, redis.call("HGETALL", types), redis.call("HGETALL", ctr),
+        tonumber(redis.call("HGET", stats, "open") or "0")}

@@ -7,6 +7,7 @@
   KEYS[6] stats    hash   ravg (rolling minutes per service), cur (now serving), n (served count),
                           tday, tnum (the ticket sequence: lines_ticket)
   KEYS[7] events   stream the line's event log
+  KEYS[8] wt       zset   the type index (lines_counter): typed joins are added
   ARGV[1] user id (a fresh UUID)
   ARGV[2] name
   ARGV[3] service type id, or ""
@@ -22,7 +23,7 @@
   ARGV[13] ARGV[14] the same for today
   ARGV[15] ARGV[16] the same for tomorrow
   Returns: {joined_ms, position, minutes per service (string), type name|nil, type code|nil,
-            user id, ARGV[9], ticket}
+            user id, ARGV[9], ticket, open counters}
   Errors:  FORBIDDEN (private queue without a valid key), INVALID (unknown service type),
            CONFLICT (the user id exists), ZONE <the line's zone> when ARGV[10] is not the
            line's time zone (nothing applied: the caller computes the days again and retries) ]]
@@ -31,6 +32,7 @@
 --- @include "lines_emit"
 --- @include "lines_minutes"
 --- @include "lines_ticket"
+--- @include "lines_counter"
 local cfg, seq, wait, ent, types, stats, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local uid, name, type_id, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
@@ -53,8 +55,10 @@ if zone ~= ARGV[10] then return redis.error_reply("ZONE " .. zone) end
 local now = now_ms()
 local ticket = next_ticket(stats, type_code or redis.call("HGET", cfg, "tp") or "A", now,
   {ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16]})
-redis.call("ZADD", wait, redis.call("INCR", seq), uid)
+local position_seq = redis.call("INCR", seq)
+redis.call("ZADD", wait, position_seq, uid)
+if type_id ~= "" then redis.call("ZADD", KEYS[8], 0, type_member(type_id, position_seq, uid)) end
 redis.call("HSET", ent, uid, cmsgpack.pack({name, now, type_id, ARGV[8], ticket}))
 emit(events, ARGV[6], ARGV[7], "JOIN", uid, {name = name, ticket = ticket})
 return {now, redis.call("ZRANK", wait, uid) + 1, service_minutes(stats, cfg, ARGV[5]), type_name, type_code,
-        uid, ARGV[9], ticket}
+        uid, ARGV[9], ticket, tonumber(redis.call("HGET", stats, "open") or "0")}

@@ -1,0 +1,43 @@
+--[[ lines_serve_next: serve the person at the front of the line (FIFO by join sequence), or,
+  at a counter, the first waiting person of the types that counter serves.
+  KEYS[1]  cfg        hash   the queue's config (holds the admin-key hash)
+  KEYS[2]  wait       zset   user id -> join sequence
+  KEYS[3]  ent        hash   user id -> msgpack {name, joined_ms, service_type_id, leave-token digest, ticket}
+  KEYS[4]  done       hash   user id -> msgpack {name, joined_ms, service_type_id, status, finished_ms, ticket,
+                             counter id, counter name}
+  KEYS[5]  donex      zset   user id -> finished_ms, to forget old finished entries
+  KEYS[6]  stats      hash   ravg, cur, n, open
+  KEYS[7]  durations  list   the last 20 waits in ms, newest first
+  KEYS[8]  events     stream the line's event log
+  KEYS[9]  types      hash   service type id -> msgpack {name, code}
+  KEYS[10] wt         zset   the type index (lines_counter)
+  KEYS[11] ctr        hash   counter id -> msgpack counter record (lines_counter)
+  ARGV[1] SHA-256 hex of the X-Admin-Key header, or ""
+  ARGV[2] event stream maxlen
+  ARGV[3] pub/sub channel of the line
+  ARGV[4] how long finished entries stay answerable, ms
+  ARGV[5] counter id, or "" for none
+  Returns: nil when nobody waits (for this counter), else {user id, packed finished entry,
+           type name|nil, type code|nil}
+  Errors:  FORBIDDEN, NOTFOUND (unknown counter), CONFLICT (the counter is closed) ]]
+--- @include "now_ms"
+--- @include "lines_admin"
+--- @include "lines_emit"
+--- @include "lines_archive"
+--- @include "lines_counter"
+--- @include "lines_serve"
+local err = admin_error(KEYS[1], ARGV[1])
+if err then return redis.error_reply(err) end
+local counter, refused = open_counter(KEYS[11], ARGV[5])
+if refused then return refused end
+local first
+if counter and #counter[3] > 0 then
+  first = first_for_types(KEYS[10], counter[3])
+else
+  first = redis.call("ZRANGE", KEYS[2], 0, 0)[1]
+end
+if not first then return false end
+local packed = serve({KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[10], KEYS[11]},
+  first, now_ms(), "SERVE", ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], counter)
+local type_name, type_code = type_of(packed, KEYS[9])
+return {first, packed, type_name, type_code}
