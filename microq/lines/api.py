@@ -16,7 +16,7 @@ from microq.appkeys import CLIENT_ADDRESS, SETTINGS
 from microq.errors import BadRequest, Gone, NotFound
 from microq.http import public_base_url, read_object
 from microq.idempotency import Once
-from microq.lines import names, tickets, validate, views
+from microq.lines import hours, names, tickets, validate, views
 from microq.lines.appkeys import HUB, STORE
 from microq.lines.live import event_stream
 from microq.lines.store import Entry, LineStore, key_digest, token_digest
@@ -136,13 +136,17 @@ async def update_queue(request: web.Request) -> web.Response:
     prefix = validate.code(data, "ticket_prefix")
     zone = validate.time_zone(data)
     show_names = validate.boolean(data, "show_names")
-    if all(v is None for v in (name, public, minutes, prefix, zone, show_names)):
+    opening = None
+    if "opening_hours" in data:  # null removes them: always open
+        opening = "-" if data["opening_hours"] is None else hours.parse(data["opening_hours"])
+    most = hours.validated_max(data)
+    if all(v is None for v in (name, public, minutes, prefix, zone, show_names, opening, most)):
         raise BadRequest("nothing to change: send name, is_public, avg_service_time, ticket_prefix, "
-                         "time_zone or show_names")
+                         "time_zone, show_names, opening_hours or max_waiting")
     admin_key, once = await _admin(request, tenant, queue)
     config, _ = await _store(request).configure(
         tenant, queue, admin_key, name=name, public=public, minutes=minutes, once=once,
-        ticket_prefix=prefix, time_zone=zone, show_names=show_names)
+        ticket_prefix=prefix, time_zone=zone, show_names=show_names, opening_hours=opening, max_waiting=most)
     return web.json_response(views.config(config))
 
 
@@ -152,6 +156,26 @@ async def rotate_key(request: web.Request) -> web.Response:
     admin_key, once = await _admin(request, tenant, queue)
     config, new_key = await _store(request).configure(tenant, queue, admin_key, rotate=True, once=once)
     return web.json_response(views.config(config, new_key))
+
+
+@routes.post("/api/{tenant_id}/queues/{queue_id}/pause")
+async def pause(request: web.Request) -> web.Response:
+    """Joins are refused (409, with the message) until resume; the people waiting stay."""
+    tenant, queue = _line(request)
+    data = await read_object(request)
+    message = validate.text(data, "message", validate.PAUSE_MESSAGE_MAX, required=False) or ""
+    admin_key, once = await _admin(request, tenant, queue)
+    config, _ = await _store(request).configure(tenant, queue, admin_key, paused=True, pause_message=message,
+                                                once=once)
+    return web.json_response(views.config(config))
+
+
+@routes.post("/api/{tenant_id}/queues/{queue_id}/resume")
+async def resume(request: web.Request) -> web.Response:
+    tenant, queue = _line(request)
+    admin_key, once = await _admin(request, tenant, queue)
+    config, _ = await _store(request).configure(tenant, queue, admin_key, paused=False, once=once)
+    return web.json_response(views.config(config))
 
 
 # people in the line

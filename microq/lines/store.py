@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -18,7 +19,7 @@ from redis.exceptions import RedisError, ResponseError
 from microq.errors import Unavailable
 from microq.idempotency import Once
 from microq.keys import Keyspace
-from microq.lines import tickets
+from microq.lines import hours, tickets
 from microq.lines.keys import LineKeys, line_key, tenant_registry
 from microq.scripts import Scripts
 from microq.settings import Settings
@@ -33,8 +34,8 @@ LISTING_READ_TIMEOUT = 2.0
 MAX_SERVICE_TYPES = 100
 #: most counters one queue may have
 MAX_COUNTERS = 50
-#: most lines whose time zone one node remembers (then it forgets them all and asks again)
-ZONE_CACHE = 10_000
+#: most lines whose time zone and hours one node remembers (then it forgets them all and asks again)
+SCHEDULE_CACHE = 10_000
 
 
 @functools.lru_cache(maxsize=4096)
@@ -79,6 +80,10 @@ class QueueConfig:
     ticket_prefix: str = tickets.DEFAULT_PREFIX  #: of joins without a service type
     time_zone: str = tickets.DEFAULT_ZONE  #: the ticket day's
     show_names: bool = False  #: public screens (kiosk) show names beside tickets
+    opening_hours: str | None = None  #: canonical JSON (microq/lines/hours.py); None: always open
+    max_waiting: int | None = None  #: None: no limit
+    paused: bool = False
+    pause_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -230,13 +235,15 @@ def _padded(values: list[Any], length: int) -> list[Any]:
 
 
 #: the config fields every read asks for, in _config's order
-CONFIG_FIELDS = ("n", "p", "a", "c", "tp", "tz", "sn")
+CONFIG_FIELDS = ("n", "p", "a", "c", "tp", "tz", "sn", "oh", "mx", "pz", "pm")
 
 
 def _config(tenant: str, queue: str, values: list[Any]) -> QueueConfig:
-    name, public, minutes, created, prefix, zone, names = (_text(v) for v in values)
+    name, public, minutes, created, prefix, zone, names, hours, most, paused, message = (
+        _text(v) for v in _padded(list(values), len(CONFIG_FIELDS)))
     return QueueConfig(tenant, queue, name, public == "1", float(minutes), int(created),
-                       prefix or tickets.DEFAULT_PREFIX, zone or tickets.DEFAULT_ZONE, names == "1")
+                       prefix or tickets.DEFAULT_PREFIX, zone or tickets.DEFAULT_ZONE, names == "1",
+                       hours or None, int(most) if most else None, paused == "1", message or "")
 
 
 class LineStore:
@@ -245,9 +252,10 @@ class LineStore:
         self.keyspace = keyspace
         self.default_minutes = repr(float(settings.avg_service_time_minutes))
         self.events_maxlen = settings.line_events_maxlen
-        #: (tenant, queue) -> the time zone this node last saw: join checks it in Lua (ZONE),
-        #: so a stale one costs one more round trip, never a wrong ticket. Bounded: ZONE_CACHE.
-        self._zones: dict[tuple[str, str], str] = {}
+        #: (tenant, queue) -> (time zone, opening hours) this node last saw: join checks both
+        #: in Lua (STALE), so a stale pair costs two more round trips, never a wrong ticket or
+        #: a wrong closed/open answer. Bounded: SCHEDULE_CACHE.
+        self._schedules: dict[tuple[str, str], tuple[str, str]] = {}
 
     def keys(self, tenant: str, queue: str) -> LineKeys:
         return _line_keys(self.keyspace.prefix, tenant, queue)
@@ -269,7 +277,7 @@ class LineStore:
         reply = await self.scripts.call("lines_create", [k.cfg], [
             name, "1" if public else "0", repr(float(minutes)), key_digest(admin_key),
             admin_key if once else "", ticket_prefix, time_zone, "1" if show_names else "0"], once=once)
-        config = _config(tenant, queue, [*reply[1:5], *_padded(reply[6:9], 3)])
+        config = _config(tenant, queue, [*reply[1:5], *reply[6:]])
         # The registry lives in the tenant's slot, not the line's, so it is a second command.
         # ZADD NX is idempotent and runs on every create, so a crash between the two is
         # repaired by repeating the create, which clients may always do. Its failure must not
@@ -313,8 +321,10 @@ class LineStore:
     async def configure(self, tenant: str, queue: str, admin_key: str | None, *, name: str | None = None,
                         public: bool | None = None, minutes: float | None = None,
                         rotate: bool = False, once: Once | None = None, ticket_prefix: str | None = None,
-                        time_zone: str | None = None,
-                        show_names: bool | None = None) -> tuple[QueueConfig, str | None]:
+                        time_zone: str | None = None, show_names: bool | None = None,
+                        opening_hours: str | None = None, max_waiting: int | None = None,
+                        paused: bool | None = None, pause_message: str = "") -> tuple[QueueConfig, str | None]:
+        """opening_hours: canonical JSON, "-" to remove; max_waiting 0: no limit; None: keep."""
         """(config after the change, the new admin key when rotate)."""
         new_key = new_admin_key() if rotate else None
         k = self.keys(tenant, queue)
@@ -322,10 +332,10 @@ class LineStore:
             key_digest(admin_key), name or "", "" if public is None else ("1" if public else "0"),
             "" if minutes is None else repr(float(minutes)), key_digest(new_key), self.events_maxlen, k.channel,
             new_key if once and new_key else "", ticket_prefix or "", time_zone or "",
-            "" if show_names is None else ("1" if show_names else "0")], once=once)
-        if time_zone:
-            self._zones[(tenant, queue)] = time_zone
-        return (_config(tenant, queue, [*reply[:4], *_padded(reply[5:8], 3)]),
+            "" if show_names is None else ("1" if show_names else "0"), opening_hours or "",
+            "" if max_waiting is None else str(max_waiting), "" if paused is None else ("1" if paused else "0"),
+            pause_message], once=once)
+        return (_config(tenant, queue, [*reply[:4], *reply[5:]]),
                 (_text(reply[4]) or new_key) if rotate else None)
 
     # people in the line
@@ -337,25 +347,34 @@ class LineStore:
         uid, token = str(uuid.uuid4()), new_leave_token()
         args = [uid, name, type_id or "", key_digest(admin_key), self.default_minutes, self.events_maxlen,
                 k.channel, token_digest(token), token if once else ""]
-        zone = self._zones.get((tenant, queue), tickets.DEFAULT_ZONE)
-        for attempt in range(3):  # the line's zone changes between two tries only under a racing PATCH
+        zone, hours_text = self._schedules.get((tenant, queue), (tickets.DEFAULT_ZONE, ""))
+        for attempt in range(3):  # the schedule changes between two tries only under a racing PATCH
+            now = time.time()
             try:
-                reply = await self.scripts.call("lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events,
-                                                               k.type_index],
-                                                [*args, zone, *tickets.day_candidates(zone)], once=once)
+                reply = await self.scripts.call(
+                    "lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events, k.type_index],
+                    [*args, zone, *tickets.day_candidates(zone, now), hours_text,
+                     *hours.interval_args(hours_text, zone, now)], once=once)
                 break
             except ResponseError as exc:
-                code, _, actual = str(exc).partition(" ")
-                if code != "ZONE" or attempt == 2:
+                if not str(exc).startswith("STALE") or attempt == 2:
                     raise
-                zone = actual
-                if len(self._zones) >= ZONE_CACHE:
-                    self._zones.clear()
-                self._zones[(tenant, queue)] = zone
+                zone, hours_text = await self._schedule(tenant, queue)
         joined, position, minutes, type_name, type_code, uid, echoed, ticket, open_counters = _padded(reply, 9)
         entry = Entry(_text(uid), name, joined, type_id, _text(type_name), _text(type_code), "waiting",
                       ticket=_text(ticket))
         return Joined(Place(entry, position, float(minutes), open_counters or 0), _text(echoed) or token)
+
+    async def _schedule(self, tenant: str, queue: str) -> tuple[str, str]:
+        """The line's (time zone, opening hours text) as Redis holds them; remembered."""
+        values = await self.scripts.execute("HMGET", self.keys(tenant, queue).cfg, "tz", "oh")
+        if isinstance(values, Exception):
+            raise values
+        found = (_text(values[0]) or tickets.DEFAULT_ZONE, _text(values[1]) or "")
+        if len(self._schedules) >= SCHEDULE_CACHE:
+            self._schedules.clear()
+        self._schedules[(tenant, queue)] = found
+        return found
 
     async def status(self, tenant: str, queue: str, uid: str) -> Place:
         k = self.keys(tenant, queue)

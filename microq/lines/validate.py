@@ -18,6 +18,7 @@ MINUTES_MAX = 24 * 60
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,10}")  #: fullmatch: `$` would let a trailing newline in
 _COUNTER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  #: fullmatch
 COUNTER_NAME_MAX = 60
+PAUSE_MESSAGE_MAX = 200
 TYPE_IDS_MAX = 100  #: as many as a queue may have service types
 
 

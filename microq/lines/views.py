@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timezone
 from typing import Any
 
+from microq.lines import hours
 from microq.lines.store import (Counter, Entry, Event, Joined, LinePage, NowServing, Place, QueueConfig,
                                 QueuePage, ServiceType)
 
@@ -80,11 +82,28 @@ def counter(c: Counter) -> dict[str, Any]:
 def config(c: QueueConfig, admin_key: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"tenant_id": c.tenant_id, "queue_id": c.queue_id, "name": c.name,
                             "is_public": c.is_public, "avg_service_time": c.avg_service_time,
-                            "ticket_prefix": c.ticket_prefix, "time_zone": c.time_zone, "show_names": c.show_names}
+                            "ticket_prefix": c.ticket_prefix, "time_zone": c.time_zone, "show_names": c.show_names,
+                            "opening_hours": hours.schedule(c.opening_hours), "max_waiting": c.max_waiting,
+                            "paused": c.paused, "pause_message": c.pause_message or None,
+                            "joining": joining(c)}
     if admin_key is not None:
         data["admin_key"] = admin_key
     data["created_at"] = iso(c.created_ms)
     return data
+
+
+def joining(c: QueueConfig, now: float | None = None) -> dict[str, Any]:
+    """Whether a join would be taken now, by this node's clock (a hint for pages: the join
+    script decides by Redis's): {"open", "reason": "paused"|"hours"|None, "opens_at"}. A full
+    line is not foreseen here (its 409 says so)."""
+    now = time.time() if now is None else now
+    if c.paused:
+        return {"open": False, "reason": "paused", "opens_at": None}
+    if not hours.open_now(c.opening_hours, c.time_zone, now):
+        opens = hours.next_opening(c.opening_hours, c.time_zone, now)
+        return {"open": False, "reason": "hours",
+                "opens_at": opens.astimezone(timezone.utc).isoformat(timespec="milliseconds") if opens else None}
+    return {"open": True, "reason": None, "opens_at": None}
 
 
 def queues(page: QueuePage) -> dict[str, Any]:

@@ -1,7 +1,9 @@
---[[ lines_configure: change a queue's config (admin), or replace its admin key. Logged as
-  CONFIGURE (meta: the changed fields) or ROTATE_KEY (meta: {}), and pushed to live streams,
-  whose ETAs depend on the minutes per service.
-  KEYS[1] cfg     hash    n, p, a, c, k, tp, tz, sn (see lines_create)
+--[[ lines_configure: change a queue's config (admin), pause or resume it, or replace its admin
+  key. Logged as CONFIGURE (meta: the changed fields), PAUSE (meta: message), RESUME or
+  ROTATE_KEY (meta: {}), and pushed to live streams, whose ETAs depend on the minutes per service.
+  KEYS[1] cfg     hash    n, p, a, c, k, tp, tz, sn (see lines_create), oh (opening hours JSON,
+                          absent: always open), mx (most waiting, absent: no limit), pz (paused
+                          "1"|"0"), pm (the pause's message)
   KEYS[2] events  stream  the line's event log
   ARGV[1] SHA-256 hex of the current admin key (X-Admin-Key), or ""
   ARGV[2] new name, or "" to keep
@@ -15,7 +17,11 @@
   ARGV[9]  new ticket prefix, or "" to keep
   ARGV[10] new time zone, or "" to keep
   ARGV[11] new show names "1"|"0", or "" to keep
-  Returns: {name, public, minutes, created ms, ARGV[8], tp, tz, sn}
+  ARGV[12] new opening hours (canonical JSON), "-" to remove them (always open), "" to keep
+  ARGV[13] new most waiting, "0" for no limit, "" to keep
+  ARGV[14] "1" pause, "0" resume, "" neither
+  ARGV[15] the pause's message (with ARGV[14] "1"), or ""
+  Returns: {name, public, minutes, created ms, ARGV[8], tp, tz, sn, oh, mx, pz, pm}
   Errors:  NOTFOUND (never created), FORBIDDEN ]]
 --- @include "lines_admin"
 --- @include "lines_emit"
@@ -27,6 +33,11 @@ local fields = {n = 2, p = 3, a = 4, k = 5, tp = 9, tz = 10, sn = 11}
 for field, i in pairs(fields) do
   if ARGV[i] ~= "" then redis.call("HSET", cfg, field, ARGV[i]) end
 end
+if ARGV[12] == "-" then redis.call("HDEL", cfg, "oh")
+elseif ARGV[12] ~= "" then redis.call("HSET", cfg, "oh", ARGV[12]) end
+if ARGV[13] == "0" then redis.call("HDEL", cfg, "mx")
+elseif ARGV[13] ~= "" then redis.call("HSET", cfg, "mx", ARGV[13]) end
+if ARGV[14] ~= "" then redis.call("HSET", cfg, "pz", ARGV[14], "pm", ARGV[14] == "1" and ARGV[15] or "") end
 local meta = {}
 if ARGV[2] ~= "" then meta.name = ARGV[2] end
 if ARGV[3] ~= "" then meta.is_public = ARGV[3] == "1" end
@@ -34,6 +45,12 @@ if ARGV[4] ~= "" then meta.avg_service_time = tonumber(ARGV[4]) end
 if ARGV[9] ~= "" then meta.ticket_prefix = ARGV[9] end
 if ARGV[10] ~= "" then meta.time_zone = ARGV[10] end
 if ARGV[11] ~= "" then meta.show_names = ARGV[11] == "1" end
-emit(KEYS[2], ARGV[6], ARGV[7], ARGV[5] ~= "" and "ROTATE_KEY" or "CONFIGURE", "", meta)
-local c = redis.call("HMGET", cfg, "n", "p", "a", "c", "tp", "tz", "sn")
-return {c[1], c[2], c[3], c[4], ARGV[8], c[5], c[6], c[7]}
+if ARGV[12] ~= "" then meta.opening_hours = ARGV[12] ~= "-" and cjson.decode(ARGV[12]) or false end
+if ARGV[13] ~= "" then meta.max_waiting = tonumber(ARGV[13]) end
+local kind = "CONFIGURE"
+if ARGV[5] ~= "" then kind = "ROTATE_KEY"
+elseif ARGV[14] == "1" then kind, meta = "PAUSE", {message = ARGV[15]}
+elseif ARGV[14] == "0" then kind, meta = "RESUME", {} end
+emit(KEYS[2], ARGV[6], ARGV[7], kind, "", meta)
+local c = redis.call("HMGET", cfg, "n", "p", "a", "c", "tp", "tz", "sn", "oh", "mx", "pz", "pm")
+return {c[1], c[2], c[3], c[4], ARGV[8], c[5], c[6], c[7], c[8], c[9], c[10], c[11]}

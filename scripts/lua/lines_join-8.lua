@@ -18,15 +18,18 @@
   ARGV[8] digest of the entry's leave token (SHA-256, first 128 bits, hex; the token itself is never stored)
   ARGV[9] the leave token itself, or "": only a call with an Idempotency-Key sends it, so that
           its stored reply can show the token to a retry
-  ARGV[10] the time zone the caller computed ARGV[11..16] in
+  ARGV[10] the time zone the caller computed ARGV[11..16] and ARGV[18..] in
   ARGV[11] ARGV[12] label (YYYY-MM-DD) and start ms of yesterday in that zone (lines_ticket)
   ARGV[13] ARGV[14] the same for today
   ARGV[15] ARGV[16] the same for tomorrow
+  ARGV[17] the opening hours (cfg oh, canonical JSON) the caller assumed, "" for none
+  ARGV[18..] start ms, end ms, ... of the open intervals around now by those hours (microq/lines/hours.py)
   Returns: {joined_ms, position, minutes per service (string), type name|nil, type code|nil,
             user id, ARGV[9], ticket, open counters}
   Errors:  FORBIDDEN (private queue without a valid key), INVALID (unknown service type),
-           CONFLICT (the user id exists), ZONE <the line's zone> when ARGV[10] is not the
-           line's time zone (nothing applied: the caller computes the days again and retries) ]]
+           CONFLICT (the user id exists; the line is paused, closed by its hours, or full),
+           STALE when ARGV[10] or ARGV[17] is not the line's zone or hours (nothing applied:
+           the caller reads them again and retries) ]]
 --- @include "now_ms"
 --- @include "lines_admin"
 --- @include "lines_emit"
@@ -50,9 +53,25 @@ end
 if redis.call("HEXISTS", ent, uid) == 1 then
   return redis.error_reply("CONFLICT user id already in the line")
 end
-local zone = queue_zone(cfg)
-if zone ~= ARGV[10] then return redis.error_reply("ZONE " .. zone) end
+if queue_zone(cfg) ~= ARGV[10] or (redis.call("HGET", cfg, "oh") or "") ~= ARGV[17] then
+  return redis.error_reply("STALE the line's time zone or hours changed")
+end
 local now = now_ms()
+if redis.call("HGET", cfg, "pz") == "1" then
+  local why = redis.call("HGET", cfg, "pm") or ""
+  return redis.error_reply("CONFLICT this line is paused" .. (why ~= "" and (": " .. why) or ""))
+end
+if ARGV[17] ~= "" then
+  local open = false
+  for i = 18, #ARGV - 1, 2 do
+    if tonumber(ARGV[i]) <= now and now < tonumber(ARGV[i + 1]) then open = true end
+  end
+  if not open then return redis.error_reply("CONFLICT this line is closed now (outside its opening hours)") end
+end
+local most = tonumber(redis.call("HGET", cfg, "mx") or "0")
+if most > 0 and redis.call("ZCARD", wait) >= most then
+  return redis.error_reply("CONFLICT this line is full (" .. most .. " waiting): try again later")
+end
 local ticket = next_ticket(stats, type_code or redis.call("HGET", cfg, "tp") or "A", now,
   {ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16]})
 local position_seq = redis.call("INCR", seq)

@@ -9,8 +9,9 @@ from microq.keys import Keyspace
 from microq.lines.keys import tenant_registry
 from tests.lines.conftest import create_line
 
-#: config fields MicroQ adds beside the seed's (README, Lines: Tickets)
-TICKET_CONFIG = ("ticket_prefix", "time_zone", "show_names")
+#: config fields MicroQ adds beside the seed's (README, Lines: Tickets; Hours, pause and capacity)
+EXTRA_CONFIG = ("ticket_prefix", "time_zone", "show_names", "opening_hours", "max_waiting", "paused",
+                 "pause_message", "joining")
 
 
 async def test_quick_start(client):
@@ -19,7 +20,7 @@ async def test_quick_start(client):
     assert response.status == 201
     created = await response.json()
     assert set(created) == {"tenant_id", "queue_id", "name", "is_public", "avg_service_time", "admin_key",
-                            "created_at", *TICKET_CONFIG}
+                            "created_at", *EXTRA_CONFIG}
     assert created["tenant_id"] == "acme" and created["queue_id"] == "support"
     assert created["name"] == "Support Queue" and created["is_public"] is True
     assert created["avg_service_time"] == 4.0
@@ -182,7 +183,7 @@ async def test_list_and_get_queue_configs(client):
     assert response.status == 200
     config = await response.json()
     assert set(config) == {"tenant_id", "queue_id", "name", "is_public", "avg_service_time", "created_at",
-                           *TICKET_CONFIG}
+                           *EXTRA_CONFIG}
     assert (await client.get("/api/acme/queues/nope")).status == 404
     assert await (await client.get("/api/nobody/queues")).json() == {"count": 0, "queues": []}
 

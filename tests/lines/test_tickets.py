@@ -121,7 +121,7 @@ async def test_the_script_picks_the_day_by_the_redis_clock(client, redis):
         await client.app[SCRIPTS].call("lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events,
                                                         k.type_index], [
             f"00000000-0000-4000-8000-00000000000{i}", "x", "", "", "4", 100, k.channel, "", "",
-            "UTC", *tickets.day_candidates("UTC", now + skew_days * 86400)])
+            "UTC", *tickets.day_candidates("UTC", now + skew_days * 86400), ""])
         assert (await redis.hget(k.stats, "tday")).decode() == today
 
 

@@ -40,13 +40,45 @@ function renderLine(line) {
     }
     const actions = document.createElement("td");
     actions.append(
-      button("Call", () => act("POST", `/call/${p.id}`)),
+      button("Call", () => act("POST", `/call/${p.id}`, atCounter())),
       button("No-show", () => act("POST", `/no-show/${p.id}`), true),
       button("Remove", () => act("POST", `/remove/${p.id}`), true));
     tr.append(actions);
     return tr;
   });
   document.getElementById("people").replaceChildren(...rows);
+  renderCounters(line.counters || []);
+}
+
+// The counters: open/close, recall, delete; the selector picks where "Serve next" and "Call" serve.
+function renderCounters(counters) {
+  const select = document.getElementById("counter");
+  const chosen = select.value;
+  select.replaceChildren(new Option("no counter", ""),
+    ...counters.filter((c) => c.open).map((c) => new Option(c.name, c.id)));
+  select.value = counters.some((c) => c.open && c.id === chosen) ? chosen : "";
+  const rows = counters.map((c) => {
+    const tr = document.createElement("tr");
+    const serving = c.now_serving ? `${c.now_serving.ticket || ""} ${c.now_serving.name}` : "";
+    for (const text of [c.name, c.open ? "open" : "closed", serving]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    const actions = document.createElement("td");
+    actions.append(
+      button(c.open ? "Close" : "Open", () => act("PATCH", `/counters/${c.id}`, { open: !c.open }), true));
+    if (c.now_serving) actions.append(button("Recall", () => act("POST", `/counters/${c.id}/recall`)));
+    actions.append(button("Delete", () => confirm(`Delete ${c.name}?`) && act("DELETE", `/counters/${c.id}`), true));
+    tr.append(actions);
+    return tr;
+  });
+  document.getElementById("counters").replaceChildren(...rows);
+}
+
+function atCounter() {
+  const counter = document.getElementById("counter").value;
+  return counter ? { counter } : {};
 }
 
 async function loadTypes() {
@@ -92,7 +124,7 @@ document.getElementById("key-form").addEventListener("submit", async (event) => 
   }
 });
 document.getElementById("serve-next").addEventListener("click", async () => {
-  const result = await act("POST", "/serve-next", {});
+  const result = await act("POST", "/serve-next", atCounter());
   if (result && result.message) showError({ message: result.message });
 });
 document.getElementById("no-show-current").addEventListener("click", () => current && act("POST", `/no-show/${current.id}`));
@@ -102,6 +134,14 @@ document.getElementById("type-form").addEventListener("submit", async (event) =>
   const code = document.getElementById("type-code").value.trim();
   if (code) body.code = code;
   if (await act("POST", "/service-types", body)) { event.target.reset(); loadTypes(); }
+});
+
+document.getElementById("counter-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = { name: document.getElementById("counter-name").value };
+  const id = document.getElementById("counter-id").value.trim();
+  if (id) body.id = id;
+  if (await act("POST", "/counters", body)) event.target.reset();
 });
 
 if (adminKey) unlock();

@@ -21,6 +21,33 @@ async function loadTypes() {
   } catch (e) { /* types are optional */ }
 }
 
+// Why the line takes no joins now (paused, outside its hours), from the queue's config; the
+// server decides at the join itself (a 409 says why), so this is checked again each minute.
+function closedReason(config) {
+  const j = config.joining;
+  if (!j || j.open) return "";
+  if (j.reason === "paused") {
+    return config.pause_message ? `This line is paused: ${config.pause_message}` : "This line is paused for now.";
+  }
+  if (j.opens_at) {
+    const at = new Date(j.opens_at).toLocaleString([], { weekday: "long", hour: "2-digit", minute: "2-digit" });
+    return `This line is closed now. It opens ${at}.`;
+  }
+  return "This line is closed now.";
+}
+
+async function checkOpen() {
+  let reason = "";
+  try {
+    const config = await fetch(`/api/${LINE.tenant}/queues/${LINE.queue}`).then((r) => (r.ok ? r.json() : {}));
+    reason = closedReason(config);
+  } catch (e) { /* unknown: let the join answer */ }
+  const closed = document.getElementById("closed");
+  closed.textContent = reason;
+  closed.hidden = !reason;
+  document.body.dataset.closed = reason ? "1" : "0";
+}
+
 function render(status) {
   const { entry, position, eta_minutes: eta } = status;
   document.getElementById("ticket-name").textContent = entry.name;
@@ -28,7 +55,9 @@ function render(status) {
   const waiting = entry.status === "waiting";
   document.getElementById("position").textContent = waiting ? position : "✓";
   document.getElementById("eta").textContent = waiting ? `Estimated wait: ${minutes(eta)}` : "";
-  document.getElementById("state").textContent = waiting ? (position === 1 ? "You're next!" : "") : FINISHED[entry.status] || entry.status;
+  let state = waiting ? (position === 1 ? "You're next!" : "") : FINISHED[entry.status] || entry.status;
+  if (entry.status === "served" && entry.counter) state = `It's your turn! Please go to ${entry.counter.name}.`;
+  document.getElementById("state").textContent = state;
   document.body.dataset.status = entry.status;
   document.getElementById("leave").hidden = !waiting;
   document.getElementById("again").hidden = waiting;
@@ -74,7 +103,7 @@ document.getElementById("join-form").addEventListener("submit", async (event) =>
     showError(null);
     render(joined);
     track(joined.entry.id);
-  } catch (e) { showError(e); }
+  } catch (e) { showError(e); if (e.status === 409) checkOpen(); }
 });
 
 document.getElementById("leave").addEventListener("click", async () => {
@@ -89,5 +118,7 @@ document.getElementById("leave").addEventListener("click", async () => {
 document.getElementById("again").addEventListener("click", forget);
 
 loadTypes();
+checkOpen();
+setInterval(checkOpen, 60000);
 const returning = saved();
 if (returning) { track(returning.id); } else { show("join"); }
