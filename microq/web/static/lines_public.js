@@ -30,7 +30,9 @@ function closedReason(config) {
     return config.pause_message ? `This line is paused: ${config.pause_message}` : "This line is paused for now.";
   }
   if (j.opens_at) {
-    const at = new Date(j.opens_at).toLocaleString([], { weekday: "long", hour: "2-digit", minute: "2-digit" });
+    // in the queue's own time zone: the hours people read on the door
+    const at = new Date(j.opens_at).toLocaleString([], { weekday: "long", hour: "2-digit", minute: "2-digit",
+                                                         timeZone: config.time_zone });
     return `This line is closed now. It opens ${at}.`;
   }
   return "This line is closed now.";
