@@ -19,7 +19,7 @@ async def test_pages_render_and_escape(client):
     assert (await client.get("/queue/queue/x")).status == 400
     redirect = await client.get("/queue", allow_redirects=False)
     assert redirect.status == 302 and redirect.headers["Location"] == "/queue/default_tenant/main"
-    for name in ("lines_style.css", "lines_common.js", "lines_public.js", "lines_kiosk.js", "lines_admin.js"):
+    for name in ("lines_style.css", "lines_common.js", "lines_public.js", "lines_kiosk.js", "lines_kiosk.css", "lines_admin.js"):
         assert (await client.get(f"/static/{name}")).status == 200, name
     assert (await client.get("/static/lines_nothing.js")).status == 404
 
@@ -111,12 +111,12 @@ async def test_join_serve_and_live_update_in_chromium(browser, live_server, arti
         await admin.wait_for_selector("#people tr:nth-child(2)")
         await admin.click("#serve-next")
         await expect(phone.locator("#position")).to_have_text("1")
-        await expect(kiosk.locator("#now-serving")).to_have_text("A-001")
+        await expect(kiosk.locator("#counters .kiosk-ticket")).to_have_text("A-001")
         await expect(admin.locator("#now")).to_have_text("Now serving: A-001 Priya")
         await admin.click("#serve-next")
         await expect(phone.locator("body")).to_have_attribute("data-status", "served")
         assert "your turn" in (await phone.text_content("#state"))
-        await expect(kiosk.locator("#now-serving")).to_have_text("GEN-002")
+        await expect(kiosk.locator("#counters .kiosk-ticket")).to_have_text("GEN-002")
         assert "Priya" not in await kiosk.text_content("body") and "Alex" not in await kiosk.text_content("body")
         await phone.screenshot(path=str(artifacts / "lines_public_served.png"))
         await kiosk.screenshot(path=str(artifacts / "lines_kiosk.png"))

@@ -60,3 +60,111 @@ async def test_public_page_says_why_the_line_is_closed(browser, live_server, art
         assert problems == []
     finally:
         await page.close()
+
+
+async def test_kiosk_shows_tickets_per_counter_flashes_on_a_call_and_scales(browser, live_server, artifacts):
+    from playwright.async_api import expect
+
+    server = await live_server()
+    base = str(server.make_url("")).rstrip("/")
+    key = await _line(base)
+    admin = {"X-Admin-Key": key}
+    line = f"{base}/api/acme/support"
+    async with ClientSession() as session:
+        returns = await (await session.post(f"{line}/service-types", headers=admin,
+                                            json={"name": "Returns", "code": "RET"})).json()
+        for counter_id, name in (("d1", "Desk 1"), ("d2", "Desk 2"), ("d3", "Desk 3")):
+            await session.post(f"{line}/counters", headers=admin, json={"id": counter_id, "name": name})
+        for i, person in enumerate(("Alexandra Rivera", "Sam Okafor", "Priya Natarajan", "Kim Lee", "Jo Martins",
+                                    "Lea Braun", "Tom Wu")):
+            await session.post(f"{line}/join", json={"name": person, **({"service_type_id": returns["id"]}
+                                                                         if i % 3 == 1 else {})})
+        await session.post(f"{line}/serve-next", headers=admin, json={"counter": "d1"})
+
+    problems: list[str] = []
+    pages = {}
+    try:
+        for width, height in VIEWPORTS:
+            page = await browser.new_page(viewport={"width": width, "height": height})
+            _watch(page, problems)
+            await page.goto(f"{base}/queue/acme/support/kiosk")
+            await expect(page.locator("#title")).to_have_text("City Clinic")
+            await expect(page.locator("#counters .kiosk-tile")).to_have_count(3)
+            await expect(page.locator('.kiosk-tile[data-counter="d1"] .kiosk-ticket')).to_have_text("A-001")
+            await expect(page.locator("#next li")).to_have_text(["RET-002", "A-003", "A-004", "RET-005", "A-006",
+                                                                 "A-007"])
+            body = await page.text_content("body")
+            for person in ("Alexandra", "Sam", "Priya", "Kim", "Jo ", "Lea", "Tom"):
+                assert person not in body, person  # a public TV shows no names by default
+            assert await page.locator(".kiosk-tile.flash").count() == 0  # what was served before is no call
+            pages[(width, height)] = page
+
+        first = pages[(1920, 1080)]
+        await first.click("#sound")  # sound is off until a click
+        await expect(first.locator("body")).to_have_attribute("data-sound", "on")
+        async with ClientSession() as session:
+            await session.post(f"{line}/serve-next", headers=admin, json={"counter": "d2"})
+        for (width, height), page in pages.items():
+            tile = page.locator('.kiosk-tile[data-counter="d2"]')
+            await expect(tile.locator(".kiosk-ticket")).to_have_text("RET-002")
+            await expect(tile).to_have_class("kiosk-tile flash")
+            await expect(page.locator("#announce")).to_have_text("RET-002 → Desk 2")
+            await expect(page.locator("#next li").first).to_have_text("A-003")
+            await page.screenshot(path=str(artifacts / f"lines_kiosk_call_{width}x{height}.png"))
+        await expect(first.locator("body")).to_have_attribute("data-chimes", "1")
+        assert await pages[(1280, 800)].get_attribute("body", "data-chimes") is None  # no click there: silent
+
+        async with ClientSession() as session:  # a recall flashes and chimes again
+            await session.post(f"{line}/counters/d1/recall", headers=admin)
+        await expect(first.locator('.kiosk-tile[data-counter="d1"]')).to_have_class("kiosk-tile flash")
+        await expect(first.locator("#announce")).to_have_text("A-001 → Desk 1")
+        await expect(first.locator("body")).to_have_attribute("data-chimes", "2")
+
+        # the layout fits: no horizontal scrolling, and the ticket grows with the screen
+        sizes = {}
+        for (width, height), page in pages.items():
+            assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (width, height)
+            box = await page.locator('.kiosk-tile[data-counter="d1"] .kiosk-ticket').bounding_box()
+            sizes[width] = box["height"]
+        assert sizes[390] < sizes[1280] < sizes[1920]
+        fourk = await browser.new_page(viewport={"width": 3840, "height": 2160})
+        await fourk.goto(f"{base}/queue/acme/support/kiosk")
+        await expect(fourk.locator('.kiosk-tile[data-counter="d1"] .kiosk-ticket')).to_have_text("A-001")
+        box = await fourk.locator('.kiosk-tile[data-counter="d1"] .kiosk-ticket').bounding_box()
+        assert box["height"] > 1.6 * sizes[1920]
+        await fourk.screenshot(path=str(artifacts / "lines_kiosk_3840x2160.png"))
+        await fourk.close()
+        assert problems == []
+    finally:
+        for page in pages.values():
+            await page.close()
+
+
+async def test_kiosk_shows_names_only_when_the_queue_says_so_and_one_tile_without_counters(
+        browser, live_server, artifacts):
+    from playwright.async_api import expect
+
+    server = await live_server()
+    base = str(server.make_url("")).rstrip("/")
+    key = await _line(base, show_names=True)
+    line = f"{base}/api/acme/support"
+    page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+    problems: list[str] = []
+    _watch(page, problems)
+    try:
+        await page.goto(f"{base}/queue/acme/support/kiosk")
+        await expect(page.locator(".kiosk-tile.idle")).to_have_text("Waiting for the next call")
+        await page.screenshot(path=str(artifacts / "lines_kiosk_empty_1920x1080.png"))
+        async with ClientSession() as session:
+            for person in ("Alex Rivera", "Sam Okafor"):
+                await session.post(f"{line}/join", json={"name": person})
+            await session.post(f"{line}/serve-next", headers={"X-Admin-Key": key}, json={})
+        await expect(page.locator(".kiosk-tile .kiosk-ticket")).to_have_text("A-001")
+        await expect(page.locator(".kiosk-tile .kiosk-person")).to_have_text("Alex Rivera")
+        await expect(page.locator(".kiosk-tile")).to_have_class("kiosk-tile flash")
+        await expect(page.locator("#announce")).to_have_text("A-001, please come forward")
+        await expect(page.locator("#next li")).to_have_text(["A-002 · Sam Okafor"])
+        await page.screenshot(path=str(artifacts / "lines_kiosk_names_1920x1080.png"))
+        assert problems == []
+    finally:
+        await page.close()

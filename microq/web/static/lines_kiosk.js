@@ -1,20 +1,111 @@
 "use strict";
-// The kiosk: now serving, the next few, big type; live from the line's event stream. A public
-// screen shows tickets only, unless the queue's show_names is set (data-show-names).
+// The kiosk for a TV: the queue's title, now serving per counter (tickets; names only when the
+// queue sets show_names), the next tickets, and on every new call or recall a flash of that
+// counter, a spoken-style banner and a chime. Browsers allow sound only after a click, so the
+// chime is off until someone clicks the sound button (or anywhere on the screen).
 const SHOW_NAMES = document.body.dataset.showNames === "1";
+const NEXT_COUNT = 8;
+const FLASH_MS = 4000;
+let lastCalls = null;  // counter key -> call identity at the last render; null before the first
+let audio = null;
+let chimes = 0;
 
-function label(person) {  // "RET-014", "RET-014 · Alex Rivera"; a pre-ticket entry: its name
+function label(person) {  // "RET-014", or "RET-014 · Alex Rivera"; a pre-ticket entry: its name or "–"
   if (!person.ticket) return SHOW_NAMES ? person.name : "–";
   return SHOW_NAMES ? `${person.ticket} · ${person.name}` : person.ticket;
 }
 
-follow("/stream?limit=5", "line", (line) => {
-  document.getElementById("now-serving").textContent = line.now_serving ? label(line.now_serving) : "–";
-  document.getElementById("waiting").textContent = `${line.count} waiting · about ${Math.round(line.avg_service_time)} min each`;
-  const items = line.queue.map((p) => {
-    const li = document.createElement("li");
-    li.textContent = label(p);
-    return li;
-  });
-  document.getElementById("next").replaceChildren(...items);
-});
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// The tiles: one per open counter; with no counters, one for the line's own now serving.
+function tiles(line) {
+  const open = (line.counters || []).filter((c) => c.open);
+  if (open.length === 0) {
+    const n = line.now_serving;
+    return [{ key: "", name: "", serving: n, call: n ? `${n.id} ${n.served_at}` : "" }];
+  }
+  return open.map((c) => ({ key: c.id, name: c.name, serving: c.now_serving,
+                            call: c.now_serving ? `${c.now_serving.id} ${c.now_serving.called_at}` : "" }));
+}
+
+function renderTile(tile, flashing) {
+  const li = element("li", "kiosk-tile");
+  li.dataset.counter = tile.key;
+  if (tile.serving) {
+    li.append(element("span", "kiosk-ticket", tile.serving.ticket || (SHOW_NAMES ? "" : "–")));
+    if (SHOW_NAMES) li.append(element("span", "kiosk-person", tile.serving.name));
+  } else {
+    li.classList.add("idle");
+    li.append(element("span", "kiosk-idle", "Waiting for the next call"));
+  }
+  if (tile.name) li.append(element("span", "kiosk-counter", tile.name));
+  if (flashing) {
+    li.classList.add("flash");
+    li.dataset.flash = "1";
+  }
+  return li;
+}
+
+function announce(tile) {
+  const banner = document.getElementById("announce");
+  const who = tile.serving.ticket || (SHOW_NAMES ? tile.serving.name : "Next person");
+  banner.textContent = tile.name ? `${who} → ${tile.name}` : `${who}, please come forward`;
+  banner.classList.remove("show");
+  void banner.offsetWidth;  // restart the animation when two calls come close together
+  banner.classList.add("show");
+}
+
+function chime() {
+  if (!audio) return;
+  const start = audio.currentTime;
+  for (const [i, freq] of [[0, 880], [1, 660]]) {  // a two-note "ding-dong"
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = freq;
+    gain.gain.setValueAtTime(0.0001, start + i * 0.35);
+    gain.gain.exponentialRampToValueAtTime(0.4, start + i * 0.35 + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, start + i * 0.35 + 0.9);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(start + i * 0.35);
+    osc.stop(start + i * 0.35 + 1);
+  }
+  chimes += 1;
+  document.body.dataset.chimes = String(chimes);
+}
+
+function render(line) {
+  const list = tiles(line);
+  const calls = new Map(list.map((t) => [t.key, t.call]));
+  const fresh = list.filter((t) => lastCalls !== null && t.call && lastCalls.get(t.key) !== t.call);
+  lastCalls = calls;
+  document.getElementById("counters").replaceChildren(...list.map((t) => renderTile(t, fresh.includes(t))));
+  document.getElementById("counters").dataset.tiles = String(list.length);
+  if (fresh.length > 0) {
+    announce(fresh[fresh.length - 1]);
+    chime();
+    setTimeout(() => document.querySelectorAll(".kiosk-tile.flash").forEach((t) => t.classList.remove("flash")),
+               FLASH_MS);
+  }
+  const minutes = Math.round(line.avg_service_time);
+  document.getElementById("waiting").textContent = `${line.count} waiting · about ${minutes} min each`;
+  const next = line.queue.slice(0, NEXT_COUNT).map((p) => element("li", "kiosk-chip", label(p)));
+  document.getElementById("next").replaceChildren(...next);
+  document.getElementById("next-empty").hidden = next.length > 0;
+}
+
+function soundOn() {
+  if (audio) return;
+  audio = new AudioContext();
+  const button = document.getElementById("sound");
+  button.textContent = "Sound on";
+  button.setAttribute("aria-pressed", "true");
+  document.body.dataset.sound = "on";
+}
+
+document.addEventListener("click", soundOn);
+follow(`/stream?limit=${NEXT_COUNT}`, "line", render);
