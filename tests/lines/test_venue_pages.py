@@ -168,3 +168,46 @@ async def test_kiosk_shows_names_only_when_the_queue_says_so_and_one_tile_withou
         assert problems == []
     finally:
         await page.close()
+
+
+async def test_admin_page_manages_counters_and_serves_at_one(browser, live_server, artifacts):
+    from playwright.async_api import expect
+
+    server = await live_server()
+    base = str(server.make_url("")).rstrip("/")
+    key = await _line(base)
+    async with ClientSession() as session:
+        for person in ("Alex Rivera", "Sam Okafor"):
+            await session.post(f"{base}/api/acme/support/join", json={"name": person})
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    problems: list[str] = []
+    _watch(page, problems)
+    try:
+        await page.goto(f"{base}/queue/acme/support/admin")
+        await page.fill("#admin-key", key)
+        await page.click("#key-form button[type=submit]")
+        await expect(page.locator("#people tr")).to_have_count(2)
+        await expect(page.locator("#people tr").first).to_contain_text("A-001")
+        await page.fill("#counter-name", "Desk 3")
+        await page.fill("#counter-id", "d3")
+        await page.click("#counter-form button[type=submit]")
+        await expect(page.locator("#counters tr")).to_have_count(1)
+        await page.select_option("#counter", "d3")
+        await page.click("#serve-next")
+        await expect(page.locator("#counters tr").first).to_contain_text("A-001 Alex Rivera")
+        await expect(page.locator("#now")).to_have_text("Now serving: A-001 Alex Rivera")
+        async with ClientSession() as session:
+            status = await (await session.get(f"{base}/api/acme/support/list")).json()
+            assert status["counters"][0]["now_serving"]["ticket"] == "A-001"
+        await page.click("#counters button:has-text('Recall')")
+        async with ClientSession() as session:
+            events = await (await session.get(f"{base}/api/acme/support/events",
+                                              headers={"X-Admin-Key": key})).json()
+            assert events["events"][-1]["type"] == "RECALL"
+        await page.screenshot(path=str(artifacts / "lines_admin_counters_1280x800.png"))
+        await page.click("#counters button:has-text('Close')")
+        await expect(page.locator("#counters tr").first).to_contain_text("closed")
+        await expect(page.locator("#counter option")).to_have_count(1)  # a closed counter serves nobody
+        assert problems == []
+    finally:
+        await page.close()
