@@ -140,13 +140,15 @@ async def update_queue(request: web.Request) -> web.Response:
     if "opening_hours" in data:  # null removes them: always open
         opening = "-" if data["opening_hours"] is None else hours.parse(data["opening_hours"])
     most = hours.validated_max(data)
-    if all(v is None for v in (name, public, minutes, prefix, zone, show_names, opening, most)):
+    near = validate.near_front(data)
+    if all(v is None for v in (name, public, minutes, prefix, zone, show_names, opening, most, near)):
         raise BadRequest("nothing to change: send name, is_public, avg_service_time, ticket_prefix, "
-                         "time_zone, show_names, opening_hours or max_waiting")
+                         "time_zone, show_names, opening_hours, max_waiting or near_front")
     admin_key, once = await _admin(request, tenant, queue)
     config, _ = await _store(request).configure(
         tenant, queue, admin_key, name=name, public=public, minutes=minutes, once=once,
-        ticket_prefix=prefix, time_zone=zone, show_names=show_names, opening_hours=opening, max_waiting=most)
+        ticket_prefix=prefix, time_zone=zone, show_names=show_names, opening_hours=opening, max_waiting=most,
+        near_front=near)
     return web.json_response(views.config(config))
 
 

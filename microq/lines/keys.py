@@ -30,6 +30,7 @@ class LineKeys:
     types: str
     type_index: str  #: zset: typed waiting people by type, then join order (lines_counter.lua)
     counters: str
+    near_front: str  #: set: who had their NEAR_FRONT event (lines_near.lua)
     channel: str  #: pub/sub channel (not a key): wakes live streams on every node
 
     @classmethod
@@ -37,7 +38,8 @@ class LineKeys:
         key = line_key(keyspace, tenant, queue)
         return cls(cfg=key("cfg"), seq=key("seq"), wait=key("wait"), ent=key("ent"), done=key("done"),
                    donex=key("donex"), stats=key("stats"), durations=key("durs"), events=key("ev"),
-                   types=key("st"), type_index=key("wt"), counters=key("ctr"), channel=key("live"))
+                   types=key("st"), type_index=key("wt"), counters=key("ctr"), near_front=key("nf"),
+                   channel=key("live"))
 
 
 def tenant_registry(keyspace: Keyspace, tenant: str) -> str:

@@ -84,6 +84,7 @@ class QueueConfig:
     max_waiting: int | None = None  #: None: no limit
     paused: bool = False
     pause_message: str = ""
+    near_front: int = 0  #: NEAR_FRONT events at this position or better; 0: none
 
 
 @dataclass(frozen=True)
@@ -235,15 +236,16 @@ def _padded(values: list[Any], length: int) -> list[Any]:
 
 
 #: the config fields every read asks for, in _config's order
-CONFIG_FIELDS = ("n", "p", "a", "c", "tp", "tz", "sn", "oh", "mx", "pz", "pm")
+CONFIG_FIELDS = ("n", "p", "a", "c", "tp", "tz", "sn", "oh", "mx", "pz", "pm", "nf")
 
 
 def _config(tenant: str, queue: str, values: list[Any]) -> QueueConfig:
-    name, public, minutes, created, prefix, zone, names, hours, most, paused, message = (
+    name, public, minutes, created, prefix, zone, names, hours, most, paused, message, near = (
         _text(v) for v in _padded(list(values), len(CONFIG_FIELDS)))
     return QueueConfig(tenant, queue, name, public == "1", float(minutes), int(created),
                        prefix or tickets.DEFAULT_PREFIX, zone or tickets.DEFAULT_ZONE, names == "1",
-                       hours or None, int(most) if most else None, paused == "1", message or "")
+                       hours or None, int(most) if most else None, paused == "1", message or "",
+                       int(near) if near else 0)
 
 
 class LineStore:
@@ -323,7 +325,8 @@ class LineStore:
                         rotate: bool = False, once: Once | None = None, ticket_prefix: str | None = None,
                         time_zone: str | None = None, show_names: bool | None = None,
                         opening_hours: str | None = None, max_waiting: int | None = None,
-                        paused: bool | None = None, pause_message: str = "") -> tuple[QueueConfig, str | None]:
+                        paused: bool | None = None, pause_message: str = "",
+                        near_front: int | None = None) -> tuple[QueueConfig, str | None]:
         """opening_hours: canonical JSON, "-" to remove; max_waiting 0: no limit; None: keep."""
         """(config after the change, the new admin key when rotate)."""
         new_key = new_admin_key() if rotate else None
@@ -334,7 +337,7 @@ class LineStore:
             new_key if once and new_key else "", ticket_prefix or "", time_zone or "",
             "" if show_names is None else ("1" if show_names else "0"), opening_hours or "",
             "" if max_waiting is None else str(max_waiting), "" if paused is None else ("1" if paused else "0"),
-            pause_message], once=once)
+            pause_message, "" if near_front is None else str(near_front)], once=once)
         return (_config(tenant, queue, [*reply[:4], *reply[5:]]),
                 (_text(reply[4]) or new_key) if rotate else None)
 
@@ -352,7 +355,8 @@ class LineStore:
             now = time.time()
             try:
                 reply = await self.scripts.call(
-                    "lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events, k.type_index],
+                    "lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events, k.type_index,
+                                   k.near_front],
                     [*args, zone, *tickets.day_candidates(zone, now), hours_text,
                      *hours.interval_args(hours_text, zone, now)], once=once)
                 break
@@ -406,7 +410,7 @@ class LineStore:
         k = self.keys(tenant, queue)
         reply = await self.scripts.call(
             "lines_serve_next", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events, k.types,
-                                 k.type_index, k.counters],
+                                 k.type_index, k.counters, k.near_front],
             [key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS, counter or ""], once=once)
         if reply is None:
             return None
@@ -418,7 +422,7 @@ class LineStore:
         k = self.keys(tenant, queue)
         blob, type_name, type_code = await self.scripts.call(
             "lines_call", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events, k.types,
-                           k.type_index, k.counters],
+                           k.type_index, k.counters, k.near_front],
             [uid, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS, counter or ""],
             once=once)
         return _entry(uid, blob, type_name, type_code)
@@ -429,7 +433,7 @@ class LineStore:
         k = self.keys(tenant, queue)
         blob, type_name, type_code = await self.scripts.call(
             "lines_finish", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.types, k.stats, k.type_index,
-                             k.counters],
+                             k.counters, k.near_front],
             [uid, status, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS,
              token_digest(leave_token)], once=once)
         return _entry(uid, blob, type_name, type_code)

@@ -19,6 +19,7 @@ _CODE = re.compile(r"[A-Za-z0-9_-]{1,10}")  #: fullmatch: `$` would let a traili
 _COUNTER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  #: fullmatch
 COUNTER_NAME_MAX = 60
 PAUSE_MESSAGE_MAX = 200
+NEAR_FRONT_MAX = 50  #: each line change looks at this many people at most
 TYPE_IDS_MAX = 100  #: as many as a queue may have service types
 
 
@@ -129,3 +130,15 @@ def type_ids(data: dict[str, Any], field: str = "service_type_ids") -> list[str]
         if type_id not in ids:
             ids.append(type_id)
     return ids
+
+
+def near_front(data: dict[str, Any], field: str = "near_front") -> int | None:
+    """None: absent; 0: off (null sent); else a position 1..NEAR_FRONT_MAX."""
+    if field not in data:
+        return None
+    value = data[field]
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= NEAR_FRONT_MAX:
+        raise BadRequest(f"{field} must be a position from 1 to {NEAR_FRONT_MAX}, or null for none")
+    return value

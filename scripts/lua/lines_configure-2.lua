@@ -3,7 +3,8 @@
   ROTATE_KEY (meta: {}), and pushed to live streams, whose ETAs depend on the minutes per service.
   KEYS[1] cfg     hash    n, p, a, c, k, tp, tz, sn (see lines_create), oh (opening hours JSON,
                           absent: always open), mx (most waiting, absent: no limit), pz (paused
-                          "1"|"0"), pm (the pause's message)
+                          "1"|"0"), pm (the pause's message), nf (NEAR_FRONT at this
+                          position or better, absent: none)
   KEYS[2] events  stream  the line's event log
   ARGV[1] SHA-256 hex of the current admin key (X-Admin-Key), or ""
   ARGV[2] new name, or "" to keep
@@ -21,7 +22,8 @@
   ARGV[13] new most waiting, "0" for no limit, "" to keep
   ARGV[14] "1" pause, "0" resume, "" neither
   ARGV[15] the pause's message (with ARGV[14] "1"), or ""
-  Returns: {name, public, minutes, created ms, ARGV[8], tp, tz, sn, oh, mx, pz, pm}
+  ARGV[16] new NEAR_FRONT position (nf), "0" for none, "" to keep
+  Returns: {name, public, minutes, created ms, ARGV[8], tp, tz, sn, oh, mx, pz, pm, nf}
   Errors:  NOTFOUND (never created), FORBIDDEN ]]
 --- @include "lines_admin"
 --- @include "lines_emit"
@@ -37,6 +39,8 @@ if ARGV[12] == "-" then redis.call("HDEL", cfg, "oh")
 elseif ARGV[12] ~= "" then redis.call("HSET", cfg, "oh", ARGV[12]) end
 if ARGV[13] == "0" then redis.call("HDEL", cfg, "mx")
 elseif ARGV[13] ~= "" then redis.call("HSET", cfg, "mx", ARGV[13]) end
+if ARGV[16] == "0" then redis.call("HDEL", cfg, "nf")
+elseif ARGV[16] ~= "" then redis.call("HSET", cfg, "nf", ARGV[16]) end
 if ARGV[14] ~= "" then redis.call("HSET", cfg, "pz", ARGV[14], "pm", ARGV[14] == "1" and ARGV[15] or "") end
 local meta = {}
 if ARGV[2] ~= "" then meta.name = ARGV[2] end
@@ -47,10 +51,11 @@ if ARGV[10] ~= "" then meta.time_zone = ARGV[10] end
 if ARGV[11] ~= "" then meta.show_names = ARGV[11] == "1" end
 if ARGV[12] ~= "" then meta.opening_hours = ARGV[12] ~= "-" and cjson.decode(ARGV[12]) or false end
 if ARGV[13] ~= "" then meta.max_waiting = tonumber(ARGV[13]) end
+if ARGV[16] ~= "" then meta.near_front = tonumber(ARGV[16]) end
 local kind = "CONFIGURE"
 if ARGV[5] ~= "" then kind = "ROTATE_KEY"
 elseif ARGV[14] == "1" then kind, meta = "PAUSE", {message = ARGV[15]}
 elseif ARGV[14] == "0" then kind, meta = "RESUME", {} end
 emit(KEYS[2], ARGV[6], ARGV[7], kind, "", meta)
-local c = redis.call("HMGET", cfg, "n", "p", "a", "c", "tp", "tz", "sn", "oh", "mx", "pz", "pm")
-return {c[1], c[2], c[3], c[4], ARGV[8], c[5], c[6], c[7], c[8], c[9], c[10], c[11]}
+local c = redis.call("HMGET", cfg, "n", "p", "a", "c", "tp", "tz", "sn", "oh", "mx", "pz", "pm", "nf")
+return {c[1], c[2], c[3], c[4], ARGV[8], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12]}

@@ -13,7 +13,7 @@
   ARGV[7] time zone
   ARGV[8] show names "1"|"0"
   Returns: {1 when created now | 0 when it existed, name, public, minutes, created ms,
-            ARGV[5] when created now else "", tp, tz, sn, oh, mx, pz, pm (lines_configure)}
+            ARGV[5] when created now else "", tp, tz, sn, oh, mx, pz, pm, nf (lines_configure)}
   Errors:  none ]]
 --- @include "now_ms"
 local cfg = KEYS[1]
@@ -23,5 +23,6 @@ if redis.call("EXISTS", cfg) == 0 then
     "tp", ARGV[6], "tz", ARGV[7], "sn", ARGV[8])
   created = 1
 end
-local c = redis.call("HMGET", cfg, "n", "p", "a", "c", "tp", "tz", "sn", "oh", "mx", "pz", "pm")
-return {created, c[1], c[2], c[3], c[4], created == 1 and ARGV[5] or "", c[5], c[6], c[7], c[8], c[9], c[10], c[11]}
+local c = redis.call("HMGET", cfg, "n", "p", "a", "c", "tp", "tz", "sn", "oh", "mx", "pz", "pm", "nf")
+return {created, c[1], c[2], c[3], c[4], created == 1 and ARGV[5] or "", c[5], c[6], c[7], c[8], c[9], c[10], c[11],
+        c[12]}

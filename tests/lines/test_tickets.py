@@ -119,7 +119,7 @@ async def test_the_script_picks_the_day_by_the_redis_clock(client, redis):
     for i, skew_days in enumerate((-1, 1)):
         await redis.hset(k.stats, "tday", "an old day")  # the next join starts a day
         await client.app[SCRIPTS].call("lines_join", [k.cfg, k.seq, k.wait, k.ent, k.types, k.stats, k.events,
-                                                        k.type_index], [
+                                                        k.type_index, k.near_front], [
             f"00000000-0000-4000-8000-00000000000{i}", "x", "", "", "4", 100, k.channel, "", "",
             "UTC", *tickets.day_candidates("UTC", now + skew_days * 86400), ""])
         assert (await redis.hget(k.stats, "tday")).decode() == today

@@ -10,6 +10,7 @@
   KEYS[8] stats   hash   ravg, cur (now serving: cleared when that person is marked a no-show), n
   KEYS[9] wt      zset   the type index (lines_counter)
   KEYS[10] ctr    hash   counters (lines_counter): one serving a no-show serves nobody now
+  KEYS[11] nf     set    who had their NEAR_FRONT event (lines_near)
   ARGV[1] user id
   ARGV[2] new status: left | removed | no_show (the last two need the admin key)
   ARGV[3] SHA-256 hex of the X-Admin-Key header, or ""
@@ -25,6 +26,7 @@
 --- @include "lines_emit"
 --- @include "lines_archive"
 --- @include "lines_counter"
+--- @include "lines_near"
 local cfg, wait, ent, done, donex, events, types, stats =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local uid, status = ARGV[1], ARGV[2]
@@ -63,6 +65,8 @@ else
 end
 local packed = archive(done, donex, uid, entry, status, now, tonumber(ARGV[6]))
 emit(events, ARGV[4], ARGV[5], kind, uid, {name = entry[1], ticket = entry[5]})
+redis.call("SREM", KEYS[11], uid)
+near_front(cfg, wait, ent, KEYS[11], events, ARGV[4], ARGV[5])
 local type_name, type_code = false, false
 if entry[3] ~= "" then
   local t = redis.call("HGET", types, entry[3])

@@ -8,6 +8,7 @@
                           tday, tnum (the ticket sequence: lines_ticket)
   KEYS[7] events   stream the line's event log
   KEYS[8] wt       zset   the type index (lines_counter): typed joins are added
+  KEYS[9] nf       set    who had their NEAR_FRONT event (lines_near)
   ARGV[1] user id (a fresh UUID)
   ARGV[2] name
   ARGV[3] service type id, or ""
@@ -36,6 +37,7 @@
 --- @include "lines_minutes"
 --- @include "lines_ticket"
 --- @include "lines_counter"
+--- @include "lines_near"
 local cfg, seq, wait, ent, types, stats, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local uid, name, type_id, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
@@ -79,5 +81,6 @@ redis.call("ZADD", wait, position_seq, uid)
 if type_id ~= "" then redis.call("ZADD", KEYS[8], 0, type_member(type_id, position_seq, uid)) end
 redis.call("HSET", ent, uid, cmsgpack.pack({name, now, type_id, ARGV[8], ticket}))
 emit(events, ARGV[6], ARGV[7], "JOIN", uid, {name = name, ticket = ticket})
+near_front(cfg, wait, ent, KEYS[9], events, ARGV[6], ARGV[7])
 return {now, redis.call("ZRANK", wait, uid) + 1, service_minutes(stats, cfg, ARGV[5]), type_name, type_code,
         uid, ARGV[9], ticket, tonumber(redis.call("HGET", stats, "open") or "0")}

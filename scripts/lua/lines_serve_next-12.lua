@@ -12,6 +12,7 @@
   KEYS[9]  types      hash   service type id -> msgpack {name, code}
   KEYS[10] wt         zset   the type index (lines_counter)
   KEYS[11] ctr        hash   counter id -> msgpack counter record (lines_counter)
+  KEYS[12] nf         set    who had their NEAR_FRONT event (lines_near)
   ARGV[1] SHA-256 hex of the X-Admin-Key header, or ""
   ARGV[2] event stream maxlen
   ARGV[3] pub/sub channel of the line
@@ -26,6 +27,7 @@
 --- @include "lines_archive"
 --- @include "lines_counter"
 --- @include "lines_serve"
+--- @include "lines_near"
 local err = admin_error(KEYS[1], ARGV[1])
 if err then return redis.error_reply(err) end
 local counter, refused = open_counter(KEYS[11], ARGV[5])
@@ -39,5 +41,7 @@ end
 if not first then return false end
 local packed = serve({KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[10], KEYS[11]},
   first, now_ms(), "SERVE", ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], counter)
+redis.call("SREM", KEYS[12], first)
+near_front(KEYS[1], KEYS[2], KEYS[3], KEYS[12], KEYS[8], ARGV[2], ARGV[3])
 local type_name, type_code = type_of(packed, KEYS[9])
 return {first, packed, type_name, type_code}

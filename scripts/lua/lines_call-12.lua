@@ -1,6 +1,6 @@
 --[[ lines_call: serve one waiting person out of order (an admin calls them by name), at a
   counter or none.
-  KEYS[1..11] as lines_serve_next: cfg, wait, ent, done, donex, stats, durations, events, types, wt, ctr
+  KEYS[1..12] as lines_serve_next: cfg, wait, ent, done, donex, stats, durations, events, types, wt, ctr, nf
   ARGV[1] user id
   ARGV[2] SHA-256 hex of the X-Admin-Key header, or ""
   ARGV[3] event stream maxlen
@@ -16,6 +16,7 @@
 --- @include "lines_archive"
 --- @include "lines_counter"
 --- @include "lines_serve"
+--- @include "lines_near"
 local uid = ARGV[1]
 local err = admin_error(KEYS[1], ARGV[2])
 if err then return redis.error_reply(err) end
@@ -33,5 +34,7 @@ if counter and not counter_serves(counter, cmsgpack.unpack(redis.call("HGET", KE
 end
 local packed = serve({KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[10], KEYS[11]},
   uid, now_ms(), "CALL", ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], counter)
+redis.call("SREM", KEYS[12], uid)
+near_front(KEYS[1], KEYS[2], KEYS[3], KEYS[12], KEYS[8], ARGV[3], ARGV[4])
 local type_name, type_code = type_of(packed, KEYS[9])
 return {packed, type_name, type_code}
