@@ -99,8 +99,8 @@ def joining(c: QueueConfig, now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
     if c.paused:
         return {"open": False, "reason": "paused", "opens_at": None}
-    if not hours.open_now(c.opening_hours, c.time_zone, now):
-        opens = hours.next_opening(c.opening_hours, c.time_zone, now)
+    is_open, opens = hours.state(c.opening_hours, c.time_zone, now)
+    if not is_open:
         return {"open": False, "reason": "hours",
                 "opens_at": opens.astimezone(timezone.utc).isoformat(timespec="milliseconds") if opens else None}
     return {"open": True, "reason": None, "opens_at": None}
