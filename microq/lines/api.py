@@ -29,6 +29,7 @@ SECRET_REPLY_KEY_MIN = 16
 LIST_LIMIT = 1000  #: most entries one GET /list returns (and its default); page with offset
 QUEUES_LIMIT = 1000  #: most queue configs one GET /api/<tenant>/queues returns (and its default)
 STREAM_LIMIT = 100
+CLOSE_DAY_BATCH = 500  #: most people one close-day call finishes (each is a few Redis writes)
 EVENTS_LIMIT = 1000
 _EVENT_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  #: fullmatch; ASCII digits only (Redis reads no others)
 _MAX_ID_PART = 2**64 - 1
@@ -178,6 +179,16 @@ async def resume(request: web.Request) -> web.Response:
     admin_key, once = await _admin(request, tenant, queue)
     config, _ = await _store(request).configure(tenant, queue, admin_key, paused=False, once=once)
     return web.json_response(views.config(config))
+
+
+@routes.post("/api/{tenant_id}/queues/{queue_id}/close-day")
+async def close_day(request: web.Request) -> web.Response:
+    """End of the day: everyone still waiting finishes as "closed" (event CLOSE each), at most
+    CLOSE_DAY_BATCH per call; `remaining` > 0 means call again."""
+    tenant, queue = _line(request)
+    admin_key, once = await _admin(request, tenant, queue)
+    closed, remaining = await _store(request).close_day(tenant, queue, admin_key, CLOSE_DAY_BATCH, once)
+    return web.json_response({"closed": closed, "remaining": remaining})
 
 
 # people in the line

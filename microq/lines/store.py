@@ -461,6 +461,15 @@ class LineStore:
         await self.scripts.call("lines_type_delete", [k.cfg, k.types, k.events],
                                 [key_digest(admin_key), type_id, self.events_maxlen, k.channel], once=once)
 
+    async def close_day(self, tenant: str, queue: str, admin_key: str | None, most: int,
+                        once: Once | None = None) -> tuple[int, int]:
+        """(closed by this call, still waiting): the front `most` people finish as "closed"."""
+        k = self.keys(tenant, queue)
+        closed, remaining = await self.scripts.call(
+            "lines_close_day", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.type_index, k.near_front],
+            [key_digest(admin_key), most, self.events_maxlen, k.channel, FINISHED_RETENTION_MS], once=once)
+        return int(closed), int(remaining)
+
     # counters
 
     async def counters(self, tenant: str, queue: str) -> list[Counter]:

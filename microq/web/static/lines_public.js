@@ -4,7 +4,8 @@
 // same place in line and can still leave it.
 const STORAGE = `microq:${LINE.tenant}/${LINE.queue}`;
 const FINISHED = { served: "It's your turn! Please go to the counter.", left: "You left the line.",
-                   removed: "You were removed from the line.", no_show: "You were marked as not present." };
+                   removed: "You were removed from the line.", no_show: "You were marked as not present.",
+                   closed: "The line has closed for today. Sorry!" };
 let source = null;
 
 function show(section) {
