@@ -48,3 +48,35 @@ async def test_idempotency_and_leave_tokens_on_a_cluster(aiohttp_client, redis_c
         await line.leave(sam, client=second)
         listed = await (await first.get(f"{line.base}/list")).json()
         assert listed["count"] == 0 and listed["now_serving"]["id"] == alex["entry"]["id"]
+
+
+async def test_venue_features_on_a_cluster(aiohttp_client, redis_cluster, settings):
+    # tickets (with the stale-zone retry), counters with types, hours, NEAR_FRONT and close-day
+    # each stay in their line's slot on a real Cluster, from two nodes
+    flush = connect(redis_cluster.url, cluster=True)
+    await flush.flushall()
+    await flush.aclose()
+    cluster_settings = settings.replace(redis_url=redis_cluster.url, redis_cluster=True)
+    first, second = [await aiohttp_client(create_app(cluster_settings)) for _ in range(2)]
+    for i in range(3):
+        line = await create_line(first, "acme", f"v{i}")
+        returns = await (await first.post(f"{line.base}/service-types", headers=line.admin,
+                                          json={"name": "Returns", "code": "RET"})).json()
+        await second.post(f"{line.base}/counters", headers=line.admin,
+                          json={"id": "ret", "name": "Returns desk", "service_type_ids": [returns["id"]]})
+        await first.patch(f"/api/acme/queues/v{i}", headers=line.admin,
+                          json={"near_front": 1, "time_zone": "Pacific/Kiritimati"})
+        plain = await line.join("Alex", client=second)  # second still believes UTC: STALE, reread
+        typed = await line.join("Sam", client=first, service_type_id=returns["id"])
+        assert (plain["entry"]["ticket"], typed["entry"]["ticket"]) == ("A-001", "RET-002")
+        served = await (await second.post(f"{line.base}/serve-next", headers=line.admin,
+                                           json={"counter": "ret"})).json()
+        assert served["served"]["id"] == typed["entry"]["id"]
+        listed = await (await first.get(f"{line.base}/list")).json()
+        assert listed["counters"][0]["now_serving"]["ticket"] == "RET-002" and listed["open_counters"] == 1
+        await first.patch(f"/api/acme/queues/v{i}", headers=line.admin, json={"max_waiting": 1})
+        assert (await second.post(f"{line.base}/join", json={"name": "Kim"})).status == 409
+        closed = await (await second.post(f"/api/acme/queues/v{i}/close-day", headers=line.admin)).json()
+        assert closed == {"closed": 1, "remaining": 0}
+        events = await (await first.get(f"{line.base}/events", headers=line.admin)).json()
+        assert [e["type"] for e in events["events"] if e["user_id"]] == ["JOIN", "NEAR_FRONT", "JOIN", "SERVE", "CLOSE"]
