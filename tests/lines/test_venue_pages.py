@@ -188,6 +188,9 @@ async def test_admin_page_manages_counters_and_serves_at_one(browser, live_serve
         await page.click("#key-form button[type=submit]")
         await expect(page.locator("#people tr")).to_have_count(2)
         await expect(page.locator("#people tr").first).to_contain_text("A-001")
+        await expect(page.locator("#people tr").first.locator("td.waited")).to_have_text("0 min")
+        links = await page.eval_on_selector_all("nav.links a", "as => as.map(a => a.getAttribute('href'))")
+        assert links == ["/queue/acme/support", "/queue/acme/support/kiosk", "/api/acme/support/qr"]
         await page.fill("#counter-name", "Desk 3")
         await page.fill("#counter-id", "d3")
         await page.click("#counter-form button[type=submit]")

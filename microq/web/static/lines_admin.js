@@ -33,11 +33,13 @@ function renderLine(line) {
   document.getElementById("count").textContent = `(${line.count})`;
   const rows = line.queue.map((p) => {
     const tr = document.createElement("tr");
-    for (const text of [p.position, p.ticket || "", p.name, p.service_type_code || "", minutes(p.eta_minutes)]) {
+    for (const text of [p.position, p.ticket || "", p.name, p.service_type_code || "", "", minutes(p.eta_minutes)]) {
       const td = document.createElement("td");
       td.textContent = text;
       tr.append(td);
     }
+    tr.children[4].className = "waited";
+    tr.children[4].dataset.since = p.joined_at;
     const actions = document.createElement("td");
     actions.append(
       button("Call", () => act("POST", `/call/${p.id}`, atCounter())),
@@ -47,8 +49,19 @@ function renderLine(line) {
     return tr;
   });
   document.getElementById("people").replaceChildren(...rows);
+  showWaited();
   renderCounters(line.counters || []);
 }
+
+// How long each person has waited so far, from their joined_at; refreshed every 15 s.
+function showWaited() {
+  const now = Date.now();
+  for (const cell of document.querySelectorAll("td.waited")) {
+    const mins = Math.max(0, Math.floor((now - Date.parse(cell.dataset.since)) / 60000));
+    cell.textContent = mins < 60 ? `${mins} min` : `${Math.floor(mins / 60)} h ${mins % 60} min`;
+  }
+}
+setInterval(showWaited, 15000);
 
 // The counters: open/close, recall, delete; the selector picks where "Serve next" and "Call" serve.
 function renderCounters(counters) {

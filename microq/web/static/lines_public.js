@@ -17,7 +17,7 @@ async function loadTypes() {
   try {
     const { service_types: types } = await api("GET", "/service-types");
     const select = document.getElementById("service-type");
-    select.replaceChildren(new Option("General", ""), ...types.map((t) => new Option(t.name, t.id)));
+    select.replaceChildren(new Option("Something else / not sure", ""), ...types.map((t) => new Option(t.name, t.id)));
     document.getElementById("type-field").hidden = types.length === 0;
   } catch (e) { /* types are optional */ }
 }
