@@ -184,3 +184,30 @@ async def test_serve_next_and_call_whose_replies_were_lost_are_safe_to_retry(aio
         assert events.count("SERVE") == 1 and events.count("CALL") == 1
     finally:
         redis.stop()
+
+
+async def test_venue_changes_apply_once(two_clients):
+    # counters, recall, serve-next at a counter, pause, resume, hours and close-day: a retry on
+    # the other node answers the first answer and logs nothing more
+    first = two_clients[0]
+    line = await create_line(first)
+    for name in ("Alex", "Sam", "Kim"):
+        await line.join(name)
+    queue = "/api/acme/queues/support"
+    cases = [
+        ("POST", f"{line.base}/counters", {"id": "d1", "name": "Desk 1"}, "COUNTER_CREATE"),
+        ("PATCH", f"{line.base}/counters/d1", {"name": "Desk One"}, "COUNTER_UPDATE"),
+        ("POST", f"{line.base}/serve-next", {"counter": "d1"}, "SERVE"),
+        ("POST", f"{line.base}/counters/d1/recall", None, "RECALL"),
+        ("POST", f"{queue}/pause", {"message": "lunch"}, "PAUSE"),
+        ("POST", f"{queue}/resume", None, "RESUME"),
+        ("PATCH", queue, {"max_waiting": 10, "opening_hours": None}, "CONFIGURE"),
+        ("POST", f"{queue}/close-day", None, "CLOSE"),
+        ("DELETE", f"{line.base}/counters/d1", None, "COUNTER_DELETE"),
+    ]
+    for method, path, body, event in cases:
+        before = await _events(line)
+        status, answer = await _twice(two_clients, method, path, {**line.admin, **_key()}, body)
+        assert status in (200, 201), (path, answer)
+        added = (await _events(line))[len(before):]
+        assert set(added) == {event} and len(added) == (2 if event == "CLOSE" else 1), (path, added)
