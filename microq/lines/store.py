@@ -224,7 +224,8 @@ def _counter(counter_id: Any, blob: bytes) -> Counter:
 
 
 def _counters(flat: Any) -> list[Counter]:
-    """HGETALL of the counters (a flat list, or a dict from a cluster client), sorted by name."""
+    """The counters, sorted by name: from Scripts.execute's HGETALL (a dict) or from a script's
+    reply (lines_list: a flat list)."""
     pairs = flat.items() if isinstance(flat, dict) else zip(flat[::2], flat[1::2])
     return sorted((_counter(i, blob) for i, blob in pairs), key=lambda c: (c.name.lower(), c.id))
 
@@ -372,8 +373,6 @@ class LineStore:
     async def _schedule(self, tenant: str, queue: str) -> tuple[str, str]:
         """The line's (time zone, opening hours text) as Redis holds them; remembered."""
         values = await self.scripts.execute("HMGET", self.keys(tenant, queue).cfg, "tz", "oh")
-        if isinstance(values, Exception):
-            raise values
         found = (_text(values[0]) or tickets.DEFAULT_ZONE, _text(values[1]) or "")
         if len(self._schedules) >= SCHEDULE_CACHE:
             self._schedules.clear()
@@ -473,10 +472,7 @@ class LineStore:
     # counters
 
     async def counters(self, tenant: str, queue: str) -> list[Counter]:
-        flat = await self.scripts.execute("HGETALL", self.keys(tenant, queue).counters)
-        if isinstance(flat, Exception):
-            raise flat
-        return _counters(flat)
+        return _counters(await self.scripts.execute("HGETALL", self.keys(tenant, queue).counters))
 
     async def save_counter(self, tenant: str, queue: str, admin_key: str | None, counter_id: str, create: bool,
                            name: str | None, is_open: bool | None, type_ids: list[str] | None,
