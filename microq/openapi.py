@@ -99,6 +99,7 @@ LINE = [path_param("tenant_id", ID64, "tenant id"), path_param("queue_id", ID64,
 USER = path_param("user_id", {"type": "string", "maxLength": 200}, "the user id join returned")
 TYPE_ID = path_param("type_id", {"type": "string", "maxLength": 200}, "a service type id")
 ADMIN = [{"AdminKey": []}]
+COUNTER_ID = path_param("counter_id", {"type": "string", "maxLength": 32}, "a counter id")
 PERSON = obj({"id": STRING, "name": STRING, "joined_at": STRING, "status": STRING,
               "service_type_id": NULLABLE_STRING, "service_type_name": NULLABLE_STRING,
               "service_type_code": NULLABLE_STRING}, ("id", "name", "status"))
@@ -233,6 +234,48 @@ def lines_paths() -> dict:
             "patch": op(t, "Rename a service type", {"200": answer("The type", SERVICE_TYPE)},
                         body=type_body, security=ADMIN),
             "delete": op(t, "Delete a service type", {"200": answer("Deleted", ANY_OBJECT)}, security=ADMIN),
+        },
+        "/api/{tenant_id}/queues/{queue_id}/pause": {
+            "parameters": LINE,
+            "post": op(t, "Pause joins (409 with the message until resume)", {"200": answer("The config", QUEUE_CONFIG)},
+                       body=json_body(obj({"message": {"type": "string", "maxLength": 200}}),
+                                      {"message": "back at 14:00"}, required=False), security=ADMIN),
+        },
+        "/api/{tenant_id}/queues/{queue_id}/resume": {
+            "parameters": LINE,
+            "post": op(t, "Take joins again", {"200": answer("The config", QUEUE_CONFIG)}, security=ADMIN),
+        },
+        "/api/{tenant_id}/queues/{queue_id}/close-day": {
+            "parameters": LINE,
+            "post": op(t, "End the day: the people still waiting finish as closed (500 per call)",
+                       {"200": answer("How many closed, how many remain", obj({"closed": INT, "remaining": INT}),
+                                      {"closed": 3, "remaining": 0})}, security=ADMIN),
+        },
+        "/api/{tenant_id}/{queue_id}/counters": {
+            "parameters": LINE,
+            "get": op(t, "The line's counters and whom each serves (public)", {"200": answer(
+                "Counters", obj({"count": INT, "counters": {"type": "array"}}, ("count", "counters")),
+                {"count": 1, "counters": [{"id": "desk-3", "name": "Desk 3", "open": True, "service_type_ids": [],
+                                           "now_serving": None}]})}),
+            "post": op(t, "Add a counter (at most 50)", {"201": answer("The counter", ANY_OBJECT)},
+                       body=json_body(obj({"name": {"type": "string", "minLength": 1, "maxLength": 60},
+                                           "id": STRING, "open": BOOL,
+                                           "service_type_ids": {"type": "array", "items": STRING}}, ("name",)),
+                                      {"id": "desk-3", "name": "Desk 3"}), security=ADMIN),
+        },
+        "/api/{tenant_id}/{queue_id}/counters/{counter_id}": {
+            "parameters": [*LINE, COUNTER_ID],
+            "patch": op(t, "Rename, open or close a counter, or choose its service types",
+                        {"200": answer("The counter", ANY_OBJECT)},
+                        body=json_body(obj({"name": STRING, "open": BOOL,
+                                            "service_type_ids": {"type": "array", "items": STRING}}),
+                                       {"open": False}), security=ADMIN),
+            "delete": op(t, "Delete a counter", {"200": answer("Deleted", ANY_OBJECT)}, security=ADMIN),
+        },
+        "/api/{tenant_id}/{queue_id}/counters/{counter_id}/recall": {
+            "parameters": [*LINE, COUNTER_ID],
+            "post": op(t, "Announce the person a counter serves again", {"200": answer("The counter", ANY_OBJECT)},
+                       security=ADMIN),
         },
         "/api/{tenant_id}/{queue_id}/events": {
             "parameters": LINE,
