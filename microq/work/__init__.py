@@ -34,10 +34,10 @@ async def _work_ctx(app: web.Application) -> AsyncIterator[None]:
     else:
         log.warning("MICROQ_WORK_AUTH=off: the work API accepts every request, with no API key, "
                     "ban or rate limit. Use this only for benchmarks.")
-    store = WorkStore(scripts, WorkKeys(keyspace), settings.work_max_retries)
+    store = WorkStore(scripts, WorkKeys(keyspace), settings.work_max_retries, round(settings.work_lease * 1000))
     await _migrate_triggers(store)
     app[api.WORK] = api.Work(store, gate, RateLimit.per(settings.rate_limit_queue),
-                             RateLimit.per(settings.rate_limit_trigger), round(settings.work_lease * 1000))
+                             RateLimit.per(settings.rate_limit_trigger))
     sweeper = asyncio.create_task(LeaseSweeper(store).run())
     yield
     sweeper.cancel()

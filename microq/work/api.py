@@ -18,6 +18,7 @@ from microq.idempotency import Once
 from microq.security.gate import Gate
 from microq.security.rate_limit import RateLimit
 from microq.work import fields
+from microq.work.keys import FINAL
 from microq.work.store import Item, Trigger, WorkStore
 
 routes = web.RouteTableDef()
@@ -30,7 +31,6 @@ class Work:
     gate: Gate | None  #: None when MICROQ_WORK_AUTH=off
     queue_limit: RateLimit
     trigger_limit: RateLimit
-    lease_ms: int = 30 * 60 * 1000  #: a claim's lease unless the request names one (MICROQ_WORK_LEASE)
 
 
 WORK = web.AppKey("work", Work)
@@ -67,7 +67,9 @@ def _iso(ms: Any) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def item_json(item: Item) -> dict[str, Any]:
+def item_json(item: Item, now_ms: int) -> dict[str, Any]:
+    """An item as the API shows it; `overdue` (its SLA flag) compares due_date with Redis's now_ms."""
+    due_ms = item.get("due_ms")
     return {
         "id": item["id"],
         "queue_name": item["queue_name"],
@@ -82,12 +84,20 @@ def item_json(item: Item) -> dict[str, Any]:
         "claimed_date": _iso(item.get("claimed_ms")),
         "lease_expires": _iso(item.get("lease_ms")),
         "retries": item.get("retries", 0),
+        "priority": item.get("priority") or "Normal",
+        "defer_until": _iso(item.get("defer_ms")),
+        "due_date": _iso(due_ms),
+        "overdue": due_ms is not None and due_ms <= now_ms and item["status"] not in FINAL,
+        "exception_type": item.get("exception_type"),
+        "retry_number": item.get("retry_number", 0),
+        "parent_id": item.get("parent_id"),
+        "retried_as": item.get("retried_as"),
     }
 
 
 def claimed_json(item: Item) -> dict[str, Any]:
     """A claim's or heartbeat's answer: the item and the fencing token its holder sends back."""
-    return {"success": True, "item": item_json(item), "lease_token": item["lease_token"],
+    return {"success": True, "item": item_json(item, item["updated_ms"]), "lease_token": item["lease_token"],
             "lease_expires": _iso(item["lease_ms"])}
 
 
@@ -123,6 +133,23 @@ def _queue_name(request: web.Request) -> str:
     return fields.checked("queue_name", request.match_info["queue_name"], fields.NAME_MAX, required=True)
 
 
+def new_item(body: dict[str, Any], queue_name: str) -> Item:
+    """A new item's stored fields from a create's body (absent fields are not stored)."""
+    item = {
+        "queue_name": queue_name,
+        "status": fields.item_status(body),
+        "data": fields.data(body),
+        "reference": fields.text(body, "reference", fields.NAME_MAX),
+        "message": fields.text(body, "message", fields.MESSAGE_MAX),
+        "created_by": fields.text(body, "created_by", fields.NAME_MAX),
+        "created_date": fields.created_date(body),
+        "priority": fields.priority(body),
+        "defer_ms": fields.moment_ms(body, "defer_until"),
+        "due_ms": fields.moment_ms(body, "due_date"),
+    }
+    return {k: v for k, v in item.items() if v is not None}
+
+
 # -- seed 001
 
 
@@ -130,18 +157,10 @@ def _queue_name(request: web.Request) -> str:
 @guarded("queue")
 async def create_item(request: web.Request) -> web.Response:
     body = await read_object(request, empty_ok=False)
-    item = {
-        "queue_name": fields.name(body, "queue_name"),
-        "status": fields.item_status(body),
-        "data": fields.data(body),
-        "reference": fields.text(body, "reference", fields.NAME_MAX),
-        "message": fields.text(body, "message", fields.MESSAGE_MAX),
-        "created_by": fields.text(body, "created_by", fields.NAME_MAX),
-        "created_date": fields.created_date(body),
-    }
+    item = new_item(body, fields.name(body, "queue_name"))
     store = request.app[WORK].store
     retry = await once(request, store.keys.queue(item["queue_name"]).entity)
-    item_id = await store.create({k: v for k, v in item.items() if v is not None}, retry)
+    item_id = await store.create(item, retry)
     return web.json_response({"success": True, "id": item_id}, status=201)
 
 
@@ -163,8 +182,8 @@ async def set_trigger_status(request: web.Request) -> web.Response:
 @guarded("queue-read")
 async def queue_summary(request: web.Request) -> web.Response:
     name = _queue_name(request)
-    counts = await request.app[WORK].store.counts(name)
-    return web.json_response({"queue_name": name, "counts": counts})
+    counts, overdue, deferred = await request.app[WORK].store.counts(name)
+    return web.json_response({"queue_name": name, "counts": counts, "overdue": overdue, "deferred": deferred})
 
 
 @routes.get("/api/queue/{queue_name:[^/]+}/items")
@@ -172,19 +191,19 @@ async def queue_summary(request: web.Request) -> web.Response:
 async def list_items(request: web.Request) -> web.Response:
     name = _queue_name(request)
     status, after, limit = fields.page(request.query)
-    total, items = await request.app[WORK].store.page(name, status, after, limit)
+    total, now_ms, items = await request.app[WORK].store.page(name, status, after, limit)
     cursor = str(items[-1]["seq"]) if len(items) == limit else None
     return web.json_response({"queue_name": name, "status": status, "total": total,
-                              "items": [item_json(item) for item in items], "next": cursor})
+                              "items": [item_json(item, now_ms) for item in items], "next": cursor})
 
 
 @routes.get("/api/queue/{queue_name:[^/]+}/items/{item_id:[^/]+}")
 @guarded("queue-read")
 async def get_item(request: web.Request) -> web.Response:
-    item = await request.app[WORK].store.get(_queue_name(request), request.match_info["item_id"])
+    now_ms, item = await request.app[WORK].store.get(_queue_name(request), request.match_info["item_id"])
     if item is None:
         raise NotFound("no such item in this queue")
-    return web.json_response(item_json(item))
+    return web.json_response(item_json(item, now_ms))
 
 
 @routes.post("/api/queue/{queue_name:[^/]+}/claim")
@@ -194,7 +213,7 @@ async def claim_item(request: web.Request) -> web.Response:
     body = await read_object(request)
     claimed_by = fields.text(body, "claimed_by", fields.NAME_MAX) or ""
     work = request.app[WORK]
-    lease_ms = fields.lease_ms(body) or work.lease_ms
+    lease_ms = fields.lease_ms(body) or await work.store.queue_lease_ms(name)
     retry = await once(request, work.store.keys.queue(name).entity, ttl_ms=lease_ms)  # same item while the lease holds
     item = await work.store.claim(name, claimed_by, lease_ms, retry)
     if item is None:
@@ -210,7 +229,8 @@ async def heartbeat(request: web.Request) -> web.Response:
     token = fields.lease_token(body, required=True)
     lease_ms = fields.lease_ms(body)
     work = request.app[WORK]
-    retry = await once(request, work.store.keys.queue(name).entity, ttl_ms=lease_ms or work.lease_ms)
+    retry = await once(request, work.store.keys.queue(name).entity,
+                       ttl_ms=lease_ms or await work.store.queue_lease_ms(name))
     item = await work.store.heartbeat(name, request.match_info["item_id"], token, lease_ms, retry)
     return web.json_response(claimed_json(item))
 
@@ -225,10 +245,15 @@ async def set_item_status(request: web.Request) -> web.Response:
         raise BadRequest("status must be one of NEW, DONE, FAILED, ABANDONED")
     message = fields.text(body, "message", fields.MESSAGE_MAX)
     token = fields.lease_token(body, required=False)
+    exception_type = fields.exception_type(body, status)
+    by = fields.text(body, "by", fields.NAME_MAX) or ""
     store = request.app[WORK].store
     retry = await once(request, store.keys.queue(name).entity)
-    item = await store.set_status(name, request.match_info["item_id"], status, message, token, retry)
-    return web.json_response({"success": True, "item": item_json(item)})
+    item, follow_up = await store.set_status(name, request.match_info["item_id"], status, message, token, retry,
+                                             exception_type=exception_type, by=by)
+    now_ms = item["updated_ms"]
+    return web.json_response({"success": True, "item": item_json(item, now_ms),
+                              "retry": None if follow_up is None else item_json(follow_up, now_ms)})
 
 
 # -- trigger extensions

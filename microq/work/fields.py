@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from microq import parse
 from microq.errors import BadRequest
 from microq.http import string_field
-from microq.work.keys import STATUSES
+from microq.work.keys import PRIORITIES, STATUSES
 
 NAME_MAX = 100  #: queue_name, reference, created_by, trigger names (seed: max 100 characters)
 DATA_MAX = 2000  #: data after conversion to a string (seed)
@@ -84,6 +84,46 @@ def created_date(body: dict[str, Any]) -> str | None:
         return datetime.fromisoformat(value).isoformat()
     except ValueError:
         raise BadRequest("created_date must be an ISO 8601 timestamp, e.g. 2025-04-26T12:00:00") from None
+
+
+def priority(body: dict[str, Any]) -> str | None:
+    """High, Normal or Low (case as written); None when absent, which the item shows as Normal."""
+    value = body.get("priority")
+    if value is None or value == "Normal":  # Normal is the default: not stored, so seed-era items read the same
+        return None
+    if value not in PRIORITIES:
+        raise BadRequest(f"priority must be one of {', '.join(PRIORITIES)}")
+    return value
+
+
+def moment_ms(body: dict[str, Any], field: str) -> int | None:
+    """An ISO 8601 time (a time without an offset is UTC) as ms since the epoch; None when absent."""
+    value = text(body, field, DATE_MAX)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{field} must be an ISO 8601 time, e.g. 2025-04-26T12:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    ms = round(moment.timestamp() * 1000)
+    if not 0 <= ms < 2**43:  # 1970 .. about 2248: the scripts' scores stay exact
+        raise BadRequest(f"{field} must lie between 1970 and 2200")
+    return ms
+
+
+def exception_type(body: dict[str, Any], status: str) -> str:
+    """A FAILED move's exception_type: business (bad data: never retried) or application (the
+    robot failed: retried as a new item up to the queue's max_retries); "" when absent."""
+    value = body.get("exception_type")
+    if value is None:
+        return ""
+    if status != "FAILED":
+        raise BadRequest("exception_type goes only with status FAILED")
+    if value not in ("business", "application"):
+        raise BadRequest("exception_type must be business or application")
+    return value
 
 
 def status_token(body: dict[str, Any], field: str, default: str) -> str:

@@ -16,6 +16,8 @@ from typing import Callable
 from microq.keys import Keyspace
 
 STATUSES = ("NEW", "IN_PROGRESS", "DONE", "FAILED", "ABANDONED")
+FINAL = ("DONE", "FAILED", "ABANDONED")
+PRIORITIES = ("High", "Normal", "Low")  #: claims take High first, then Normal (the default), then Low
 LEASE_BUCKETS = 16  #: index zsets of queues with claims; a queue's bucket is crc32(name) % 16
 TRIGGER_BUCKETS = 16  #: sets of trigger names; a trigger's bucket is crc32(name) % 16
 
@@ -70,7 +72,18 @@ class QueueKeys:
         self.by_status = {status: key(f"s:{status}") for status in STATUSES}  #: zsets id -> arrival seq
         self.leases = key("leases")  #: zset id -> lease end ms, every IN_PROGRESS item with a lease
         self.claims = key("claims")  #: counter: each claim's fencing token
+        self.ready = key("ready")  #: zset id -> priority rank * 2^48 + seq: the NEW items claimable now
+        self.deferred = key("deferred")  #: zset id -> defer_until ms: NEW items not claimable yet
+        self.due = key("due")  #: zset id -> due ms of every open (not final) item with a due_date
+        self.settings = key("settings")  #: hash: the queue's settings (max_retries, unique_reference, ...)
+        self.refs = key("refs")  #: hash reference -> id of the open item holding it (unique references)
+        self.ref_index = key("refindex")  #: zset, score 0, "reference\0id": find by reference (lex range)
+        self.arrivals = key("arrivals")  #: zset seq -> created ms: find by date range
+        self.expiry = key("expiry")  #: zset id -> when a final item is removed (its queue's retention)
         self.entity: Callable[[str], str] = key  #: suffix -> a key in the queue's slot (stored Idempotency-Key answers)
+        #: every key of the queue, in the order the item-moving scripts take them (include work_queue)
+        self.all = [self.items, *self.status_sets, self.leases, self.claims, self.seq, self.ready, self.deferred,
+                    self.due, self.settings, self.refs, self.ref_index, self.arrivals, self.expiry]
 
     @property
     def status_sets(self) -> list[str]:

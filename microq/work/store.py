@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -20,6 +21,9 @@ Item = dict[str, Any]  #: the stored map: id, seq, queue_name, status, data, ...
 Trigger = dict[str, str]
 LAPSED_PER_CALL = 100  #: lapsed claims a claim or a sweep of one queue hands back at most
 INDEXING_MAX = 1000  #: lease-index notes one node sends at once
+RETENTION_MS = 30 * 24 * 3600 * 1000  #: final items are kept 30 days unless the queue says otherwise
+LEASE_CACHE_S = 1.0  #: how long a node trusts the lease setting it read for a queue
+LEASE_CACHE_MAX = 1024  #: queues whose lease setting a node remembers (then it forgets them all)
 
 log = logging.getLogger(__name__)
 
@@ -33,37 +37,49 @@ def _text(value: Any) -> str:
 
 
 class WorkStore:
-    def __init__(self, scripts: Scripts, keys: WorkKeys, max_retries: int = 3) -> None:
+    def __init__(self, scripts: Scripts, keys: WorkKeys, max_retries: int = 3, lease_ms: int = 30 * 60 * 1000,
+                 retention_ms: int = RETENTION_MS) -> None:
         self._scripts = scripts
         self.keys = keys  #: public: the API builds Idempotency-Key scopes from them
-        self.max_retries = max_retries  #: lapsed leases an item survives; the next one makes it FAILED
         self._indexing: set[asyncio.Task] = set()  #: lease-index notes on their way (see _index_lease_soon)
+        #: the node's defaults under every queue's own settings (GET/PUT /api/queue/{q}/settings)
+        self.max_retries = max_retries  #: lapsed leases an item survives, and application failures retried
+        self.lease_ms = lease_ms  #: a claim's lease when neither the request nor the queue names one
+        self.retention_ms = retention_ms  #: how long final items are kept (0: until deleted by hand)
+        self._lease_cache: dict[str, tuple[float, int | None]] = {}  #: queue -> (read at, its lease setting)
+
+    def _defaults(self) -> list[int]:
+        return [self.max_retries, self.retention_ms]
 
     # -- items
 
     # Every state change takes `once`: with it, the script runs at most once per Idempotency-Key
     # (microq/idempotency.py) and a retry gets the first reply; its key lies in the entity's slot.
 
-    async def create(self, fields: Item, once: Once | None = None) -> str:
-        """Store a new item (fields: queue_name, status and the optional ones); returns its id."""
-        queue = self.keys.queue(fields["queue_name"])
-        reply = await self._scripts.call(
-            "work_create", [queue.items, queue.seq, queue.by_status[fields["status"]]],
-            [str(uuid.uuid4()), msgpack.packb(fields)], once=once)
-        return _text(reply)
+    async def add(self, queue_name: str, items: list[Item], once: Once | None = None) -> list[str]:
+        """Store new items (each: queue_name, status and the optional fields), all or none; their
+        ids. Conflict when a unique reference is held (or repeats in the batch)."""
+        queue = self.keys.queue(queue_name)
+        batch = [{**item, "id": str(uuid.uuid4())} for item in items]
+        reply = await self._scripts.call("work_add", queue.all, [*self._defaults(), msgpack.packb(batch)], once=once)
+        return [_text(item_id) for item_id in reply]
 
-    async def get(self, queue_name: str, item_id: str) -> Item | None:
-        raw = await self._scripts.execute("HGET", self.keys.queue(queue_name).items, item_id)
-        return _unpack(raw) if raw else None
+    async def create(self, fields: Item, once: Once | None = None) -> str:
+        """Store one new item; returns its id."""
+        return (await self.add(fields["queue_name"], [fields], once))[0]
+
+    async def get(self, queue_name: str, item_id: str) -> tuple[int, Item | None]:
+        """(Redis's now in ms, the item or None)."""
+        reply = await self._scripts.call("work_get", [self.keys.queue(queue_name).items], [item_id])
+        return int(reply[0]), (_unpack(reply[1]) if len(reply) > 1 and reply[1] else None)
 
     async def claim(self, queue_name: str, claimed_by: str, lease_ms: int, once: Once | None = None) -> Item | None:
-        """The oldest NEW item, now IN_PROGRESS under a lease of lease_ms with a new lease_token;
-        None when there is none. Lapsed claims of the queue are handed back first."""
+        """The next NEW item (highest priority, then oldest), now IN_PROGRESS under a lease of
+        lease_ms with a new lease_token; None when there is none. Lapsed claims of the queue are
+        handed back first."""
         queue = self.keys.queue(queue_name)
         reply = await self._scripts.call(
-            "work_claim", [queue.items, queue.by_status["NEW"], queue.by_status["IN_PROGRESS"],
-                           queue.by_status["FAILED"], queue.leases, queue.claims],
-            [claimed_by, lease_ms, self.max_retries, LAPSED_PER_CALL], once=once)
+            "work_claim", queue.all, [claimed_by, lease_ms, *self._defaults(), LAPSED_PER_CALL], once=once)
         if not reply:
             return None
         item = _unpack(reply[0])
@@ -84,14 +100,43 @@ class WorkStore:
         return item
 
     async def set_status(self, queue_name: str, item_id: str, status: str, message: str | None,
-                         token: str = "", once: Once | None = None) -> Item:
-        """NotFound for an unknown item, Conflict for a move its status does not allow or, with a
-        token, when that claim no longer holds the item."""
+                         token: str = "", once: Once | None = None, *, exception_type: str = "",
+                         by: str = "") -> tuple[Item, Item | None]:
+        """(the item, the retry an application failure made or None). NotFound for an unknown
+        item, Conflict for a move its status does not allow or, with a token, when that claim no
+        longer holds the item."""
         queue = self.keys.queue(queue_name)
-        raw = await self._scripts.call("work_set_status", [queue.items, *queue.status_sets, queue.leases],
-                                       [item_id, status, "0" if message is None else "1", message or "", token],
-                                       once=once)
-        return _unpack(raw)
+        reply = await self._scripts.call(
+            "work_set_status", queue.all,
+            [item_id, status, "0" if message is None else "1", message or "", token, exception_type, by,
+             str(uuid.uuid4()), *self._defaults()], once=once)
+        return _unpack(reply[0]), (_unpack(reply[1]) if len(reply) > 1 else None)
+
+    # -- queue settings
+
+    async def settings(self, queue_name: str) -> dict[str, Any]:
+        """The queue's own settings: max_retries, unique_reference, lease_ms, retention_ms (absent: the default)."""
+        raw = await self._command("HGETALL", self.keys.queue(queue_name).settings)
+        return _settings(raw)
+
+    async def save_settings(self, queue_name: str, changes: dict[str, str], once: Once | None = None) -> dict[str, Any]:
+        reply = await self._scripts.call("work_settings", [self.keys.queue(queue_name).settings],
+                                         [part for pair in changes.items() for part in pair], once=once)
+        self._lease_cache.pop(queue_name, None)
+        return _settings(reply)
+
+    async def queue_lease_ms(self, queue_name: str) -> int:
+        """The lease a claim on this queue gets unless it names one: the queue's setting (read
+        at most once a second per node: a change reaches other nodes' claims within LEASE_CACHE_S),
+        else the node's default."""
+        now = time.monotonic()
+        cached = self._lease_cache.get(queue_name)
+        if cached is None or now - cached[0] > LEASE_CACHE_S:
+            lease = (await self.settings(queue_name)).get("lease_ms")
+            if len(self._lease_cache) >= LEASE_CACHE_MAX:
+                self._lease_cache.clear()
+            cached = self._lease_cache[queue_name] = (now, lease)
+        return cached[1] or self.lease_ms
 
     def _index_lease_soon(self, queue_name: str, lease_end_ms: int) -> None:
         """Note the lease in the sweep index in the background: the index bucket is another slot,
@@ -129,8 +174,7 @@ class WorkStore:
         """Hand back a queue's lapsed claims (bounded) and file its next lease end; how many."""
         queue = self.keys.queue(queue_name)
         handed, earliest = await self._scripts.call(
-            "work_sweep", [queue.items, queue.by_status["NEW"], queue.by_status["IN_PROGRESS"],
-                           queue.by_status["FAILED"], queue.leases], [self.max_retries, LAPSED_PER_CALL])
+            "work_sweep", queue.all, [*self._defaults(), LAPSED_PER_CALL])
         await self._scripts.call("work_lease_index", [self.keys.leased_queues(bucket)],
                                  [queue_name, "" if int(earliest) < 0 else int(earliest), mark])
         return int(handed)
@@ -139,15 +183,19 @@ class WorkStore:
         reply = await self._scripts.execute("SET", self.keys.sweep_lock(bucket), owner, "NX", "PX", ttl_ms)
         return bool(reply)
 
-    async def page(self, queue_name: str, status: str, after: int, limit: int) -> tuple[int, list[Item]]:
-        """(items in that status, up to `limit` of them with arrival seq > after, oldest first)."""
+    async def page(self, queue_name: str, status: str, after: int, limit: int) -> tuple[int, int, list[Item]]:
+        """(items in that status, Redis's now in ms, up to `limit` of them with arrival seq >
+        after, oldest first)."""
         queue = self.keys.queue(queue_name)
         reply = await self._scripts.call("work_list", [queue.items, queue.by_status[status]], [after, limit])
-        return int(reply[0]), [_unpack(raw) for raw in reply[1:]]
+        return int(reply[0]), int(reply[1]), [_unpack(raw) for raw in reply[2:]]
 
-    async def counts(self, queue_name: str) -> dict[str, int]:
-        reply = await self._scripts.call("work_counts", self.keys.queue(queue_name).status_sets)
-        return dict(zip(STATUSES, map(int, reply)))
+    async def counts(self, queue_name: str) -> tuple[dict[str, int], int, int]:
+        """(items per status, open items past their due_date, NEW items deferred)."""
+        queue = self.keys.queue(queue_name)
+        reply = [int(n) for n in await self._scripts.call("work_counts", [*queue.status_sets, queue.due,
+                                                                          queue.deferred])]
+        return dict(zip(STATUSES, reply[:5])), reply[5], reply[6]
 
     # -- triggers
 
@@ -217,3 +265,12 @@ class WorkStore:
         else:
             pairs = zip(reply[::2], reply[1::2])
         return {_text(k): _text(v) for k, v in pairs}
+
+
+_SETTING_FIELDS = {"max_retries": int, "unique_reference": lambda v: v == "1", "lease_ms": int, "retention_ms": int}
+
+
+def _settings(reply: Any) -> dict[str, Any]:
+    pairs = reply.items() if isinstance(reply, dict) else zip(reply[::2], reply[1::2])
+    found = {_text(k): _text(v) for k, v in pairs}
+    return {name: read(found[name]) for name, read in _SETTING_FIELDS.items() if name in found}

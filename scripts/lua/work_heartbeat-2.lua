@@ -8,7 +8,6 @@
   Errors:  NOTFOUND no such item; CONFLICT the token's claim no longer holds the item;
            INVALID lease_ms is not a number ]]
 --- @include "now_ms"
---- @include "work_leases"
 local items, leases = KEYS[1], KEYS[2]
 local id, token = ARGV[1], ARGV[2]
 local raw = redis.call("HGET", items, id)
@@ -32,4 +31,6 @@ item.updated_ms = now
 raw = cmsgpack.pack(item)
 redis.call("HSET", items, id, raw)
 redis.call("ZADD", leases, item.lease_ms, id)
-return {raw, is_earliest(leases, id)}
+local head = redis.call("ZRANGE", leases, 0, 0)[1]
+if head == id then return {raw, 1} end
+return {raw, 0}

@@ -210,7 +210,7 @@ async def test_lone_surrogate_is_refused(api, work_keys):
 
 
 async def test_unknown_fields_are_ignored(api):
-    resp = await create(api, {"queue_name": "q", "priority": 5})
+    resp = await create(api, {"queue_name": "q", "colour": 5})  # "priority" is a field since issue 14
     assert resp.status == 201
 
 

@@ -1,0 +1,174 @@
+-- The indices of one work queue, kept in step by every script that adds, moves or removes an
+-- item. Such a script takes the queue's 17 keys in QueueKeys.all order (microq/work/keys.py):
+--   items hash id -> msgpack item; NEW .. ABANDONED zsets id -> arrival seq (one per status);
+--   leases zset id -> lease end ms; claims, seq counters; ready zset id -> rank (priority, then
+--   seq) of NEW items claimable now; deferred zset id -> defer_until ms of NEW items not yet;
+--   due zset id -> due ms of open items with a due_date; settings hash; refs hash reference ->
+--   id of its open item (unique references); ref_index zset "reference\0id" (lex, for find);
+--   arrivals zset seq -> created ms (find by date); expiry zset id -> when a final item goes.
+local Q = {items = KEYS[1], NEW = KEYS[2], IN_PROGRESS = KEYS[3], DONE = KEYS[4], FAILED = KEYS[5],
+  ABANDONED = KEYS[6], leases = KEYS[7], claims = KEYS[8], seq = KEYS[9], ready = KEYS[10],
+  deferred = KEYS[11], due = KEYS[12], settings = KEYS[13], refs = KEYS[14], ref_index = KEYS[15],
+  arrivals = KEYS[16], expiry = KEYS[17]}
+local FINAL = {DONE = true, FAILED = true, ABANDONED = true}
+local RANK = {High = 0, Normal = 1, Low = 2}
+local RANK_STEP = 281474976710656  -- 2^48: rank * 2^48 + seq stays an exact double below 2^53
+local HISTORY_MAX = 50  -- transitions kept per item: the first (its creation) and the latest 49
+local PURGE_PER_CALL = 20  -- expired final items a write removes at most (more than one write adds)
+
+-- The queue's settings (GET/PUT /api/queue/{q}/settings), with the node's defaults under them.
+local function queue_settings(default_max_retries, default_retention_ms)
+  local raw = redis.call("HMGET", Q.settings, "max_retries", "unique_reference", "retention_ms")
+  return {max_retries = tonumber(raw[1]) or default_max_retries, unique = raw[2] == "1",
+    retention_ms = tonumber(raw[3]) or default_retention_ms}
+end
+
+-- A string: Lua turns numbers into text with 14 digits, and a rank's score has up to 16.
+local function ready_score(item)
+  return string.format("%.0f", (RANK[item.priority or "Normal"] or 1) * RANK_STEP + item.seq)
+end
+
+local function note(item, now, from, to, by, message)
+  local history = item.history or {}
+  history[#history + 1] = {at = now, from = from or false, to = to, by = by or false, message = message or false}
+  while #history > HISTORY_MAX do table.remove(history, 2) end
+  item.history = history
+end
+
+-- File an item under its status (item.status) and the indices that status has.
+local function enter(item, id, now, settings)
+  local status = item.status
+  redis.call("ZADD", Q[status], item.seq, id)
+  if status == "NEW" then
+    if item.defer_ms and item.defer_ms > now then
+      redis.call("ZADD", Q.deferred, item.defer_ms, id)
+    else
+      redis.call("ZADD", Q.ready, ready_score(item), id)
+    end
+  end
+  if FINAL[status] then
+    redis.call("ZREM", Q.due, id)
+    if item.reference and redis.call("HGET", Q.refs, item.reference) == id then
+      redis.call("HDEL", Q.refs, item.reference)
+    end
+    if settings.retention_ms > 0 then
+      redis.call("ZADD", Q.expiry, now + settings.retention_ms, id)
+    end
+  elseif item.due_ms then
+    redis.call("ZADD", Q.due, item.due_ms, id)
+  end
+end
+
+-- Take an item out of its status's indices (its due, refs and history entries stay).
+local function leave(item, id)
+  local status = item.status
+  redis.call("ZREM", Q[status], id)
+  if status == "NEW" then
+    redis.call("ZREM", Q.ready, id)
+    redis.call("ZREM", Q.deferred, id)
+  elseif status == "IN_PROGRESS" then
+    redis.call("ZREM", Q.leases, id)
+    item.lease_ms, item.lease_token, item.lease_span_ms = nil, nil, nil
+  else
+    redis.call("ZREM", Q.expiry, id)
+  end
+end
+
+-- Move an item to status `to`, noting the transition in its history (the caller HSETs it).
+local function transition(item, id, to, now, settings, by, message)
+  local from = item.status
+  leave(item, id)
+  item.status = to
+  item.updated_ms = now
+  enter(item, id, now, settings)
+  note(item, now, from, to, by, message)
+end
+
+-- A new item's seq, id and indices; item.status is its first status. The caller HSETs it.
+local function add_item(item, id, now, settings)
+  item.id = id
+  item.seq = redis.call("INCR", Q.seq)
+  item.created_ms = now
+  item.updated_ms = now
+  enter(item, id, now, settings)
+  note(item, now, nil, item.status, item.created_by, item.message)
+  if item.reference then
+    redis.call("ZADD", Q.ref_index, 0, item.reference .. "\0" .. id)
+    if settings.unique and not FINAL[item.status] then redis.call("HSET", Q.refs, item.reference, id) end
+  end
+  redis.call("ZADD", Q.arrivals, now, item.seq)
+end
+
+-- The open item holding `reference` in a queue with unique references, or nil.
+local function holder(reference)
+  local id = redis.call("HGET", Q.refs, reference)
+  if not id then return nil end
+  local raw = redis.call("HGET", Q.items, id)
+  if not raw then return nil end
+  local item = cmsgpack.unpack(raw)
+  if FINAL[item.status] or item.reference ~= reference then return nil end
+  return item
+end
+
+-- Remove at most PURGE_PER_CALL final items whose retention has passed, with every index entry.
+local function purge_expired(now)
+  for _, id in ipairs(redis.call("ZRANGE", Q.expiry, "-inf", now, "BYSCORE", "LIMIT", 0, PURGE_PER_CALL)) do
+    redis.call("ZREM", Q.expiry, id)
+    local raw = redis.call("HGET", Q.items, id)
+    if raw then
+      local item = cmsgpack.unpack(raw)
+      if FINAL[item.status] then
+        redis.call("ZREM", Q[item.status], id)
+        redis.call("ZREM", Q.due, id)
+        redis.call("ZREM", Q.arrivals, item.seq)
+        if item.reference then redis.call("ZREM", Q.ref_index, item.reference .. "\0" .. id) end
+        redis.call("HDEL", Q.items, id)
+      end
+    end
+  end
+end
+
+-- NEW items whose defer_until has come become claimable (bounded; the rest on the next call).
+local function promote_deferred(now, bound)
+  local ids = redis.call("ZRANGE", Q.deferred, "-inf", now, "BYSCORE", "LIMIT", 0, bound)
+  for _, id in ipairs(ids) do
+    redis.call("ZREM", Q.deferred, id)
+    local raw = redis.call("HGET", Q.items, id)
+    if raw then
+      local item = cmsgpack.unpack(raw)
+      if item.status == "NEW" then redis.call("ZADD", Q.ready, ready_score(item), id) end
+    end
+  end
+end
+
+-- Hand back at most `bound` items whose claim lease ended at or before `now`: to NEW (at their
+-- priority and arrival place) with retries + 1, or to FAILED once they had max_retries retries.
+local function return_lapsed(now, settings, bound)
+  local ids = redis.call("ZRANGE", Q.leases, "-inf", now, "BYSCORE", "LIMIT", 0, bound)
+  for _, id in ipairs(ids) do
+    redis.call("ZREM", Q.leases, id)
+    local raw = redis.call("HGET", Q.items, id)
+    if raw then
+      local item = cmsgpack.unpack(raw)
+      if item.status == "IN_PROGRESS" then  -- every other move takes the item out of `leases` itself
+        local retries = item.retries or 0
+        if retries >= settings.max_retries then
+          transition(item, id, "FAILED", now, settings, "lease", "lease lapsed " .. (retries + 1) .. " times")
+        else
+          item.retries = retries + 1
+          item.claimed_by, item.claimed_ms = nil, nil
+          transition(item, id, "NEW", now, settings, "lease", "lease lapsed")
+        end
+        redis.call("HSET", Q.items, id, cmsgpack.pack(item))
+      end
+    end
+  end
+  return #ids
+end
+
+-- is_earliest(id): 1 when `id` holds the queue's earliest lease end (the sweep index must hear of it)
+local function is_earliest(id)
+  local head = redis.call("ZRANGE", Q.leases, 0, 0)[1]
+  if head == id then return 1 end
+  return 0
+end
