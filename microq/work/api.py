@@ -256,6 +256,35 @@ async def set_item_status(request: web.Request) -> web.Response:
                               "retry": None if follow_up is None else item_json(follow_up, now_ms)})
 
 
+def settings_json(store: WorkStore, name: str, own: dict[str, Any]) -> dict[str, Any]:
+    """A queue's effective settings: its own, else the node's defaults (lease and retention in seconds)."""
+    return {
+        "queue_name": name,
+        "max_retries": own.get("max_retries", store.max_retries),
+        "unique_reference": own.get("unique_reference", False),
+        "lease": own.get("lease_ms", store.lease_ms) / 1000,
+        "retention": own.get("retention_ms", store.retention_ms) / 1000,
+    }
+
+
+@routes.get("/api/queue/{queue_name:[^/]+}/settings")
+@guarded("queue-read")
+async def get_settings(request: web.Request) -> web.Response:
+    name = _queue_name(request)
+    store = request.app[WORK].store
+    return web.json_response(settings_json(store, name, await store.settings(name)))
+
+
+@routes.put("/api/queue/{queue_name:[^/]+}/settings")
+@guarded("queue-settings")
+async def put_settings(request: web.Request) -> web.Response:
+    name = _queue_name(request)
+    changes = fields.settings_changes(await read_object(request))
+    store = request.app[WORK].store
+    own = await store.save_settings(name, changes, await once(request, store.keys.queue(name).entity))
+    return web.json_response(settings_json(store, name, own))
+
+
 # -- trigger extensions
 
 

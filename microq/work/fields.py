@@ -139,21 +139,59 @@ def status_token(body: dict[str, Any], field: str, default: str) -> str:
 def lease_ms(body: dict[str, Any]) -> int | None:
     """The `lease` of a claim or heartbeat in ms: a duration ("90s", "1h30m", "1.5h") or seconds
     as a JSON number; None when absent. At least 1 ms, at most 24 h."""
-    value = body.get("lease")
+    seconds = _seconds(body, "lease")
+    if seconds is None:
+        return None
+    if not 0 < seconds * 1000 <= LEASE_MAX_MS:
+        raise BadRequest("lease must be more than 0 and at most 24h")
+    return max(1, round(seconds * 1000))
+
+
+def _seconds(body: dict[str, Any], field: str) -> float | None:
+    value = body.get(field)
     if value is None:
         return None
     if isinstance(value, str):
         try:
-            seconds = parse.duration(value)
+            return parse.duration(value)
         except ValueError as exc:
-            raise BadRequest(f"lease: {exc}") from None
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        raise BadRequest("lease must be a duration such as \"30s\" or \"5m\", or a number of seconds")
-    if not 0 < seconds * 1000 <= LEASE_MAX_MS:
-        raise BadRequest("lease must be more than 0 and at most 24h")
-    return max(1, round(seconds * 1000))
+            raise BadRequest(f"{field}: {exc}") from None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+        return float(value)
+    raise BadRequest(f"{field} must be a duration such as \"30s\" or \"5m\", or a number of seconds")
+
+
+SETTINGS = ("max_retries", "unique_reference", "lease", "retention")
+MAX_RETRIES_MAX = 10
+RETENTION_MAX_MS = 3650 * 24 * 3600 * 1000  #: final items are kept at most ten years
+
+
+def settings_changes(body: dict[str, Any]) -> dict[str, str]:
+    """A settings PUT as the stored fields it changes: {field: value, or "" for the default}.
+    Unknown fields are 400 here (a misspelt setting must not pass unseen)."""
+    unknown = sorted(set(body) - set(SETTINGS))
+    if unknown:
+        raise BadRequest(f"unknown settings: {', '.join(unknown)} (the settings are {', '.join(SETTINGS)})")
+    changes: dict[str, str] = {}
+    if "max_retries" in body:
+        value = body["max_retries"]
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not 0 <= value <= MAX_RETRIES_MAX):
+            raise BadRequest(f"max_retries must be a whole number from 0 to {MAX_RETRIES_MAX}")
+        changes["max_retries"] = "" if value is None else str(value)
+    if "unique_reference" in body:
+        value = body["unique_reference"]
+        if value is not None and not isinstance(value, bool):
+            raise BadRequest("unique_reference must be true or false")
+        changes["unique_reference"] = "" if value is None else "1" if value else "0"
+    if "lease" in body:
+        changes["lease_ms"] = "" if body["lease"] is None else str(lease_ms(body))
+    if "retention" in body:
+        seconds = _seconds(body, "retention")
+        if seconds is not None and not 0 <= seconds * 1000 <= RETENTION_MAX_MS:
+            raise BadRequest("retention must be 0 (keep final items) or at most 3650 days (87600h)")
+        changes["retention_ms"] = "" if seconds is None else str(round(seconds * 1000))
+    return changes
 
 
 def lease_token(body: dict[str, Any], *, required: bool) -> str:
