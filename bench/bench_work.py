@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -44,6 +46,24 @@ def item_request(base: str, key: str | None):
         body = {"queue_name": f"bench-{worker % 8}", "data": {"case_id": "ABC123", "n": worker},
                 "reference": "ExternalRef-456", "created_by": "bench"}
         async with session.post(url, json=body, headers=headers) as response:
+            await ok(response)
+
+    return request
+
+
+BULK = 1000  #: items per bulk request
+
+
+def bulk_request(base: str, key: str | None):
+    """POST /api/queue/{q}/bulk with 1000 seed-shaped items; the body is encoded once, so the
+    load generator (on the same host) spends its CPU on HTTP, not on JSON."""
+    headers = {"Content-Type": "application/json", **({"X-API-Key": key} if key else {})}
+    body = json.dumps([{"data": {"case_id": "ABC123", "n": n}, "reference": f"ExternalRef-{n}",
+                        "created_by": "bench"} for n in range(BULK)]).encode()
+
+    async def request(session: aiohttp.ClientSession, worker: int) -> None:
+        async with session.post(f"{base}/api/queue/bench-bulk-{worker % 8}/bulk", data=body,
+                                headers=headers) as response:
             await ok(response)
 
     return request
@@ -106,9 +126,9 @@ class Measured:
     commands: float  #: script calls and PTTLs the node sent per request (warm-up included)
 
 
-def run(label: str, request, duration: float, pid: int | None, redis: Redis) -> Measured:
+def run(label: str, request, duration: float, pid: int | None, redis: Redis, connections: int = 64) -> Measured:
     node_before, redis_before = process_cpu(pid) if pid else 0.0, redis_cpu(redis)
-    result = asyncio.run(load(request, connections=64, duration=duration))
+    result = asyncio.run(load(request, connections=connections, duration=duration))
     redis_after = redis_cpu(redis)
     node_spent = (process_cpu(pid) - node_before) if pid else 0.0
     done = max(1, result.requests)
@@ -123,6 +143,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--bulk-connections", type=int, default=4)
+    parser.add_argument("--bulk", action="store_true",
+                        help="only the items-per-second table: single creates beside bulk adds (no ceiling)")
     args = parser.parse_args()
     best: dict[str, Result] = {}
     cpu: dict[str, tuple[float, float]] = {}  #: the lowest node and Redis CPU per request seen
@@ -140,17 +163,32 @@ def main() -> None:
         key = cli_key(redis_server.url)
         on_env = {"MICROQ_API_KEYS": ENV_KEY, "MICROQ_RATE_LIMIT_QUEUE": NO_LIMIT}
         off_env = {"MICROQ_WORK_AUTH": "off"}
-        with start_ceiling() as ceiling, start_microq(redis_server.url, env=on_env) as on, \
-                start_microq(redis_server.url, env=off_env) as off:
+        with contextlib.ExitStack() as stack:
+            ceiling = None if args.bulk else stack.enter_context(start_ceiling())
+            on = stack.enter_context(start_microq(redis_server.url, env=on_env))
+            off = stack.enter_context(start_microq(redis_server.url, env=off_env))
             on_pid, off_pid = (listening_pid(int(url.rpartition(":")[2])) for url in (on, off))
             for _ in range(args.rounds):
-                keep("ceiling", run("ceiling", ceiling_request(ceiling), args.duration, None, flush))
+                if ceiling:
+                    keep("ceiling", run("ceiling", ceiling_request(ceiling), args.duration, None, flush))
                 keep("off", run("off", item_request(off, None), args.duration, off_pid, flush))
                 keep("on, env key", run("on, env key", item_request(on, ENV_KEY), args.duration, on_pid, flush))
-                keep("on, CLI key", run("on, CLI key", item_request(on, key), args.duration, on_pid, flush))
+                if not args.bulk:
+                    keep("on, CLI key", run("on, CLI key", item_request(on, key), args.duration, on_pid, flush))
+                keep("bulk off", run("bulk off", bulk_request(off, None), args.duration, off_pid, flush,
+                                     args.bulk_connections))
+                keep("bulk on", run("bulk on", bulk_request(on, ENV_KEY), args.duration, on_pid, flush,
+                                    args.bulk_connections))
                 for name in flush.scan_iter(match="mq:w:*"):  # keep Redis from growing between rounds
                     flush.delete(name)
         flush.close()
+    if not args.bulk:
+        creates_table(args, best, cpu, commands)
+    bulk_table(args, best, cpu)
+
+
+def creates_table(args, best: dict[str, Result], cpu: dict[str, tuple[float, float]],
+                  commands: dict[str, float]) -> None:
     off_rps, off_cpu = best["off"].rps, sum(cpu["off"])
     rows = []
     for label, target in (("bare aiohttp ceiling", "ceiling"), ("POST /api/queue, security off", "off"),
@@ -167,6 +205,22 @@ def main() -> None:
             row["CPU cost vs off"] = f"{(sum(cpu[target]) / off_cpu - 1) * 100:.1f}%"
         rows.append(row)
     print_table(f"work: item create, 1 node, 64 connections, best of {args.rounds} x {args.duration:g} s", rows)
+
+
+def bulk_table(args, best: dict[str, Result], cpu: dict[str, tuple[float, float]]) -> None:
+    rows = []
+    for label, target in (("POST /api/queue (one item a request), security off", "off"),
+                          ("POST /api/queue (one item a request), security on", "on, env key"),
+                          (f"POST /api/queue/{{q}}/bulk ({BULK} items a request), security off", "bulk off"),
+                          (f"POST /api/queue/{{q}}/bulk ({BULK} items a request), security on", "bulk on")):
+        per = BULK if target.startswith("bulk") else 1
+        row = best[target].row(scenario=label)
+        row["items/s"] = round(best[target].rps * per)
+        row["node CPU us/item"] = f"{cpu[target][0] / per:.1f}"
+        row["Redis CPU us/item"] = f"{cpu[target][1] / per:.1f}"
+        rows.append(row)
+    print_table(f"work: items stored per second, 1 node; bulk with {args.bulk_connections} connections, "
+                f"best of {args.rounds} x {args.duration:g} s", rows)
 
 
 if __name__ == "__main__":

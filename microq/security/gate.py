@@ -67,12 +67,17 @@ class Gate:
         self._ban_args = [str(bans.threshold).encode(), str(bans.window_ms).encode(), str(bans.duration_ms).encode()]
         self._groups: dict[tuple[str, str, str], _Group] = {}  #: groups gathering this turn of the loop
 
-    async def admit(self, request: web.Request, bucket: str, limit: RateLimit) -> dict[str, str]:
-        """The RateLimit headers for the response; Forbidden, Unauthorized or TooManyRequests otherwise."""
+    async def admit(self, request: web.Request, bucket: str, limit: RateLimit, cost: int = 1) -> dict[str, str]:
+        """The RateLimit headers for the response; Forbidden, Unauthorized or TooManyRequests otherwise.
+        A `cost` above 1 (a bulk add: one per item, up to 1000) takes that many places in the
+        rate log, all or none."""
         address = self._client_address(request)
         key = request.headers.get(HEADER, "")
         key_digest = digest(key) if key else ""
-        code, first, second = await self._decide(address, key_digest, bucket, limit)
+        if cost > 1 and key_digest:
+            code, first, second = await self._decide_all(address, key_digest, bucket, limit, cost)
+        else:
+            code, first, second = await self._decide(address, key_digest, bucket, limit)
         if code == _ADMITTED:
             return limit.headers(first, second)
         if code == _BANNED:
@@ -121,6 +126,28 @@ class Gate:
             if not future.done():
                 future.set_result(outcome)
         return outcomes[0]
+
+    async def _decide_all(self, address: str, key_digest: str, bucket: str, limit: RateLimit,
+                          cost: int) -> Outcome:
+        """`cost` places at once, in a call of its own: admitted only if every one is; otherwise
+        the places it got are taken back and the first refusal is the answer."""
+        env_key = self._env_keys.matches(key_digest)
+        rate = self._keys.rate(bucket, key_digest)
+        ban_left, flat = await asyncio.gather(
+            self._scripts.execute("PTTL", self._keys.ban(address)),
+            self._scripts.call("security_admit", [self._keys.api_key(key_digest), rate],
+                               [b"1" if env_key else b"0", *limit.script_args, cost]))
+        if isinstance(ban_left, Exception):
+            raise ban_left
+        if len(flat) == 1:  # not a valid key: one failed attempt, as for any request
+            return await self._decide(address, key_digest, bucket, limit)
+        outcomes = _triples(flat[:-1])
+        admitted = sum(1 for outcome in outcomes if outcome[0] == _ADMITTED)
+        if ban_left > 0 or admitted < cost:
+            if admitted:
+                await self._scripts.call("security_refund", [rate], [admitted, flat[-1]])
+            return (_BANNED, ban_left, 0) if ban_left > 0 else outcomes[admitted]
+        return outcomes[-1]
 
     async def _call(self, group: _Group, count: int) -> list[Outcome]:
         if group.api_key:

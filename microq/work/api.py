@@ -3,6 +3,7 @@ queue's users need (list, get, claim, finish items; manage triggers), all behind
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from microq import idempotency
 from microq.errors import BadRequest, MicroQError, NotFound
-from microq.http import read_object
+from microq.http import read_json, read_object
 from microq.idempotency import Once
 from microq.security.gate import Gate
 from microq.security.rate_limit import RateLimit
@@ -52,7 +53,8 @@ def guarded(bucket: str, *, trigger_limit: bool = False) -> Callable[[Handler], 
             except MicroQError as exc:
                 exc.headers = {**headers, **exc.headers}
                 raise
-            response.headers.update(headers)
+            for name, value in headers.items():  # a bulk add's own admission (of all its items) is newer
+                response.headers.setdefault(name, value)
             return response
 
         return admitted
@@ -177,6 +179,43 @@ async def set_trigger_status(request: web.Request) -> web.Response:
 
 # -- work queue extensions
 
+BULK_MAX = 1000  #: items in one bulk add at most
+ERRORS_SHOWN = 20  #: invalid items a refused bulk add names at most
+VALIDATE_SLICE = 100  #: items checked between two turns of the event loop
+
+
+@routes.post("/api/queue/{queue_name:[^/]+}/bulk")
+@guarded("queue")  # the create budget: the gate takes one place, the handler one more per further item
+async def bulk_add(request: web.Request) -> web.Response:
+    name = _queue_name(request)
+    body = await read_json(request)
+    entries = body.get("items") if isinstance(body, dict) else body
+    if not isinstance(entries, list) or not 1 <= len(entries) <= BULK_MAX:
+        raise BadRequest(f"the body must be an array of 1 to {BULK_MAX} items (or {{\"items\": [...]}})")
+    items, errors = [], []
+    for index, entry in enumerate(entries):
+        if index and index % VALIDATE_SLICE == 0:
+            await asyncio.sleep(0)  # 1000 items take ~15 ms to check: let other requests run between slices
+        try:
+            if not isinstance(entry, dict):
+                raise BadRequest("must be an object")
+            if entry.get("queue_name") not in (None, name):
+                raise BadRequest("queue_name must be absent or the path's queue")
+            items.append(new_item(entry, name))
+        except BadRequest as exc:
+            errors.append(f"items[{index}]: {exc}")
+    if errors:
+        shown = "; ".join(errors[:ERRORS_SHOWN]) + ("; ..." if len(errors) > ERRORS_SHOWN else "")
+        raise BadRequest(f"{len(errors)} of {len(entries)} items are invalid, so none was added: {shown}")
+    work = request.app[WORK]
+    headers = {}
+    if work.gate is not None and len(items) > 1:
+        headers = await work.gate.admit(request, "queue", work.queue_limit, cost=len(items) - 1)
+    retry = await once(request, work.store.keys.queue(name).entity)
+    ids = await work.store.add(name, items, retry)
+    return web.json_response({"success": True, "queue_name": name, "count": len(ids), "ids": ids}, status=201,
+                             headers=headers)
+
 
 @routes.get("/api/queue/{queue_name:[^/]+}")
 @guarded("queue-read")
@@ -204,6 +243,29 @@ async def get_item(request: web.Request) -> web.Response:
     if item is None:
         raise NotFound("no such item in this queue")
     return web.json_response(item_json(item, now_ms))
+
+
+def history_json(item: Item) -> list[dict[str, Any]]:
+    """Every transition of an item, oldest first: its creation (from the item's own fields), then
+    the ones kept with it (the latest HISTORY_MAX)."""
+    created = {"at": _iso(item["created_ms"]), "from": None, "to": item.get("first_status", "NEW"),
+               "by": item.get("created_by"), "message": None}
+    if item.get("parent_id"):
+        created["message"] = f"retry {item.get('retry_number', 0)} of {item['parent_id']}"
+    return [created] + [{"at": _iso(entry["at"]), "from": entry["from"] or None, "to": entry["to"],
+                         "by": entry["by"] or None, "message": entry["message"] or None}
+                        for entry in item.get("history", ())]
+
+
+@routes.get("/api/queue/{queue_name:[^/]+}/items/{item_id:[^/]+}/history")
+@guarded("queue-read")
+async def item_history(request: web.Request) -> web.Response:
+    name = _queue_name(request)
+    _, item = await request.app[WORK].store.get(name, request.match_info["item_id"])
+    if item is None:
+        raise NotFound("no such item in this queue")
+    return web.json_response({"queue_name": name, "id": item["id"], "status": item["status"],
+                              "history": history_json(item), "dropped": item.get("history_dropped", 0)})
 
 
 @routes.post("/api/queue/{queue_name:[^/]+}/claim")

@@ -20,6 +20,7 @@ DATE_MAX = 64
 TOKEN_MAX = 200  #: Idempotency-Key (the work part's own bound, below the foundation's 255), lease_token
 PAGE_MAX = 1000
 LEASE_MAX_MS = 24 * 3600 * 1000  #: a claim's lease is at most 24 h
+_DATA_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  #: built once: json.dumps with options builds one per call
 _TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,50}")
 
 
@@ -66,7 +67,7 @@ def data(body: dict[str, Any]) -> str | None:
         return None
     if isinstance(value, (dict, list)):
         try:  # NaN and Infinity pass Python's parser but are not JSON: the stored text would not parse
-            value = json.dumps(value, ensure_ascii=False, allow_nan=False)
+            value = _DATA_JSON.encode(value)
         except ValueError:
             raise BadRequest("data must not contain NaN or Infinity, which JSON cannot represent") from None
     elif not isinstance(value, str):

@@ -44,11 +44,7 @@ for i, item in ipairs(batch) do
 end
 local now = now_ms()
 purge_expired(now)
+add_items(batch, now, settings)
 local ids = {}
-for i, item in ipairs(batch) do
-  local id = item.id
-  add_item(item, id, now, settings)
-  redis.call("HSET", Q.items, id, cmsgpack.pack(item))
-  ids[i] = id
-end
+for i, item in ipairs(batch) do ids[i] = item.id end
 return ids

@@ -78,8 +78,6 @@ if target == "FAILED" and exception == "application" and (item.retry_number or 0
     created_by = item.created_by, created_date = item.created_date, priority = item.priority,
     due_ms = item.due_ms, retry_number = (item.retry_number or 0) + 1, parent_id = id}
   add_item(retry, ARGV[8], now, settings)
-  retry.history[1].by = "retry"
-  retry.history[1].message = "retry " .. retry.retry_number .. " of " .. id
   redis.call("HSET", Q.items, ARGV[8], cmsgpack.pack(retry))
   item.retried_as = ARGV[8]
 end

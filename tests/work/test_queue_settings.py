@@ -123,3 +123,26 @@ async def test_an_idempotent_retry_of_a_create_is_not_a_duplicate_reference(api)
     again = await api.post("/api/queue", json={"queue_name": "jobs", "reference": "X"}, headers=headers)
     assert first.status == again.status == 201
     assert (await first.json())["id"] == (await again.json())["id"]
+
+
+async def test_final_items_go_after_the_retention_with_their_index_entries(two_nodes, redis):
+    first, second = two_nodes
+    await put(first, retention="500ms", unique_reference=True)
+    done = (await (await push(first, reference="OLD", status="DONE")).json())["id"]
+    kept = (await (await push(first, reference="OPEN")).json())["id"]
+    await asyncio.sleep(0.7)
+    assert (await push(second, reference="NEXT")).status == 201  # a later write removes what expired
+    assert (await first.get(f"/api/queue/jobs/items/{done}", headers=AUTH)).status == 404
+    assert (await first.get(f"/api/queue/jobs/items/{kept}", headers=AUTH)).status == 200
+    counts = (await (await second.get("/api/queue/jobs", headers=AUTH)).json())["counts"]
+    assert counts["DONE"] == 0 and counts["NEW"] == 2
+    assert await redis.zcard("mq:w:{jobs}:expiry") == 0
+    assert await redis.zcard("mq:w:{jobs}:arrivals") == 2
+    assert await redis.zcard("mq:w:{jobs}:refindex") == 2
+
+
+async def test_retention_zero_keeps_final_items(api):
+    await put(api, retention=0)
+    done = (await (await push(api, status="DONE")).json())["id"]
+    await push(api)
+    assert (await api.get(f"/api/queue/jobs/items/{done}", headers=AUTH)).status == 200

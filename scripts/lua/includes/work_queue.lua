@@ -13,7 +13,8 @@ local Q = {items = KEYS[1], NEW = KEYS[2], IN_PROGRESS = KEYS[3], DONE = KEYS[4]
 local FINAL = {DONE = true, FAILED = true, ABANDONED = true}
 local RANK = {High = 0, Normal = 1, Low = 2}
 local RANK_STEP = 281474976710656  -- 2^48: rank * 2^48 + seq stays an exact double below 2^53
-local HISTORY_MAX = 50  -- transitions kept per item: the first (its creation) and the latest 49
+local HISTORY_MAX = 50  -- transitions kept per item after its creation (the latest); the creation is
+                        -- read from created_ms, created_by and first_status, so a bulk add packs no history
 local PURGE_PER_CALL = 20  -- expired final items a write removes at most (more than one write adds)
 
 -- The queue's settings (GET/PUT /api/queue/{q}/settings), with the node's defaults under them.
@@ -31,7 +32,10 @@ end
 local function note(item, now, from, to, by, message)
   local history = item.history or {}
   history[#history + 1] = {at = now, from = from or false, to = to, by = by or false, message = message or false}
-  while #history > HISTORY_MAX do table.remove(history, 2) end
+  while #history > HISTORY_MAX do
+    table.remove(history, 1)
+    item.history_dropped = (item.history_dropped or 0) + 1
+  end
   item.history = history
 end
 
@@ -91,12 +95,59 @@ local function add_item(item, id, now, settings)
   item.created_ms = now
   item.updated_ms = now
   enter(item, id, now, settings)
-  note(item, now, nil, item.status, item.created_by, item.message)
+  if item.status ~= "NEW" then item.first_status = item.status end
   if item.reference then
     redis.call("ZADD", Q.ref_index, 0, item.reference .. "\0" .. id)
     if settings.unique and not FINAL[item.status] then redis.call("HSET", Q.refs, item.reference, id) end
   end
   redis.call("ZADD", Q.arrivals, now, item.seq)
+end
+
+-- Many new items at once (a bulk add): what add_item does for each, with each key written by
+-- a few calls of up to 500 members instead of one call per item (most of a bulk add's cost).
+local function add_items(batch, now, settings)
+  local first = redis.call("INCRBY", Q.seq, #batch) - #batch
+  local writes = {}  -- key -> flat arguments
+  local function put(key, a, b)
+    local list = writes[key]
+    if not list then list = {}; writes[key] = list end
+    list[#list + 1] = a
+    list[#list + 1] = b
+  end
+  for i, item in ipairs(batch) do
+    local id = item.id
+    item.seq = first + i
+    item.created_ms = now
+    item.updated_ms = now
+    local status = item.status
+    put(Q[status], item.seq, id)
+    if status == "NEW" then
+      if item.defer_ms and item.defer_ms > now then
+        put(Q.deferred, item.defer_ms, id)
+      else
+        put(Q.ready, ready_score(item), id)
+      end
+    end
+    if FINAL[status] then
+      if settings.retention_ms > 0 then put(Q.expiry, now + settings.retention_ms, id) end
+    elseif item.due_ms then
+      put(Q.due, item.due_ms, id)
+    end
+    if item.reference then
+      put(Q.ref_index, 0, item.reference .. "\0" .. id)
+      if settings.unique and not FINAL[status] then put(Q.refs, item.reference, id) end
+    end
+    put(Q.arrivals, now, item.seq)
+    if status ~= "NEW" then item.first_status = status end
+    put(Q.items, id, cmsgpack.pack(item))
+  end
+  for key, list in pairs(writes) do
+    local command = "ZADD"
+    if key == Q.items or key == Q.refs then command = "HSET" end
+    for start = 1, #list, 1000 do
+      redis.call(command, key, unpack(list, start, math.min(start + 999, #list)))
+    end
+  end
 end
 
 -- The open item holding `reference` in a queue with unique references, or nil.
