@@ -236,6 +236,36 @@ async def list_items(request: web.Request) -> web.Response:
                               "items": [item_json(item, now_ms) for item in items], "next": cursor})
 
 
+@routes.get("/api/queue/{queue_name:[^/]+}/find")
+@guarded("queue-read")
+async def find_items(request: web.Request) -> web.Response:
+    """?reference=X (exact, any status) or ?status=S&from=<ISO>&to=<ISO> (created in that range,
+    either end optional); both paged by ?after=<cursor>&limit=100, oldest first."""
+    name = _queue_name(request)
+    query = request.query
+    after, limit = fields.cursor(query)
+    store = request.app[WORK].store
+    if "reference" in query:
+        if {"status", "from", "to"} & set(query):
+            raise BadRequest("find by reference alone, or by status and date range")
+        reference = fields.checked("reference", query["reference"], fields.NAME_MAX, required=True)
+        now_ms, items, following = await store.find_reference(name, reference, after, limit)
+        shown = {"reference": reference}
+    elif "status" in query:
+        status = fields.page(query)[0]
+        from_ms = fields.moment_ms(dict(query), "from")
+        to_ms = fields.moment_ms(dict(query), "to")
+        if from_ms is not None and to_ms is not None and from_ms > to_ms:
+            raise BadRequest("from must not be after to")
+        now_ms, items, following = await store.find_dates(name, status, 0 if from_ms is None else from_ms,
+                                               2**53 - 1 if to_ms is None else to_ms, after, limit)
+        shown = {"status": status, "from": _iso(from_ms), "to": _iso(to_ms)}
+    else:
+        raise BadRequest("find needs ?reference=... or ?status=... (with optional from and to)")
+    return web.json_response({"queue_name": name, **shown, "items": [item_json(item, now_ms) for item in items],
+                              "next": None if following is None else str(following)})
+
+
 @routes.get("/api/queue/{queue_name:[^/]+}/items/{item_id:[^/]+}")
 @guarded("queue-read")
 async def get_item(request: web.Request) -> web.Response:

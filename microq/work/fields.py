@@ -205,6 +205,11 @@ def page(query: Any) -> tuple[str, int, int]:
     status = query.get("status", "NEW")
     if status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+    return (status, *cursor(query))
+
+
+def cursor(query: Any) -> tuple[int, int]:
+    """(after, limit) from ?after=<cursor>&limit=100."""
     try:
         limit = parse.whole_number(query.get("limit", "100"), 1, PAGE_MAX)
     except ValueError as exc:
@@ -213,4 +218,4 @@ def page(query: Any) -> tuple[str, int, int]:
         after = parse.whole_number(query.get("after", "0"), 0, 2**53 - 1)
     except ValueError:
         raise BadRequest("after must be a cursor from a previous page") from None
-    return status, after, limit
+    return after, limit

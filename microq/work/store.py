@@ -190,6 +190,26 @@ class WorkStore:
         reply = await self._scripts.call("work_list", [queue.items, queue.by_status[status]], [after, limit])
         return int(reply[0]), int(reply[1]), [_unpack(raw) for raw in reply[2:]]
 
+    async def find_reference(self, queue_name: str, reference: str, after: int,
+                             limit: int) -> tuple[int, list[Item], int | None]:
+        """(Redis's now in ms, up to `limit` items with this exact reference and seq > after,
+        oldest first, the cursor of the next page or None)."""
+        queue = self.keys.queue(queue_name)
+        reply = await self._scripts.call("work_find_reference", [queue.items, queue.ref_index],
+                                         [reference, after, limit])
+        found = [_unpack(raw) for raw in reply[2:]]
+        return int(reply[0]), [item for item in found if item.get("reference") == reference], int(reply[1]) or None
+
+    async def find_dates(self, queue_name: str, status: str, from_ms: int, to_ms: int, after: int,
+                         limit: int) -> tuple[int, list[Item], int | None]:
+        """(Redis's now in ms, up to `limit` items of that status created in [from_ms, to_ms] with
+        seq > after, oldest first, the cursor of the next page or None)."""
+        queue = self.keys.queue(queue_name)
+        reply = await self._scripts.call("work_find_dates", [queue.items, queue.by_status[status], queue.arrivals],
+                                         [from_ms, to_ms, after, limit])
+        items = [_unpack(raw) for raw in reply[1:]]
+        return int(reply[0]), items, items[-1]["seq"] if len(items) == limit else None
+
     async def counts(self, queue_name: str) -> tuple[dict[str, int], int, int]:
         """(items per status, open items past their due_date, NEW items deferred)."""
         queue = self.keys.queue(queue_name)

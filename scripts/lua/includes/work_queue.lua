@@ -4,7 +4,7 @@
 --   leases zset id -> lease end ms; claims, seq counters; ready zset id -> rank (priority, then
 --   seq) of NEW items claimable now; deferred zset id -> defer_until ms of NEW items not yet;
 --   due zset id -> due ms of open items with a due_date; settings hash; refs hash reference ->
---   id of its open item (unique references); ref_index zset "reference\0id" (lex, for find);
+--   id of its open item (unique references); ref_index zset "reference\0seq\0id" (lex, for find);
 --   arrivals zset seq -> created ms (find by date); expiry zset id -> when a final item goes.
 local Q = {items = KEYS[1], NEW = KEYS[2], IN_PROGRESS = KEYS[3], DONE = KEYS[4], FAILED = KEYS[5],
   ABANDONED = KEYS[6], leases = KEYS[7], claims = KEYS[8], seq = KEYS[9], ready = KEYS[10],
@@ -25,6 +25,11 @@ local function queue_settings(default_max_retries, default_retention_ms)
 end
 
 -- A string: Lua turns numbers into text with 14 digits, and a rank's score has up to 16.
+-- An item's member in ref_index: reference, NUL, seq (16 digits: lex order is arrival order), NUL, id.
+local function ref_member(item)
+  return item.reference .. "\0" .. string.format("%016d", item.seq) .. "\0" .. item.id
+end
+
 local function ready_score(item)
   return string.format("%.0f", (RANK[item.priority or "Normal"] or 1) * RANK_STEP + item.seq)
 end
@@ -97,7 +102,7 @@ local function add_item(item, id, now, settings)
   enter(item, id, now, settings)
   if item.status ~= "NEW" then item.first_status = item.status end
   if item.reference then
-    redis.call("ZADD", Q.ref_index, 0, item.reference .. "\0" .. id)
+    redis.call("ZADD", Q.ref_index, 0, ref_member(item))
     if settings.unique and not FINAL[item.status] then redis.call("HSET", Q.refs, item.reference, id) end
   end
   redis.call("ZADD", Q.arrivals, now, item.seq)
@@ -134,7 +139,7 @@ local function add_items(batch, now, settings)
       put(Q.due, item.due_ms, id)
     end
     if item.reference then
-      put(Q.ref_index, 0, item.reference .. "\0" .. id)
+      put(Q.ref_index, 0, ref_member(item))
       if settings.unique and not FINAL[status] then put(Q.refs, item.reference, id) end
     end
     put(Q.arrivals, now, item.seq)
@@ -172,7 +177,7 @@ local function purge_expired(now)
         redis.call("ZREM", Q[item.status], id)
         redis.call("ZREM", Q.due, id)
         redis.call("ZREM", Q.arrivals, item.seq)
-        if item.reference then redis.call("ZREM", Q.ref_index, item.reference .. "\0" .. id) end
+        if item.reference then redis.call("ZREM", Q.ref_index, ref_member(item)) end
         redis.call("HDEL", Q.items, id)
       end
     end
