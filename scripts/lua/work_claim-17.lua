@@ -23,6 +23,7 @@ end
 local settings = queue_settings(tonumber(ARGV[3]), tonumber(ARGV[4]))
 local now = now_ms()
 purge_expired(now)
+upgrade_new(now)
 return_lapsed(now, settings, bound)
 promote_deferred(now, 1000)
 while true do

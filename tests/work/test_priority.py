@@ -130,3 +130,23 @@ async def test_give_back_and_operator_retry_keep_the_priority(api):
     assert resp.status == 200
     assert (await claim(api))["item"]["id"] == high
     assert (await claim(api))["item"]["id"] == low
+
+
+async def test_items_of_a_queue_made_before_priorities_are_claimed_in_their_order(work_node, redis):
+    """The earlier layout: items in the hash and the NEW zset only, no `ready` entry, no settings."""
+    import msgpack
+
+    first, second = [await work_node(rate_limit_queue=(100_000, 60.0)) for _ in range(2)]
+    old = [f"old-{n:04d}" for n in range(1500)]  # more than one claim's upgrade step (1000)
+    for seq, item_id in enumerate(old, start=1):
+        item = {"id": item_id, "seq": seq, "queue_name": "legacy", "status": "NEW", "created_ms": 1, "updated_ms": 1}
+        await redis.hset("mq:w:{legacy}:items", item_id, msgpack.packb(item))
+        await redis.zadd("mq:w:{legacy}:s:NEW", {item_id: seq})
+    await redis.set("mq:w:{legacy}:seq", len(old))
+    urgent = await push(first, queue="legacy", priority="High")
+    later = await push(second, queue="legacy")
+    taken = [(await claim((first, second)[n % 2], queue="legacy"))["item"]["id"] for n in range(1502)]
+    assert taken == [urgent, *old, later]
+    assert await redis.hget("mq:w:{legacy}:settings", "upgraded") == b"1"
+    settings = await (await first.get("/api/queue/legacy/settings", headers=AUTH)).json()
+    assert set(settings) == {"queue_name", "max_retries", "unique_reference", "lease", "retention"}

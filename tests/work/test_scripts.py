@@ -33,6 +33,7 @@ def test_one_queue_one_slot(name):
     queue = WorkKeys(Keyspace("mq:")).queue(name)
     keys = [queue.items, queue.seq, *queue.status_sets, queue.entity("idem:k"), queue.leases, queue.claims]
     assert len({key_slot(k.encode()) for k in keys}) == 1
+    assert len({key_slot(k.encode()) for k in queue.all + keys}) == 1 and len(set(queue.all)) == 17
 
 
 def test_security_state_is_spread_over_address_and_key_slots():

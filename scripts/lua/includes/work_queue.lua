@@ -97,6 +97,7 @@ end
 local function add_item(item, id, now, settings)
   item.id = id
   item.seq = redis.call("INCR", Q.seq)
+  if item.seq == 1 then redis.call("HSET", Q.settings, "upgraded", "1") end  -- a new queue: nothing to upgrade
   item.created_ms = now
   item.updated_ms = now
   enter(item, id, now, settings)
@@ -112,6 +113,7 @@ end
 -- a few calls of up to 500 members instead of one call per item (most of a bulk add's cost).
 local function add_items(batch, now, settings)
   local first = redis.call("INCRBY", Q.seq, #batch) - #batch
+  if first == 0 then redis.call("HSET", Q.settings, "upgraded", "1") end  -- a new queue: nothing to upgrade
   local writes = {}  -- key -> flat arguments
   local function put(key, a, b)
     local list = writes[key]
@@ -181,6 +183,39 @@ local function purge_expired(now)
         redis.call("HDEL", Q.items, id)
       end
     end
+  end
+end
+
+-- Queues made before priorities have NEW items that are in no `ready` zset. A claim files them,
+-- UPGRADE_PER_CALL at a time in arrival order, before it takes the head (so they keep their
+-- FIFO place); the settings hash keeps the progress ("upgrade_seq") and, once done, "upgraded".
+-- A queue whose first item is made by this version is marked upgraded at once.
+local UPGRADE_PER_CALL = 1000
+local function upgrade_new(now)
+  local state = redis.call("HMGET", Q.settings, "upgraded", "upgrade_seq")
+  if state[1] then return end
+  local after = tonumber(state[2]) or 0
+  local ids = redis.call("ZRANGE", Q.NEW, "(" .. after, "+inf", "BYSCORE", "LIMIT", 0, UPGRADE_PER_CALL)
+  if #ids > 0 then
+    for _, raw in ipairs(redis.call("HMGET", Q.items, unpack(ids))) do
+      if raw then
+        local item = cmsgpack.unpack(raw)
+        if item.status == "NEW" then
+          if item.defer_ms and item.defer_ms > now then
+            redis.call("ZADD", Q.deferred, item.defer_ms, item.id)
+          else
+            redis.call("ZADD", Q.ready, ready_score(item), item.id)
+          end
+        end
+        if item.seq > after then after = item.seq end
+      end
+    end
+  end
+  if #ids < UPGRADE_PER_CALL then
+    redis.call("HSET", Q.settings, "upgraded", "1")
+    redis.call("HDEL", Q.settings, "upgrade_seq")
+  else
+    redis.call("HSET", Q.settings, "upgrade_seq", after)
   end
 end
 
