@@ -248,7 +248,9 @@ async def find_items(request: web.Request) -> web.Response:
     if "reference" in query:
         if {"status", "from", "to"} & set(query):
             raise BadRequest("find by reference alone, or by status and date range")
-        reference = fields.checked("reference", query["reference"], fields.NAME_MAX, required=True)
+        reference = fields.checked("reference", query["reference"], fields.NAME_MAX)
+        if not reference:
+            raise BadRequest("reference must not be empty")
         now_ms, items, following = await store.find_reference(name, reference, after, limit)
         shown = {"reference": reference}
     elif "status" in query:

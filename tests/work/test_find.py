@@ -83,3 +83,9 @@ async def test_found_items_carry_the_overdue_flag(api):
     await push(api, reference="SLA", due_date=past)
     page = await (await api.get("/api/queue/jobs/find?reference=SLA", headers=AUTH)).json()
     assert page["items"][0]["overdue"] is True
+
+
+async def test_a_blank_reference_is_found_too(api):
+    item_id = await push(api, reference="  ")
+    page = await (await api.get("/api/queue/jobs/find?reference=%20%20", headers=AUTH)).json()
+    assert [item["id"] for item in page["items"]] == [item_id]
