@@ -119,3 +119,35 @@ async def test_one_dead_primary_stops_only_its_own_slots(aiohttp_client, own_clu
         assert status == 503 and "error" in body, (queue, address, key, status, body)
     claimed = await node.post(f"/api/queue/{live_queue}/claim", headers=headers(live_address, live_key))
     assert claimed.status == 200 and (await claimed.json())["item"] is not None
+
+
+async def test_orchestrator_features_on_a_cluster(aiohttp_client, redis_cluster, settings):
+    """Settings, bulk add, priority, retries, history and find: each a script in its queue's slot."""
+    flush = connect(redis_cluster.url, cluster=True)
+    await flush.flushall()
+    await flush.aclose()
+    on_cluster = settings.replace(redis_url=redis_cluster.url, redis_cluster=True, api_keys=(KEY,),
+                                  trusted_proxies=("127.0.0.1",))
+    a, b = await aiohttp_client(create_app(on_cluster)), await aiohttp_client(create_app(on_cluster))
+    for name in ("Billing", "Shipping {eu}", "Returns", "Refunds"):
+        resp = await a.put(f"/api/queue/{name}/settings", json={"unique_reference": True, "max_retries": 1},
+                           headers=headers())
+        assert resp.status == 200
+        resp = await b.post(f"/api/queue/{name}/bulk", headers=headers(),
+                            json=[{"reference": "low", "priority": "Low"}, {"reference": "high", "priority": "High"}])
+        assert resp.status == 201
+        low, high = (await resp.json())["ids"]
+        assert (await a.post("/api/queue", json={"queue_name": name, "reference": "high"}, headers=headers())).status == 409
+        claimed = await (await a.post(f"/api/queue/{name}/claim", json={}, headers=headers())).json()
+        assert claimed["item"]["id"] == high
+        resp = await b.post(f"/api/queue/{name}/items/{high}/status", headers=headers(),
+                            json={"status": "FAILED", "exception_type": "application"})
+        retry = (await resp.json())["retry"]
+        assert retry["parent_id"] == high
+        found = await (await a.get(f"/api/queue/{name}/find?reference=high", headers=headers())).json()
+        assert [item["id"] for item in found["items"]] == [high, retry["id"]]
+        shown = await (await b.get(f"/api/queue/{name}/items/{high}/history", headers=headers())).json()
+        assert [step["to"] for step in shown["history"]] == ["NEW", "IN_PROGRESS", "FAILED"]
+        claimed = await (await b.post(f"/api/queue/{name}/claim", json={}, headers=headers())).json()
+        assert claimed["item"]["id"] == retry["id"]  # High, before the Low one
+        assert (await (await a.post(f"/api/queue/{name}/claim", json={}, headers=headers())).json())["item"]["id"] == low

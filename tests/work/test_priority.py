@@ -150,3 +150,9 @@ async def test_items_of_a_queue_made_before_priorities_are_claimed_in_their_orde
     assert await redis.hget("mq:w:{legacy}:settings", "upgraded") == b"1"
     settings = await (await first.get("/api/queue/legacy/settings", headers=AUTH)).json()
     assert set(settings) == {"queue_name", "max_retries", "unique_reference", "lease", "retention"}
+
+
+async def test_a_claim_on_an_empty_queue_writes_nothing(api, work_keys):
+    for n in range(5):
+        assert (await claim(api, queue=f"nothing-{n}"))["item"] is None
+    assert await work_keys() == []

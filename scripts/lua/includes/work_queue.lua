@@ -196,6 +196,7 @@ local function upgrade_new(now)
   if state[1] then return end
   local after = tonumber(state[2]) or 0
   local ids = redis.call("ZRANGE", Q.NEW, "(" .. after, "+inf", "BYSCORE", "LIMIT", 0, UPGRADE_PER_CALL)
+  if #ids == 0 and after == 0 then return end  -- no NEW item: nothing to file (and a claim on an empty name writes nothing)
   if #ids > 0 then
     for _, raw in ipairs(redis.call("HMGET", Q.items, unpack(ids))) do
       if raw then
