@@ -111,3 +111,14 @@ async def test_an_idempotent_retry_of_a_bulk_returns_the_same_ids(api):
     assert first.status == again.status == 201
     assert (await first.json())["ids"] == (await again.json())["ids"]
     assert (await (await api.get("/api/queue/jobs", headers=AUTH)).json())["counts"]["NEW"] == 2
+
+
+async def test_a_banned_address_gets_403_for_a_bulk_and_its_places_back(work_node, redis):
+    node = await work_node(rate_limit_queue=(10, 60.0))
+    for _ in range(5):
+        assert (await node.post("/api/queue/jobs/bulk", json=[{}], headers={"X-API-Key": "wrong"})).status == 401
+    resp = await bulk(node, [{}] * 5)
+    assert resp.status == 403 and "Retry-After" in resp.headers
+    assert await redis.zcard("mq:w:{jobs}:s:NEW") == 0
+    rate_logs = [key async for key in redis.scan_iter(match="mq:sec:*rate:queue")]
+    assert [await redis.llen(key) for key in rate_logs] == [0] * len(rate_logs)
