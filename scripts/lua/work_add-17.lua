@@ -18,6 +18,7 @@
            the batch; nothing is written ]]
 --- @include "now_ms"
 --- @include "work_queue"
+--- @include "work_bulk"
 local settings = queue_settings(tonumber(ARGV[1]), tonumber(ARGV[2]))
 local batch = cmsgpack.unpack(ARGV[3])
 local function where(i)

@@ -16,6 +16,8 @@
   Errors:  INVALID lease_ms, max_retries or bound is not a number ]]
 --- @include "now_ms"
 --- @include "work_queue"
+--- @include "work_moves"
+--- @include "work_upkeep"
 local lease_ms, bound = tonumber(ARGV[2]), tonumber(ARGV[5])
 if not (lease_ms and lease_ms > 0 and tonumber(ARGV[3]) and tonumber(ARGV[4]) and bound) then
   return redis.error_reply("INVALID lease_ms, max_retries, retention_ms and bound must be numbers")

@@ -25,6 +25,7 @@
            INVALID unknown target status ]]
 --- @include "now_ms"
 --- @include "work_queue"
+--- @include "work_moves"
 local allowed = {
   DONE = {IN_PROGRESS = true},
   FAILED = {IN_PROGRESS = true},

@@ -12,6 +12,8 @@
   Errors:  INVALID max_retries, retention_ms or bound is not a number ]]
 --- @include "now_ms"
 --- @include "work_queue"
+--- @include "work_moves"
+--- @include "work_upkeep"
 local bound = tonumber(ARGV[3])
 if not (tonumber(ARGV[1]) and tonumber(ARGV[2]) and bound) then
   return redis.error_reply("INVALID max_retries, retention_ms and bound must be numbers")
