@@ -137,8 +137,6 @@ class Gate:
             self._scripts.execute("PTTL", self._keys.ban(address)),
             self._scripts.call("security_admit", [self._keys.api_key(key_digest), rate],
                                [b"1" if env_key else b"0", *limit.script_args, cost]))
-        if isinstance(ban_left, Exception):
-            raise ban_left
         if len(flat) == 1:  # not a valid key: one failed attempt, as for any request
             return await self._decide(address, key_digest, bucket, limit)
         outcomes = _triples(flat[:-1])
