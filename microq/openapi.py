@@ -311,9 +311,20 @@ TRIGGER_NAME = path_param("trigger_name", {"type": "string", "minLength": 1, "ma
 STATUS = {"type": "string", "enum": ["NEW", "IN_PROGRESS", "DONE", "FAILED", "ABANDONED"]}
 ITEM = obj({"id": STRING, "queue_name": STRING, "status": STATUS, "data": ANY_JSON, "reference": NULLABLE_STRING,
             "message": NULLABLE_STRING, "created_by": NULLABLE_STRING, "created_date": STRING,
-            "lease_expires": NULLABLE_STRING, "retries": INT})
+            "lease_expires": NULLABLE_STRING, "retries": INT,
+            "priority": {"type": "string", "enum": ["High", "Normal", "Low"]}, "defer_until": NULLABLE_STRING,
+            "due_date": NULLABLE_STRING, "overdue": BOOL, "exception_type": NULLABLE_STRING, "retry_number": INT,
+            "parent_id": NULLABLE_STRING, "retried_as": NULLABLE_STRING})
+ITEM_FIELDS = {"data": {"type": ["string", "object", "array", "null"]}, "reference": NULLABLE_STRING,
+               "status": STATUS, "message": NULLABLE_STRING, "created_by": NULLABLE_STRING,
+               "created_date": NULLABLE_STRING, "priority": {"type": ["string", "null"], "enum": ["High", "Normal", "Low", None]},
+               "defer_until": NULLABLE_STRING, "due_date": NULLABLE_STRING}
 LEASE = {"type": ["string", "number"], "description": "a duration (90s, 10m, 1h30m) or seconds; at most 24 h",
          "examples": ["10m"]}
+LEASE_OR_NULL = {"type": ["string", "number", "null"], "description": "a duration or seconds; null: the default"}
+QUEUE_SETTINGS = obj({"max_retries": {"type": ["integer", "null"], "minimum": 0, "maximum": 10},
+                      "unique_reference": {"type": ["boolean", "null"]}, "lease": LEASE_OR_NULL,
+                      "retention": LEASE_OR_NULL})
 CLAIMED = obj({"success": BOOL, "item": {"oneOf": [ITEM, {"type": "null"}]}, "lease_token": STRING,
                "lease_expires": STRING}, ("success", "item"))
 CLAIMED_EXAMPLE = {"success": True, "item": {"id": "75c281b8-c050-4b67-8a3b-f1d66a1633b3", "queue_name": "invoices",
@@ -328,10 +339,7 @@ TRIGGER = obj({"name": STRING, "type": {"type": "string", "enum": ["SINGLE", "QU
 
 def work_paths() -> dict:
     t = "work"
-    item_body = json_body(obj({"queue_name": {"type": "string", "minLength": 1, "maxLength": 100},
-                               "data": {"type": ["string", "object", "array", "null"]},
-                               "reference": NULLABLE_STRING, "status": STATUS, "message": NULLABLE_STRING,
-                               "created_by": NULLABLE_STRING, "created_date": NULLABLE_STRING},
+    item_body = json_body(obj({"queue_name": {"type": "string", "minLength": 1, "maxLength": 100}, **ITEM_FIELDS},
                               ("queue_name",)),
                           {"queue_name": "invoices", "data": {"invoice": 1042}, "reference": "INV-1042"})
     return {
@@ -390,6 +398,32 @@ def work_paths() -> dict:
             "parameters": [TRIGGER_NAME],
             "get": op(t, "One trigger", {"200": answer("Trigger", TRIGGER)}, security=API_KEY),
             "delete": op(t, "Delete a trigger", {"200": answer("Deleted", ANY_OBJECT)}, security=API_KEY)},
+        "/api/queue/{queue_name}/bulk": {"parameters": [QUEUE_NAME], "post": op(
+            t, "Add 1-1000 items, all or nothing", {"201": answer(
+                "Created", obj({"success": BOOL, "queue_name": STRING, "count": INT,
+                                "ids": {"type": "array", "items": STRING}}, ("success", "ids")))},
+            [header("Idempotency-Key", "retrying with the same key within 24 h creates nothing more")],
+            json_body({"type": "array", "minItems": 1, "maxItems": 1000, "items": obj(ITEM_FIELDS)},
+                      [{"data": {"invoice": 1}, "reference": "INV-1"}, {"reference": "INV-2", "priority": "High"}]),
+            API_KEY, description="400 names each invalid item; each item counts against the create rate limit.")},
+        "/api/queue/{queue_name}/settings": {
+            "parameters": [QUEUE_NAME],
+            "get": op(t, "A queue's settings", {"200": answer("Settings", ANY_OBJECT)}, security=API_KEY),
+            "put": op(t, "Change a queue's settings", {"200": answer("Settings", ANY_OBJECT)},
+                      [header("Idempotency-Key", "retries apply once")],
+                      json_body(QUEUE_SETTINGS, {"unique_reference": True, "max_retries": 2, "lease": "10m"},
+                                required=False), API_KEY)},
+        "/api/queue/{queue_name}/find": {"parameters": [QUEUE_NAME], "get": op(
+            t, "Items by exact reference, or by status and creation time, paged", {"200": answer(
+                "Items", obj({"queue_name": STRING, "items": {"type": "array", "items": ITEM},
+                              "next": {"type": ["string", "null"]}}, ("items",)))},
+            [query("reference", STRING), query("status", STATUS), query("from", STRING, "ISO 8601"),
+             query("to", STRING, "ISO 8601"), query("limit", {"type": "integer", "minimum": 1}),
+             query("after", {"type": "integer", "minimum": 0})], security=API_KEY)},
+        "/api/queue/{queue_name}/items/{item_id}/history": {"parameters": [QUEUE_NAME, ITEM_ID], "get": op(
+            t, "An item's transitions", {"200": answer("History", obj({"id": STRING, "status": STATUS, "dropped": INT,
+                                                                        "history": {"type": "array"}}))},
+            security=API_KEY)},
         "/work": {"get": op("pages", "Work: console", {"200": answer("HTML page", STRING, media="text/html")})},
     }
 
