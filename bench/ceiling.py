@@ -9,7 +9,7 @@ import sys
 
 from aiohttp import web
 
-from microq.server import listening_socket
+from microq.listening import listening_sockets
 
 
 async def answer(request: web.Request) -> web.Response:
@@ -22,7 +22,8 @@ async def run(port: int) -> None:
     app.router.add_route("*", "/ceiling", answer)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    await web.SockSite(runner, listening_socket("127.0.0.1", port)).start()
+    (sock,) = listening_sockets("127.0.0.1", port)
+    await web.SockSite(runner, sock).start()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
