@@ -150,7 +150,11 @@ class Pool:
             if not waiting:
                 return
             for connection in waiting:
-                if (connection.idle() and loop.time() - connection.idle_since >= DRAIN_IDLE_GRACE
+                # a connection with no request yet was opened to send one: under load its client may
+                # take longer than the grace to send it, and closing would reset that request; it is
+                # answered (with Connection: close) or the header timeout closes it
+                if (connection.idle() and not connection.fresh()
+                        and loop.time() - connection.idle_since >= DRAIN_IDLE_GRACE
                         and not _unread_bytes(connection.transport)):
                     connection.force_close()
             await asyncio.sleep(0.02)  # a part-sent head waits for its whole head or the header timeout
@@ -186,6 +190,10 @@ class Connection(RequestHandler):
     def busy(self) -> bool:
         """In a request: its head has arrived and its answer is not finished."""
         return self._heads_parsed() > self._answered
+
+    def fresh(self) -> bool:
+        """Connected, and no request head has arrived yet."""
+        return self._heads_parsed() == 0
 
     def idle(self) -> bool:
         """Connected or between requests, with no byte of a next request received."""
