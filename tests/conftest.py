@@ -90,6 +90,8 @@ CLUSTER_UNTRIAGED = {
     "tests/work/test_api_keys.py::test_a_create_cut_short_is_listed_and_revocable_but_does_not_work": "MovedError",
     "tests/work/test_api_keys.py::test_keys_from_before_the_split_move_at_start": "MovedError",
     "tests/work/test_leases.py::test_a_claim_during_a_sweep_of_its_queue_stays_in_the_index": "MovedError",
+    "tests/lines/test_venue_pages.py::test_kiosk_shows_names_only_when_the_queue_says_so_and_one_tile_without_counters":
+        "the kiosk's call flash (a class held for a moment) was missed once in a clean-clone Cluster run: not triaged",
     "tests/ops/test_deploy.py::test_the_guides_nginx_in_front_of_three_nodes":
         "its 2 MiB publish through nginx answered 503 in the one Cluster run so far (22:50 UTC): not triaged",
     "tests/foundation/test_connections.py::test_at_the_file_descriptor_limit_the_node_stays_up_and_logs_little":
