@@ -13,8 +13,10 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from microq.appkeys import KEYSPACE, SCRIPTS, SETTINGS, SUBSCRIBER
+from microq.events import EVENT_SINK
 from microq.topics import api, dashboard, tinymq3
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM, WEBHOOKS
+from microq.topics.bridge import TopicSink
 from microq.topics.housekeeping import Housekeeper
 from microq.topics.store import TopicStore
 from microq.topics.waiters import WaitRoom
@@ -43,6 +45,7 @@ async def _topics_ctx(app: web.Application) -> AsyncIterator[None]:
     room.on_hook_work = housekeeper.on_hook_due = dispatcher.poke
     room.on_topic_seen = store.registry.learned
     app[TOPICS], app[WAIT_ROOM], app[HOUSEKEEPER], app[WEBHOOKS] = store, room, housekeeper, dispatcher
+    app[EVENT_SINK] = TopicSink(store)  # lines' and work's events and webhooks (microq/events.py)
     await store.registry.refresh(0.0)  # the first requests see every topic
     tasks = [asyncio.create_task(room.listen(), name="topics-pubsub"),
              asyncio.create_task(store.registry.run(), name="topics-registry"),
