@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -40,18 +42,64 @@ class _Site(web.SockSite):
         self._server = await loop.create_server(self._factory, sock=self._sock, backlog=BACKLOG)
 
     async def stop(self) -> None:
+        """The kernel completes handshakes on its own, so a connection can join the queue between
+        the last accept() and close(), and close() resets it. So first new connections are
+        refused their handshake (a SYN-dropping filter: their clients retry in about a second,
+        find the port closed and get "connection refused"), then the queue, which can now only
+        shrink, is accepted to the end, handshakes already under way included."""
         queued = self._sock.dup()  # keeps the socket listening while asyncio closes its own descriptor
-        await super().stop()
+        filtered = _drop_new_handshakes(queued)
         loop = asyncio.get_running_loop()
+        # asyncio makes the transports of what it accepted in a task of their own, and a transport
+        # made after its server closed is dropped: unread, so reset. So it accepts no more, and
+        # what it accepted is made into connections first.
+        loop.remove_reader(self._sock.fileno())
+        for _ in range(2):
+            await asyncio.sleep(0)
+        await super().stop()
         try:
             while True:
-                try:
-                    accepted, _ = queued.accept()
-                except OSError:  # BlockingIOError: the queue is empty
+                accepted = _accept_queued(queued)
+                if not accepted and filtered:
+                    await asyncio.sleep(HANDSHAKE_GRACE)  # an ACK on its way completes one more
+                    accepted = _accept_queued(queued)
+                if not accepted:
                     break
-                await loop.connect_accepted_socket(self._factory, accepted)
+                for sock in accepted:
+                    await loop.connect_accepted_socket(self._factory, sock)
         finally:
             queued.close()  # from here on, new connections are refused
+
+
+HANDSHAKE_GRACE = 0.05  #: seconds a handshake answered before the filter has to complete (an RTT and more)
+_SO_ATTACH_FILTER = 26  #: Linux, <asm-generic/socket.h>
+#: classic BPF, run on each TCP segment from its header: drop it (0) when SYN is set, else keep it all
+_DROP_SYN = [(0x30, 0, 0, 13),          # ldb [13]         the flags byte
+             (0x45, 0, 1, 0x02),        # jset #SYN, 0, 1
+             (0x06, 0, 0, 0),           # ret #0           drop
+             (0x06, 0, 0, 0xFFFFFFFF)]  # ret #-1          keep
+
+
+def _drop_new_handshakes(sock: socket.socket) -> bool:
+    """Make `sock` ignore SYNs; False where the kernel has no socket filters (not Linux)."""
+    program = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *op) for op in _DROP_SYN))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER,
+                        struct.pack("HL", len(_DROP_SYN), ctypes.addressof(program)))
+    except OSError as exc:
+        log.debug("cannot hold new connections off while draining: %s", exc)
+        return False
+    return True
+
+
+def _accept_queued(sock: socket.socket) -> list[socket.socket]:
+    accepted = []
+    while True:
+        try:
+            connection, _ = sock.accept()
+        except OSError:  # BlockingIOError: the queue is empty
+            return accepted
+        accepted.append(connection)
 
 
 async def run_node(settings: Settings, host: str, ports: list[int]) -> None:

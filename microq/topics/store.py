@@ -8,7 +8,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Sequence, TypeVar
+from typing import Any, Coroutine, Sequence, TypeVar
 
 import msgpack
 
@@ -146,13 +146,17 @@ class TopicStore:
             self._registered.clear()
         self._registered[topic] = time.monotonic() + _REGISTERED_FOR
 
-    async def registered_while(self, topic: str, action: Awaitable[T]) -> T:
+    async def registered_while(self, topic: str, action: Coroutine[Any, Any, T]) -> T:
         """`action`'s result, with the topic registered. On a Cluster the registry bucket is on
         another slot, often another primary: both go at once, so a stalled primary costs one
         timeout, not two. Not when a new name must pass MICROQ_MAX_TOPICS first (409 stores nothing)."""
         quota = self.registry.max_topics and not is_dlq(topic) and topic not in self.registry.index
         if not self.scripts.cluster or quota:
-            await self.ensure_registered(topic)
+            try:
+                await self.ensure_registered(topic)
+            except BaseException:
+                action.close()  # 409 past MICROQ_MAX_TOPICS (or Redis down): it never runs
+                raise
             return await action
         _, result = await asyncio.gather(self.ensure_registered(topic), action)
         return result
