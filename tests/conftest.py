@@ -83,13 +83,8 @@ CLUSTER_XFAIL: dict[str, str] = {}
 
 
 # Tests that landed at 22:00 UTC and fail on the Cluster run, not yet triaged: not strict, so
-# they run and show. The first four open a single-node client with connect(redis_url) on a
-# Cluster node (MovedError): the test's assumption, or `microq api-key`'s bug above.
+# they run and show.
 CLUSTER_UNTRIAGED = {
-    "tests/work/test_api_keys.py::test_many_keys_are_listed_from_every_bucket_and_revoked": "MovedError",
-    "tests/work/test_api_keys.py::test_a_create_cut_short_is_listed_and_revocable_but_does_not_work": "MovedError",
-    "tests/work/test_api_keys.py::test_keys_from_before_the_split_move_at_start": "MovedError",
-    "tests/work/test_leases.py::test_a_claim_during_a_sweep_of_its_queue_stays_in_the_index": "MovedError",
     "tests/lines/test_venue_pages.py::test_kiosk_shows_names_only_when_the_queue_says_so_and_one_tile_without_counters":
         "the kiosk's call flash (a class held for a moment) was missed once in a clean-clone Cluster run: not triaged",
     "tests/ops/test_deploy.py::test_the_guides_nginx_in_front_of_three_nodes":

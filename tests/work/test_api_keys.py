@@ -15,8 +15,8 @@ from microq.security.keys import SecurityKeys
 KEYS = SecurityKeys(Keyspace("mq:"))
 
 
-async def test_many_keys_are_listed_from_every_bucket_and_revoked(work_node, redis_url, redis: Redis):
-    client = connect(redis_url)
+async def test_many_keys_are_listed_from_every_bucket_and_revoked(work_node, redis_url, redis: Redis, on_cluster):
+    client = connect(redis_url, cluster=on_cluster)
     try:
         store = ApiKeyStore(Scripts(client), KEYS)
         made = [await store.create(f"robot-{i}") for i in range(40)]
@@ -34,8 +34,8 @@ async def test_many_keys_are_listed_from_every_bucket_and_revoked(work_node, red
         await client.aclose()
 
 
-async def test_a_create_cut_short_is_listed_and_revocable_but_does_not_work(work_node, redis_url, redis):
-    client = connect(redis_url)
+async def test_a_create_cut_short_is_listed_and_revocable_but_does_not_work(work_node, redis_url, redis, on_cluster):
+    client = connect(redis_url, cluster=on_cluster)
     try:
         store = ApiKeyStore(Scripts(client), KEYS)
         key, info = await store.create("half")
@@ -49,7 +49,7 @@ async def test_a_create_cut_short_is_listed_and_revocable_but_does_not_work(work
         await client.aclose()
 
 
-async def test_keys_from_before_the_split_move_at_start(work_node, redis_url, redis: Redis):
+async def test_keys_from_before_the_split_move_at_start(work_node, redis_url, redis: Redis, on_cluster):
     old_key = "mqk_made-by-an-older-version"
     record = msgpack.packb({"name": "legacy robot", "digest": digest(old_key), "created_ms": 1700000000000})
     await redis.hset(KEYS.legacy_api_keys, digest(old_key), "key_0ld")
@@ -57,7 +57,7 @@ async def test_keys_from_before_the_split_move_at_start(work_node, redis_url, re
     node = await work_node(api_keys=())
     assert (await node.post("/api/queue", json={"queue_name": "q"}, headers={"X-API-Key": old_key})).status == 201
     assert not await redis.exists(KEYS.legacy_api_keys, KEYS.legacy_api_key_ids)
-    client = connect(redis_url)
+    client = connect(redis_url, cluster=on_cluster)
     try:
         listed = await ApiKeyStore(Scripts(client), KEYS).list()
     finally:

@@ -208,14 +208,14 @@ async def test_the_sweep_index_forgets_queues_without_claims(api, redis):
     assert (await move(api, item_id, "DONE", lease_token=token)).status == 409
 
 
-async def test_a_claim_during_a_sweep_of_its_queue_stays_in_the_index(redis_url, redis):
+async def test_a_claim_during_a_sweep_of_its_queue_stays_in_the_index(redis_url, redis, on_cluster):
     """The sweeper marks the queue, finds no claim; a claim lands before the sweeper files the
     result: the queue must stay filed with the new claim's lease end, not leave the index."""
     from microq.redis_client import connect
     from microq.scripts import Scripts
     from microq.work.store import WorkStore
 
-    client = connect(redis_url)
+    client = connect(redis_url, cluster=on_cluster)
     try:
         store = WorkStore(Scripts(client), WorkKeys(Keyspace("mq:")))
         bucket = store.keys.lease_bucket("jobs")
