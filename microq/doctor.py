@@ -32,7 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from microq.appkeys import REDIS, SETTINGS
 from microq.embedded import EmbeddedRedis
-from microq.redis_client import _safe, connect
+from microq.redis_client import _safe, open_client
 from microq.redis_compat import refresh_topology
 from microq.settings import Settings
 
@@ -112,7 +112,8 @@ async def check_cluster(redis: Any) -> Finding:
     if not isinstance(redis, RedisCluster):
         info = await redis.info("cluster")
         if str(info.get("cluster_enabled", 0)) == "1":
-            return Finding("cluster", "error", "this Redis is a Cluster node: set MICROQ_REDIS_CLUSTER=true")
+            # open_client() makes a Cluster client for a Cluster node: only a hand-made client gets here
+            return Finding("cluster", "error", "this Redis is a Cluster node but was used as a single Redis")
         return Finding("cluster", "ok", "single Redis (no Cluster)")
     info = await redis.cluster_info()
     state = _text(info.get("cluster_state", "?"))
@@ -237,7 +238,7 @@ def run(settings: Settings) -> int:
         return 2
 
     async def diagnose_url() -> list[Finding]:
-        client = connect(url, cluster=settings.redis_cluster)
+        client = await open_client(url, settings.redis_cluster)
         try:
             return await diagnose(client)
         finally:

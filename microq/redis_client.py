@@ -14,6 +14,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 
 from microq.appkeys import KEYSPACE, REDIS, REDIS_URL, SCRIPTS, SETTINGS, SUBSCRIBER
 from microq.embedded import EmbeddedRedis
@@ -72,7 +73,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         url = await asyncio.to_thread(embedded.attach)
     else:
         log.info("using Redis at %s", _safe(url))
-    client = connect(url, cluster=settings.redis_cluster)
+    client = await open_client(url, settings.redis_cluster)
     scripts = Scripts(client)
     try:
         await scripts.preload()
@@ -94,6 +95,27 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         await client.aclose()
         if embedded is not None:
             await asyncio.to_thread(embedded.release)
+
+
+async def open_client(url: str, cluster: bool) -> Redis | RedisCluster:
+    """connect(), and a Cluster client when the one URL turns out to name a Cluster node: as a
+    single Redis it would answer MOVED for every key of the other primaries' slots."""
+    client = connect(url, cluster=cluster)
+    if not cluster and len(seeds(url)) == 1 and await _is_cluster_node(client):
+        log.info("REDIS_URL names a Redis Cluster node: using the Cluster (MICROQ_REDIS_CLUSTER implied)")
+        await client.aclose()
+        client = connect(url, cluster=True)
+    return client
+
+
+async def _is_cluster_node(client: Redis | RedisCluster) -> bool:
+    """Whether a single-Redis client's server has cluster mode on; False when it cannot be asked
+    (Redis down at start: the node serves as configured and `microq doctor` says what it finds)."""
+    try:
+        info = await client.info("cluster")
+    except (RedisError, OSError):
+        return False
+    return str(info.get("cluster_enabled", 0)) == "1"
 
 
 def _safe(url: str) -> str:

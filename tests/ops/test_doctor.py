@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -86,10 +87,28 @@ async def test_doctor_on_a_cluster_checks_slots_and_replicas(redis_cluster):
     assert exit_code(list(findings.values())) == 1
 
 
-async def test_a_cluster_node_without_cluster_mode_is_an_error(redis_cluster):
+async def test_a_cluster_node_used_as_a_single_redis_is_an_error(redis_cluster):
     client = connect(redis_cluster.url)
     try:
         findings = {f.check: f for f in await diagnose(client)}
     finally:
         await client.aclose()
-    assert findings["cluster"].level == "error" and "MICROQ_REDIS_CLUSTER=true" in findings["cluster"].message
+    assert findings["cluster"].level == "error" and "used as a single Redis" in findings["cluster"].message
+
+
+async def test_one_url_naming_a_cluster_node_opens_the_cluster(redis_cluster, tmp_path):
+    """Without MICROQ_REDIS_CLUSTER a single URL of a Cluster node still gets a Cluster client:
+    as a single Redis, every key on another primary would answer MOVED."""
+    from redis.asyncio import RedisCluster
+
+    from microq.redis_client import open_client
+
+    client = await open_client(redis_cluster.url, cluster=False)
+    try:
+        assert isinstance(client, RedisCluster)
+        findings = {f.check: f for f in await diagnose(client)}
+        assert findings["cluster"].level in ("ok", "warn")
+    finally:
+        await client.aclose()
+    done = await asyncio.to_thread(microq, "doctor", env={"REDIS_URL": redis_cluster.url})
+    assert done.returncode == 1 and "WARN  cluster" in done.stdout, done.stdout + done.stderr  # no replicas
