@@ -87,8 +87,6 @@ CLUSTER_XFAIL: dict[str, str] = {}
 CLUSTER_UNTRIAGED = {
     "tests/lines/test_venue_pages.py::test_kiosk_shows_names_only_when_the_queue_says_so_and_one_tile_without_counters":
         "the kiosk's call flash (a class held for a moment) was missed once in a clean-clone Cluster run: not triaged",
-    "tests/foundation/test_connections.py::test_at_the_file_descriptor_limit_the_node_stays_up_and_logs_little":
-        "logs a warning per work-sweep and topics-housekeeping bucket on a Cluster",
 }
 
 
