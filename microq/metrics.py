@@ -7,10 +7,15 @@ Two kinds of numbers:
   the CLI points prometheus-client's multiprocess mode at one folder (PROMETHEUS_MULTIPROC_DIR),
   so any worker that answers a scrape reports the sum over all workers of that serve.
 - **State** (topic depths, people waiting, work items by status, active bans) is read from Redis
-  at scrape time by each part's reader, so every node, whatever it did itself, reports the same
-  cluster-wide truth. A part registers its reader with `add_state_reader`; the foundation never
-  imports a part. Label cardinality is bounded: each reader labels only the largest
-  MICROQ_METRICS_TOP_N entities and reports totals over all of them.
+  by each part's reader, so every node, whatever it did itself, reports the same cluster-wide
+  truth. A part registers its reader with `add_state_reader`; the foundation never imports a
+  part. Label cardinality is bounded: each reader labels only the largest MICROQ_METRICS_TOP_N
+  entities and reports totals over all of them. A read costs work in proportion to what exists,
+  so scrapes share one snapshot of it, renewed once per MICROQ_METRICS_STATE_TTL for the whole
+  cluster (microq/metrics_snapshot.py).
+
+Readers read in bounded batches (`read_many`) that yield the event loop between round trips, and
+find their entities in the parts' own indexes, never by SCAN of the keyspace.
 """
 
 from __future__ import annotations
@@ -21,23 +26,25 @@ import heapq
 import logging
 import os
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import hiredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
-from redis.asyncio import RedisCluster
 
-from microq.appkeys import SCRIPTS, SETTINGS
+from microq.appkeys import KEYSPACE, SCRIPTS, SETTINGS
+from microq.metrics_snapshot import SNAPSHOT, StateSnapshot
+from microq.redis_compat import Connections
+from microq.scripts import Scripts
 
 log = logging.getLogger(__name__)
 
 #: a part's reader: (app, top_n) -> metric families read from Redis now
 StateReader = Callable[[web.Application, int], Awaitable[list[Metric]]]
 STATE_READERS = web.AppKey("metrics_state_readers", list)
-_SCRAPE = web.AppKey("metrics_scrape_lock", asyncio.Lock)
+BATCH = 1000  #: commands per round trip of read_many: about 1 ms of packing and parsing between yields
 
 UNMATCHED = "(unmatched)"  #: the route label of a request no route matched (404s), so raw paths never become labels
 
@@ -48,7 +55,7 @@ LATENCY = Histogram("microq_http_request_duration_seconds", "Time to answer, by 
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
 ERRORS = Counter("microq_http_errors_total", "Error answers (4xx and 5xx) by cause", ["cause"])
 ROUND_TRIPS = Counter("microq_redis_round_trips_total", "Round trips to Redis made by the script runner")
-BATCH = Histogram("microq_redis_batch_commands", "Commands sent together in one round trip",
+BATCH_SIZES = Histogram("microq_redis_batch_commands", "Commands sent together in one round trip",
                   buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
 STATE_SECONDS = Histogram("microq_metrics_state_read_seconds", "Time to read the state gauges from Redis")
 
@@ -101,24 +108,18 @@ def count_round_trips(scripts: Any) -> None:
     """Count the script runner's round trips and their batch sizes (its on_round_trip hook)."""
     def observed(commands: int) -> None:
         ROUND_TRIPS.inc()
-        BATCH.observe(commands)
+        BATCH_SIZES.observe(commands)
 
     scripts.on_round_trip = observed
 
 
 async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
-    """After redis_ctx: hook the script runner for round-trip counts."""
-    app[_SCRAPE] = asyncio.Lock()
+    """After redis_ctx: hook the script runner for round-trip counts; the shared state snapshot."""
     count_round_trips(app[SCRIPTS])
+    snapshot = app[SNAPSHOT] = StateSnapshot(app[SCRIPTS], app[KEYSPACE], app[SETTINGS].metrics_state_ttl,
+                                             lambda: read_state(app))
     yield
-
-
-class _Static:
-    def __init__(self, families: Iterable[Metric]) -> None:
-        self.families = list(families)
-
-    def collect(self) -> Iterable[Metric]:
-        return self.families
+    await snapshot.close()
 
 
 def process_registry() -> CollectorRegistry:
@@ -154,26 +155,16 @@ routes = web.RouteTableDef()
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    async with request.app[_SCRAPE]:  # concurrent scrapes of one node wait for one read at a time
-        state = await read_state(request.app)
-    process = generate_latest(process_registry())
-    registry = CollectorRegistry()
-    registry.register(_Static(state))
-    body = process + generate_latest(registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    state = await request.app[SNAPSHOT].text()
+    # formatting the counters (every worker's files in multiprocess mode) takes a few ms: in a
+    # thread, which lets the event loop run every switch interval (5 ms)
+    process = await asyncio.to_thread(generate_latest, process_registry())
+    return web.Response(body=process + state, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def top(counts: dict[str, int], n: int) -> list[str]:
     """The n entities with the largest counts (ties by name), for bounded labels: O(len · log n)."""
     return heapq.nsmallest(n, counts, key=lambda name: (-counts[name], name))
-
-
-async def chunked(items: list[Any], size: int = 500) -> AsyncIterator[list[Any]]:
-    """Slices of `items`, yielding to the event loop between them (a scrape of 10k topics must not
-    hold the loop while it builds and parses pipelines)."""
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-        await asyncio.sleep(0)
 
 
 async def scan_keys(redis: Any, pattern: str, type_: str | None = None) -> list[str]:
@@ -202,34 +193,51 @@ def unescape_tag(tag: str) -> str:
     return tag.replace("%7D", "}").replace("%7B", "{").replace("%25", "%")
 
 
-async def pipelined(redis: Any, commands: list[tuple[Any, ...]], size: int = 5000) -> list[Any]:
-    """Replies to read-only commands, `size` per round trip, yielding the loop between round trips.
-    An error reply comes back as a value, never raised.
+async def read_many(scripts: Scripts, commands: list[tuple[Any, ...]], batch: int = BATCH) -> list[Any]:
+    """Replies to read-only commands (each `(NAME, key, ...)`), in order; an error reply comes back
+    as a value (hiredis.ReplyError), never raised. Unavailable (raised) when a server cannot be read.
 
-    redis-py spends about 90 µs of Python per reply, which at 50,000 replies (10k topics) holds
-    the event loop for seconds; on a single Redis the replies are parsed by hiredis in one call
-    per read instead. A Cluster client routes each command by slot, so there it is redis-py's
-    (slower) cluster pipeline.
+    Sent `batch` per round trip on each server (every primary of a Cluster, at once), the event
+    loop yielded between round trips; replies are parsed by hiredis in one call per socket read,
+    where redis-py would spend about 90 µs of Python on each. A command whose slot moved (MOVED,
+    ASK) is sent again through the script runner, which follows the redirection.
     """
-    replies: list[Any] = []
-    async for chunk in chunked(commands, size):
-        if isinstance(redis, RedisCluster):
-            pipe = redis.pipeline(transaction=False)
-            for command in chunk:
-                pipe.execute_command(*command)
-            replies.extend(await pipe.execute(raise_on_error=False))
-        else:
-            replies.extend(await _round_trip(redis, chunk))
+    replies: list[Any] = [None] * len(commands)
+    servers = await scripts.servers()  # also makes sure a Cluster's slot map is known
+    if not scripts.cluster:
+        groups = {servers[0].name: (servers[0], list(range(len(commands))))}
+    else:
+        groups = {}
+        for i, command in enumerate(commands):
+            node = scripts.redis.get_node_from_key(command[1])
+            if node.name not in groups:
+                groups[node.name] = (Connections(node), [])
+            groups[node.name][1].append(i)
+            if i % batch == batch - 1:
+                await asyncio.sleep(0)
+
+    async def read_server(connections: Connections, positions: list[int]) -> None:
+        for start in range(0, len(positions), batch):
+            chunk = positions[start:start + batch]
+            answers = await _round_trip(connections, [commands[i] for i in chunk])
+            for i, answer in zip(chunk, answers):
+                replies[i] = answer
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(read_server(c, positions) for c, positions in groups.values()))
+    for i, reply in enumerate(replies):
+        if isinstance(reply, hiredis.ReplyError) and str(reply).startswith(("MOVED ", "ASK ")):
+            replies[i] = await scripts.execute(*commands[i])
     return replies
 
 
-async def _round_trip(redis: Any, commands: list[tuple[Any, ...]]) -> list[Any]:
-    pool = redis.connection_pool
-    connection = await pool.get_connection()
+async def _round_trip(connections: Connections, commands: list[tuple[Any, ...]]) -> list[Any]:
+    # redis-py's public reply path parses each reply in Python; its connection's socket reader is
+    # private, used here only (tested at both ends of the pinned redis-py range with the suite)
+    connection = await connections.acquire()
     try:
-        async with asyncio.timeout(pool.connection_kwargs.get("socket_timeout") or 5.0):
-            await connection.send_packed_command(b"".join(hiredis.pack_command(c) for c in commands),
-                                                 check_health=False)
+        async with asyncio.timeout(connections.timeout):
+            await connection.send_packed_command(b"".join(map(hiredis.pack_command, commands)), check_health=False)
             reader, replies = hiredis.Reader(), []
             while len(replies) < len(commands):
                 data = await connection._reader.read(1 << 17)
@@ -238,11 +246,13 @@ async def _round_trip(redis: Any, commands: list[tuple[Any, ...]]) -> list[Any]:
                 reader.feed(data)
                 while (reply := reader.gets()) is not False:
                     replies.append(reply)
-    except BaseException:
+    except BaseException as exc:
         # a half-read reply would desynchronise the connection's next user: drop it
         with contextlib.suppress(Exception):
             await connection.disconnect(nowait=True)
+        if isinstance(exc, (OSError, TimeoutError)):
+            raise ConnectionError(f"{connections.name}: {exc or 'timed out'}") from exc
         raise
     finally:
-        await pool.release(connection)
+        await connections.release(connection)
     return replies

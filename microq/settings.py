@@ -200,6 +200,7 @@ class Settings:
     work_max_retries: int = 3  #: lapsed leases an item survives (back to NEW); the next one makes it FAILED
     # Operations
     metrics_top_n: int = 20  #: /metrics labels only the largest N topics, lines and work queues
+    metrics_state_ttl: float = 10.0  #: seconds scrapes share one state snapshot (0: each scrape reads)
     access_log: str = "off"  #: "json": one JSON line per request on stdout
     allow_eviction: bool = False  #: start even when Redis may evict keys (maxmemory-policy other than noeviction)
 
@@ -273,6 +274,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MICROQ_WORK_LEASE": ("work_lease", _work_lease),
     "MICROQ_WORK_MAX_RETRIES": ("work_max_retries", _work_max_retries),
     "MICROQ_METRICS_TOP_N": ("metrics_top_n", _positive_int),
+    "MICROQ_METRICS_STATE_TTL": ("metrics_state_ttl", _duration_or_zero),
     "MICROQ_ACCESS_LOG": ("access_log", _access_log),
     "MICROQ_ALLOW_EVICTION": ("allow_eviction", _bool),
 }

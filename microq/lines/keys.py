@@ -42,6 +42,9 @@ class LineKeys:
                    channel=key("live"))
 
 
+LINE_INDEX = "li"  #: kind of the index of every line ever joined, "<tenant>/<queue>" (microq/name_index.py)
+
+
 def tenant_registry(keyspace: Keyspace, tenant: str) -> str:
     """zset queue id -> created ms: the tenant's queues, in their own slot (tag {<tenant>})."""
     return keyspace.tagged("lt", tenant, "queues")

@@ -1,34 +1,44 @@
-"""The lines part's state gauges for /metrics, read from Redis at scrape time.
+"""The lines part's state gauges for /metrics, read from Redis (microq/metrics_snapshot.py says when).
 
-Lines have no global registry (each tenant lists its own), so the reader finds every line by
-SCAN for its join counter (`l:{tenant/queue}:seq`, made by the first join). Totals cover every
-line; per-line series only the `top_n` lines with the most people waiting.
+Every line ever joined is listed in the lines index (microq/name_index.py, kept by LineStore.join);
+lines joined before the index existed are found once, by SCAN for their join counter
+(`l:{tenant/queue}:seq`). Two commands per line, in bounded batches; totals cover every line,
+per-line series only the `top_n` lines with the most people waiting.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import msgpack
 from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from microq.appkeys import KEYSPACE, REDIS
-from microq.lines.keys import LineKeys
-from microq.metrics import pipelined, scan_keys, tag_of, top
+from microq.appkeys import KEYSPACE, REDIS, SCRIPTS
+from microq.lines.appkeys import STORE
+from microq.lines.keys import LineKeys, line_key
+from microq.metrics import read_many, scan_keys, tag_of, top, unescape_tag
+
+SLICE = 1000  #: lines whose commands are built at a time (2,000 commands)
 
 
 async def read_state(app: web.Application, top_n: int) -> list[Metric]:
-    redis, keyspace = app[REDIS], app[KEYSPACE]
-    lines = sorted({tag_of(key) for key in await scan_keys(redis, f"{keyspace.prefix}l:*:seq")})
-    keys = {line: LineKeys.of(keyspace, *line.split("/", 1)) for line in lines}
-    commands = []
-    for line in lines:
-        commands += [("ZCARD", keys[line].wait), ("HGET", keys[line].stats, "n")]
-    replies = await pipelined(redis, commands)
+    scripts, keyspace, index = app[SCRIPTS], app[KEYSPACE], app[STORE].lines
+    await index.backfill(lambda: _joined_lines(app))
+    lines = await index.names()
+    replies = []
+    for start in range(0, len(lines), SLICE):  # a slice at a time: key names are built between yields
+        commands = []
+        for line in lines[start:start + SLICE]:
+            key = line_key(keyspace, *line.split("/", 1))  # LineKeys.of would build 14 names per line
+            commands += [("ZCARD", key("wait")), ("HGET", key("stats"), "n")]
+        replies += await read_many(scripts, commands)
     waiting = {line: _int(replies[2 * i]) for i, line in enumerate(lines)}
     served = {line: _int(replies[2 * i + 1]) for i, line in enumerate(lines)}
     largest = top(waiting, top_n)
-    detail = await pipelined(redis, [c for line in largest
-                                     for c in (("LRANGE", keys[line].durations, 0, -1), ("HVALS", keys[line].done))])
+    keys = {line: LineKeys.of(keyspace, *line.split("/", 1)) for line in largest}
+    detail = await read_many(scripts, [c for line in largest
+                                       for c in (("LRANGE", keys[line].durations, 0, -1), ("HVALS", keys[line].done))])
     labels = ["tenant", "queue"]
     families = [GaugeMetricFamily("microq_lines", "Lines that anyone ever joined", value=len(lines))]
     wait = GaugeMetricFamily("microq_line_waiting", "People waiting; the longest lines", labels=labels)
@@ -45,14 +55,28 @@ async def read_state(app: web.Application, top_n: int) -> list[Metric]:
         durations = [_int(d) for d in detail[2 * i] or []]
         if durations:
             mean.add_metric(label, sum(durations) / len(durations) / 1000)
-        done = detail[2 * i + 1] or []
-        no_show.add_metric(label, sum(1 for blob in done if _status(blob) == "no_show"))
+        no_show.add_metric(label, await _no_shows(detail[2 * i + 1] or []))
     families += [wait, serve, no_show, mean,
                  GaugeMetricFamily("microq_line_waiting_total_all", "People waiting in all lines together",
                                    value=sum(waiting.values())),
                  GaugeMetricFamily("microq_line_served_total_all", "People ever served, all lines together",
                                    value=sum(served.values()))]
     return families
+
+
+async def _joined_lines(app: web.Application) -> list[str]:
+    """Lines joined before the index existed: every join counter in the keyspace (once, see backfill)."""
+    return sorted({unescape_tag(tag_of(key)) for key in await scan_keys(app[REDIS], f"{app[KEYSPACE].prefix}l:*:seq")})
+
+
+async def _no_shows(done: list[bytes]) -> int:
+    """No-shows among a line's finished entries (a busy line finishes thousands a day: the loop
+    is yielded every 1,000 entries)."""
+    count = 0
+    for start in range(0, len(done), 1000):
+        count += sum(1 for blob in done[start:start + 1000] if _status(blob) == "no_show")
+        await asyncio.sleep(0)
+    return count
 
 
 def _int(reply) -> int:

@@ -20,7 +20,8 @@ from microq.errors import Unavailable
 from microq.idempotency import Once
 from microq.keys import Keyspace
 from microq.lines import hours, tickets
-from microq.lines.keys import LineKeys, line_key, tenant_registry
+from microq.lines.keys import LINE_INDEX, LineKeys, line_key, tenant_registry
+from microq.name_index import NameIndex
 from microq.scripts import Scripts
 from microq.settings import Settings
 
@@ -259,6 +260,7 @@ class LineStore:
         #: in Lua (STALE), so a stale pair costs two more round trips, never a wrong ticket or
         #: a wrong closed/open answer. Bounded: SCHEDULE_CACHE.
         self._schedules: dict[tuple[str, str], tuple[str, str]] = {}
+        self.lines = NameIndex(scripts, keyspace, LINE_INDEX)  #: every line ever joined (for /metrics)
 
     def keys(self, tenant: str, queue: str) -> LineKeys:
         return _line_keys(self.keyspace.prefix, tenant, queue)
@@ -365,6 +367,7 @@ class LineStore:
                 if not str(exc).startswith("STALE") or attempt == 2:
                     raise
                 zone, hours_text = await self._schedule(tenant, queue)
+        await self.lines.add(f"{tenant}/{queue}")
         joined, position, minutes, type_name, type_code, uid, echoed, ticket, open_counters = _padded(reply, 9)
         entry = Entry(_text(uid), name, joined, type_id, _text(type_name), _text(type_code), "waiting",
                       ticket=_text(ticket))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from microq.errors import Forbidden, TooManyRequests, Unauthorized
+from microq.errors import Forbidden, MicroQError, TooManyRequests, Unauthorized
 from microq.http import ClientAddress
 from microq.key_digests import EnvKeys, digest
 from microq.scripts import Scripts
@@ -162,7 +162,17 @@ class Gate:
             if len(flat) > 1:
                 return _triples(flat[:-1])
         flat = await self._scripts.call("security_fail", [group.ban, group.failures], [*self._ban_args, count])
-        return _triples(flat)
+        outcomes = _triples(flat)
+        if any(code == _BAD_KEY and banned_now for code, banned_now, _ in outcomes):
+            await self._note_ban(group.ban)
+        return outcomes
+
+    async def _note_ban(self, ban: str) -> None:
+        """List a new ban for /metrics; a failure is only logged (the ban itself holds)."""
+        try:
+            await self._scripts.call("security_ban_note", [self._keys.ban_index(ban)], [ban, self._ban_args[2]])
+        except MicroQError as exc:
+            log.warning("could not list a ban in the ban index: %s", exc)
 
 
 def _triples(flat: list) -> list[Outcome]:

@@ -16,6 +16,7 @@ import zlib
 from microq.keys import Keyspace
 
 KEY_INDEX_BUCKETS = 16
+BAN_INDEX_BUCKETS = 16
 
 
 class SecurityKeys:
@@ -32,6 +33,13 @@ class SecurityKeys:
     def failures(self, address: str) -> str:
         """list: ms of the address's latest failed attempts."""
         return self._keyspace.tagged("sec", f"a:{address}", "fail")
+
+    def ban_index(self, ban_key: str) -> str:
+        """zset ban key -> its end ms: the bans of one bucket (security_ban_note), for /metrics."""
+        return self.ban_index_bucket(zlib.crc32(ban_key.encode("utf-8", "surrogateescape")) % BAN_INDEX_BUCKETS)
+
+    def ban_index_bucket(self, bucket: int) -> str:
+        return self._keyspace.tagged("sec", f"bans:{bucket}", "index")
 
     def api_key(self, digest: str) -> str:
         """string: the id of the `microq api-key` key with this digest; absent = no such key."""

@@ -20,6 +20,7 @@ FINAL = ("DONE", "FAILED", "ABANDONED")
 PRIORITIES = ("High", "Normal", "Low")  #: claims take High first, then Normal (the default), then Low
 LEASE_BUCKETS = 16  #: index zsets of queues with claims; a queue's bucket is crc32(name) % 16
 TRIGGER_BUCKETS = 16  #: sets of trigger names; a trigger's bucket is crc32(name) % 16
+QUEUE_INDEX = "wq"  #: kind of the index of every queue that ever held an item (microq/name_index.py)
 
 
 def _bucket(name: str, buckets: int) -> int:
@@ -28,7 +29,7 @@ def _bucket(name: str, buckets: int) -> int:
 
 class WorkKeys:
     def __init__(self, keyspace: Keyspace) -> None:
-        self._keyspace = keyspace
+        self._keyspace = self.keyspace = keyspace
         # a busy queue's nine key names are built once, not on every request (bounded: names are the clients')
         self._queue = functools.lru_cache(maxsize=1024)(self._build_queue)
         self.legacy_trigger_names = keyspace.global_key("work:triggers")  #: the one set before the split (moved at start)

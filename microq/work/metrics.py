@@ -1,8 +1,10 @@
-"""The work part's state gauges for /metrics, read from Redis at scrape time.
+"""The work part's state gauges for /metrics, read from Redis (microq/metrics_snapshot.py says when).
 
-Work queues have no registry, so the reader finds them by SCAN for their arrival counter
-(`w:{queue}:seq`, made by the first item). Items by status: totals over every queue, per-queue
-series for the `top_n` queues holding the most items; claim leases held and lapsed.
+Every queue that ever held an item is listed in the queue index (microq/name_index.py, kept by
+WorkStore.add); queues made before the index existed are found once, by SCAN for their arrival
+counter (`w:{queue}:seq`). Seven commands per queue, in bounded batches. Items by status: totals
+over every queue, per-queue series for the `top_n` queues holding the most items; claim leases
+held and lapsed.
 """
 
 from __future__ import annotations
@@ -10,23 +12,30 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from microq.appkeys import KEYSPACE, REDIS
-from microq.metrics import pipelined, scan_keys, tag_of, top, unescape_tag
-from microq.work.keys import STATUSES, WorkKeys
+from microq.appkeys import KEYSPACE, REDIS, SCRIPTS
+from microq.metrics import read_many, scan_keys, tag_of, top, unescape_tag
+from microq.name_index import NameIndex
+from microq.work.keys import QUEUE_INDEX, STATUSES
+
+SLICE = 500  #: queues whose commands are built at a time (3,500 commands)
 
 
 async def read_state(app: web.Application, top_n: int) -> list[Metric]:
-    redis, keyspace = app[REDIS], app[KEYSPACE]
-    keys = WorkKeys(keyspace)
-    queues = sorted({unescape_tag(tag_of(key)) for key in await scan_keys(redis, f"{keyspace.prefix}w:*:seq")})
-    seconds, micros = await redis.time()  # Redis's clock, as the scripts' lease ends are
+    scripts, keyspace = app[SCRIPTS], app[KEYSPACE]
+    index = NameIndex(scripts, keyspace, QUEUE_INDEX)  # the one WorkStore keeps (reading needs none of its state)
+    await index.backfill(lambda: _used_queues(app))
+    queues = await index.names()
+    seconds, micros = await scripts.execute("TIME")  # Redis's clock, as the scripts' lease ends are
     now_ms = int(seconds) * 1000 + int(micros) // 1000
-    commands = []
-    for queue in queues:
-        own = keys.queue(queue)
-        commands += [("ZCARD", own.by_status[status]) for status in STATUSES]
-        commands += [("ZCARD", own.leases), ("ZCOUNT", own.leases, "-inf", now_ms)]
-    replies = [r if isinstance(r, int) else 0 for r in await pipelined(redis, commands)]
+    replies = []
+    for start in range(0, len(queues), SLICE):  # a slice at a time: key names are built between yields
+        commands = []
+        for queue in queues[start:start + SLICE]:
+            # built directly, not by WorkKeys.queue: its cache of busy queues' names is not churned
+            key = keyspace.entity("w", queue)
+            commands += [("ZCARD", key(f"s:{status}")) for status in STATUSES]
+            commands += [("ZCARD", key("leases")), ("ZCOUNT", key("leases"), "-inf", now_ms)]
+        replies += [r if isinstance(r, int) else 0 for r in await read_many(scripts, commands)]
     n = len(STATUSES) + 2
     rows = {queue: replies[i * n:(i + 1) * n] for i, queue in enumerate(queues)}
     counts = {queue: row[:len(STATUSES)] for queue, row in rows.items()}
@@ -51,6 +60,12 @@ async def read_state(app: web.Application, top_n: int) -> list[Metric]:
                                    "all queues", value=sum(row[-1] for row in rows.values()))
     return [GaugeMetricFamily("microq_work_queues", "Work queues that ever held an item", value=len(queues)),
             items, totals, leased, lapsed, lapsed_all]
+
+
+async def _used_queues(app: web.Application) -> list[str]:
+    """Queues made before the index existed: every arrival counter in the keyspace (once, see backfill)."""
+    keys = await scan_keys(app[REDIS], f"{app[KEYSPACE].prefix}w:*:seq")
+    return sorted({unescape_tag(tag_of(key)) for key in keys})
 
 
 read_state.part = "work"

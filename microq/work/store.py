@@ -14,8 +14,9 @@ from redis.exceptions import RedisError
 
 from microq.errors import Conflict, Unavailable
 from microq.idempotency import Once
+from microq.name_index import NameIndex
 from microq.scripts import Scripts
-from microq.work.keys import STATUSES, TRIGGER_BUCKETS, WorkKeys
+from microq.work.keys import QUEUE_INDEX, STATUSES, TRIGGER_BUCKETS, WorkKeys
 
 Item = dict[str, Any]  #: the stored map: id, seq, queue_name, status, data, ..., created_ms, updated_ms
 Trigger = dict[str, str]
@@ -47,6 +48,7 @@ class WorkStore:
         self.lease_ms = lease_ms  #: a claim's lease when neither the request nor the queue names one
         self.retention_ms = retention_ms  #: how long final items are kept (0: until deleted by hand)
         self._lease_cache: dict[str, tuple[float, int | None]] = {}  #: queue -> (read at, its lease setting)
+        self.queue_names = NameIndex(scripts, keys.keyspace, QUEUE_INDEX)  #: every queue ever used (for /metrics)
 
     def _defaults(self) -> list[int]:
         return [self.max_retries, self.retention_ms]
@@ -62,6 +64,7 @@ class WorkStore:
         queue = self.keys.queue(queue_name)
         batch = [{**item, "id": str(uuid.uuid4())} for item in items]
         reply = await self._scripts.call("work_add", queue.all, [*self._defaults(), msgpack.packb(batch)], once=once)
+        await self.queue_names.add(queue_name)
         return [_text(item_id) for item_id in reply]
 
     async def create(self, fields: Item, once: Once | None = None) -> str:

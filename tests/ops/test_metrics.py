@@ -1,5 +1,7 @@
 """/metrics: values checked against the state they describe after a scripted workload, on a
-single Redis and on a Cluster; labels bounded; counters summed across `--workers 2`."""
+single Redis, on a Cluster and behind `--workers 2`; labels bounded; counters summed across
+workers; the state snapshot shared by nodes and renewed; parts' indexes instead of SCAN; a
+scrape of many topics never holding the event loop for long."""
 
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
 
 async def workload(client) -> None:
     """Known state: topics a (4 ready, 1 in flight, 1 delayed, 1 dead letter) and b (1 ready);
-    line acme/main (2 waiting, 1 served); work queue jobs (2 NEW, 1 IN_PROGRESS)."""
+    line acme/main (2 waiting, 1 served); work queue jobs (2 NEW, 1 IN_PROGRESS); one address
+    banned (last: the ban is this client's own address). Needs ban_threshold=2."""
     for _ in range(5):
         assert (await client.post("/publish/a", data=b"x")).status == 202
     assert (await client.post("/publish/a?delay=1h", data=b"later")).status == 202
@@ -45,6 +48,8 @@ async def workload(client) -> None:
     for i in range(3):
         assert (await client.post("/api/queue", json={"queue_name": "jobs", "data": f"d{i}"}, headers=KEY)).status == 201
     assert (await client.post("/api/queue/jobs/claim", json={}, headers=KEY)).status == 200
+    for status in (401, 401, 403):
+        assert (await client.post("/api/queue", json={"queue_name": "x"}, headers={"X-API-Key": "bad"})).status == status
 
 
 async def consume_until_empty(client, topic: str) -> None:
@@ -69,12 +74,17 @@ def check_state(values: dict) -> None:
     assert values[("microq_work_leased", (("queue", "jobs"),))] == 1  # the claim holds a lease (30 min default)
     assert values[("microq_work_leases_lapsed", (("queue", "jobs"),))] == 0
     assert values[("microq_work_leases_lapsed_total_all", ())] == 0
-    assert values[("microq_security_active_bans", ())] == 0
+    assert values[("microq_security_active_bans", ())] == 1
+    assert values[("microq_lines", ())] == 1
+    assert values[("microq_work_queues", ())] == 1
     assert all(values[("microq_state_up", (("part", p),))] == 1 for p in ("lines", "topics", "work", "security"))
 
 
+WORKLOAD = {"api_keys": ("k",), "visibility_timeout": 300.0, "ban_threshold": 2}
+
+
 async def test_metrics_match_the_state_on_one_redis(make_client):
-    client = await make_client(api_keys=("k",), visibility_timeout=300.0)
+    client = await make_client(**WORKLOAD, metrics_state_ttl=0)  # every scrape reads the state itself
     await workload(client)
     answer = await client.get("/metrics")
     assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/plain")
@@ -83,6 +93,40 @@ async def test_metrics_match_the_state_on_one_redis(make_client):
     after = samples(await (await client.get("/metrics")).text())
     assert after[("microq_topic_ready", (("topic", "a"),))] == 0
     assert after[("microq_topic_in_flight", (("topic", "a"),))] == 1
+    assert after[("microq_metrics_state_age_seconds", ())] == 0
+
+
+async def test_the_shared_snapshot_matches_the_state_and_is_renewed(make_client):
+    client = await make_client(**WORKLOAD, metrics_state_ttl=0.3)
+    await workload(client)
+    check_state(samples(await (await client.get("/metrics")).text()))  # no snapshot yet: read for this scrape
+    await consume_until_empty(client, "a")
+    # the snapshot is renewed once it is TTL old: soon every scrape shows the consumed topic
+    deadline = time.monotonic() + 10
+    while True:
+        after = samples(await (await client.get("/metrics")).text())
+        if after[("microq_topic_ready", (("topic", "a"),))] == 0 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    assert after[("microq_topic_ready", (("topic", "a"),))] == 0
+    assert after[("microq_topic_in_flight", (("topic", "a"),))] == 1
+    assert 0 <= after[("microq_metrics_state_age_seconds", ())] < 5
+
+
+async def test_nodes_share_one_snapshot_read_once_per_ttl(make_client):
+    """Two nodes, many scrapes within the TTL: one state read between them, and both serve its
+    numbers (not their own newer read), with its age."""
+    a, b = await make_client(metrics_state_ttl=30), await make_client(metrics_state_ttl=30)
+    await a.post("/publish/shared", data=b"x")
+    first = samples(await (await a.get("/metrics")).text())
+    reads = first[("microq_metrics_state_read_seconds_count", ())]
+    await a.post("/publish/shared", data=b"y")  # not in the snapshot until it is renewed
+    for node in (a, b, a, b, b):
+        later = samples(await (await node.get("/metrics")).text())
+        assert later[("microq_topic_ready", (("topic", "shared"),))] == 1
+        assert later[("microq_metrics_state_read_seconds_count", ())] == reads  # nobody read again
+        assert later[("microq_metrics_state_age_seconds", ())] >= 0
+    assert first[("microq_topic_ready", (("topic", "shared"),))] == 1
 
 
 async def test_every_node_reports_the_same_state(two_clients):
@@ -113,7 +157,7 @@ async def test_requests_are_labelled_by_route_template_not_path(make_client):
 
 
 async def test_labels_are_bounded_by_top_n(make_client):
-    client = await make_client(metrics_top_n=2)
+    client = await make_client(metrics_top_n=2, metrics_state_ttl=0)
     for i, count in enumerate((1, 5, 3, 2)):
         for _ in range(count):
             await client.post(f"/publish/t{i}", data=b"x")
@@ -128,11 +172,14 @@ async def test_metrics_on_a_cluster(aiohttp_client, redis_cluster, settings):
     flush = connect(redis_cluster.url, cluster=True)
     await flush.flushall()
     await flush.aclose()
-    client = await aiohttp_client(create_app(settings.replace(
-        redis_url=redis_cluster.url, redis_cluster=True, api_keys=("k",), visibility_timeout=300.0)))
+    client = await aiohttp_client(create_app(settings.replace(redis_url=redis_cluster.url, redis_cluster=True,
+                                                              **WORKLOAD)))
     await workload(client)
-    values = samples(await (await client.get("/metrics")).text())
+    values = samples(await (await client.get("/metrics")).text())  # the first snapshot, read now
     check_state(values)
+    again = samples(await (await client.get("/metrics")).text())  # served from the snapshot in Redis
+    check_state(again)
+    assert again[("microq_metrics_state_age_seconds", ())] >= 0
 
 
 async def test_counters_add_up_across_two_workers(tmp_path, redis_url, redis):
@@ -205,7 +252,7 @@ async def test_a_scrape_while_redis_is_down_still_answers_and_says_so(aiohttp_cl
 
 
 async def test_active_bans_are_counted(make_client):
-    client = await make_client(api_keys=("k",), ban_threshold=2)
+    client = await make_client(api_keys=("k",), ban_threshold=2, metrics_state_ttl=0)
     for _ in range(3):
         await client.post("/api/queue", json={"queue_name": "jobs"}, headers={"X-API-Key": "wrong"})
     values = samples(await (await client.get("/metrics")).text())
