@@ -193,18 +193,25 @@ async def test_counters_add_up_across_two_workers(tmp_path, redis_url, redis):
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as session:
             await _until_ready(session, base)
+            for _ in range(3):
+                async with session.post(f"{base}/publish/w", data=b"x") as answer:
+                    assert answer.status == 202
             for _ in range(40):  # new connections: SO_REUSEPORT spreads them over both workers
                 async with aiohttp.ClientSession() as fresh:
                     async with fresh.get(f"{base}/healthz") as answer:
                         assert answer.status == 200
-            seen = set()
+            seen, state = set(), set()
             for _ in range(10):
                 async with aiohttp.ClientSession() as fresh:
                     async with fresh.get(f"{base}/metrics") as answer:
                         values = samples(await answer.text())
                 seen.add(values[("microq_http_requests_total",
                                  (("method", "GET"), ("route", "/healthz"), ("status", "200")))])
+                state.add((values[("microq_topic_ready", (("topic", "w"),))], values[("microq_topics", ())],
+                           values[("microq_metrics_state_read_seconds_count", ())]))
             assert seen == {40.0}  # whichever worker answered, the sum over both
+            # whichever worker answered, the same state, from one read for both (the shared snapshot)
+            assert state == {(3.0, 1.0, 1.0)}
     finally:
         stop_process(node)
 
@@ -257,3 +264,73 @@ async def test_active_bans_are_counted(make_client):
         await client.post("/api/queue", json={"queue_name": "jobs"}, headers={"X-API-Key": "wrong"})
     values = samples(await (await client.get("/metrics")).text())
     assert values[("microq_security_active_bans", ())] == 1
+
+
+async def test_lines_and_queues_from_before_their_indexes_are_found_once(make_client, redis):
+    """State written before the lines and work indexes existed (or by a node of an earlier
+    version) is found by one SCAN, which fills the indexes and is not repeated."""
+    client = await make_client(**WORKLOAD, metrics_state_ttl=0)
+    await workload(client)
+    index_keys = [key for pattern in ("mq:li:*", "mq:wq:*") async for key in redis.scan_iter(match=pattern)]
+    assert index_keys  # kept by join and add
+    await redis.delete(*index_keys)
+    fresh = await make_client(**WORKLOAD, metrics_state_ttl=0)  # a node that never listed them itself
+    check_state(samples(await (await fresh.get("/metrics")).text()))
+    assert await redis.get("mq:li:{backfilled}:done") == b"1" and await redis.get("mq:wq:{backfilled}:done") == b"1"
+    await redis.delete(*[key async for key in redis.scan_iter(match="mq:l:*:seq")])  # not looked for again:
+    values = samples(await (await fresh.get("/metrics")).text())
+    assert values[("microq_lines", ())] == 1  # the index, refilled, still lists the line
+
+
+class LoopHold:
+    """The longest CPU time the event loop's thread spent between two turns of a probe task: an
+    upper bound of the longest time anything held the loop. CPU time, not wall time, so a busy
+    machine that takes the CPU away from this process does not count as holding the loop."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> LoopHold:
+        self._task = asyncio.create_task(self._probe())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._task.cancel()
+
+    async def _probe(self) -> None:
+        last = time.thread_time()
+        while True:
+            await asyncio.sleep(0.001)
+            now = time.thread_time()
+            self.longest = max(self.longest, now - last)
+            last = now
+
+
+async def test_a_scrape_of_thousands_of_topics_never_holds_the_event_loop_long(make_client):
+    """3,000 topics: neither a scrape that reads the state itself nor one served from the shared
+    snapshot holds the node's event loop for 200 ms (behaviour, not speed: the reads yield between
+    bounded batches; bench/bench_metrics.py measures the times)."""
+    import gc
+
+    reading = await make_client(metrics_state_ttl=0)
+    sharing = await make_client()
+    limit = asyncio.Semaphore(32)
+
+    async def publish(i: int) -> None:
+        async with limit:
+            assert (await reading.post(f"/publish/many.t{i}", data=b"x")).status == 202
+
+    await asyncio.gather(*(publish(i) for i in range(3000)))
+    gc.collect()
+    gc.freeze()  # the test runner's own heap is not what is measured: its full collections would be
+    try:
+        async with LoopHold() as hold:
+            for client in (reading, reading, sharing, sharing, sharing):
+                values = samples(await (await client.get("/metrics")).text())
+                assert values[("microq_topics", ())] == 3000
+                assert values[("microq_topic_ready_total_all", ())] == 3000
+        assert hold.longest < 0.2, f"the event loop was held for {hold.longest * 1000:.0f} ms of CPU"
+    finally:
+        gc.unfreeze()
