@@ -1,7 +1,16 @@
-"""The cost of a /metrics scrape as topics grow, beside GET /healthz on the same node (the anchor),
-and what a scrape does to other requests' latency (the state is read in chunks that yield the
-event loop). The longest /healthz without scrapes is the anchor for that: with many topics the
-topics part's once-a-second sweep runs on the same loop. `python -m bench.bench_metrics [max_topics]`"""
+"""The cost of a /metrics scrape as topics, lines and work queues grow, and what scraping does to
+the other requests of the node, against GET /healthz on the same node without scrapes (the
+anchor, same run).
+
+Two nodes on one Redis: `shared` runs with the default MICROQ_METRICS_STATE_TTL (10 s: scrapes
+serve the snapshot kept in Redis, renewed in the background once per TTL), `read-each` with
+MICROQ_METRICS_STATE_TTL=0 (every scrape reads the whole state itself, as before the snapshot).
+While `shared` is scraped, it is scraped once a second for 12 s, so its window holds at least
+one background renewal; `read-each` is scraped back to back.
+
+`python -m bench.bench_metrics [max_topics]` (default 10000; lines and work queues: a tenth of
+the topics each, one waiting person / one item apiece).
+"""
 
 from __future__ import annotations
 
@@ -17,34 +26,44 @@ import aiohttp
 
 from bench.common import percentile, print_table, start_microq, start_redis
 
+ENV = {"MICROQ_WORK_AUTH": "off"}  # the bench fills work queues without keys or rate limits
+SHARED_WINDOW = 12.0  #: seconds the shared node is scraped once a second (> its 10 s TTL)
+
 
 async def fill(base: str, have: int, want: int) -> None:
-    """Topics t<have>..t<want-1>, one message each, published over HTTP (16 at a time)."""
+    """Topics bench.t<have>..t<want-1> (one message each), and a tenth as many lines (one person
+    waiting each) and work queues (one item each), over HTTP, 16 requests at a time."""
     async with aiohttp.ClientSession() as session:
-        names = iter(range(have, want))
+        requests = [("POST", f"/publish/bench.t{i}", {"data": b"x"}, 202) for i in range(have, want)]
+        requests += [("POST", f"/api/bench/l{i}/join", {"json": {"name": "p"}}, 201)
+                     for i in range(have // 10, want // 10)]
+        requests += [("POST", "/api/queue", {"json": {"queue_name": f"bench.q{i}", "data": "d"}}, 201)
+                     for i in range(have // 10, want // 10)]
+        todo = iter(requests)
 
-        async def publisher() -> None:
-            for i in names:
-                async with session.post(f"{base}/publish/bench.t{i}", data=b"x") as answer:
-                    assert answer.status == 202, answer.status
+        async def sender() -> None:
+            for method, path, body, status in todo:
+                async with session.request(method, f"{base}{path}", **body) as answer:
+                    assert answer.status == status, (path, answer.status, await answer.text())
 
-        await asyncio.gather(*(publisher() for _ in range(16)))
+        await asyncio.gather(*(sender() for _ in range(16)))
 
 
-async def timed_gets(session: aiohttp.ClientSession, url: str, count: int) -> tuple[list[float], int]:
-    times, size = [], 0
+async def timed_gets(session: aiohttp.ClientSession, url: str, count: int, every: float = 0.0) -> tuple[list[float], bytes]:
+    times, body = [], b""
     for _ in range(count):
         started = time.perf_counter()
         async with session.get(url) as answer:
             body = await answer.read()
             assert answer.status == 200
         times.append((time.perf_counter() - started) * 1000)
-        size = len(body)
-    return sorted(times), size
+        if every:
+            await asyncio.sleep(max(0.0, every - (time.perf_counter() - started)))
+    return sorted(times), body
 
 
 async def healthz_during(session: aiohttp.ClientSession, base: str, busy: asyncio.Task) -> list[float]:
-    """GET /healthz back to back while `busy` (scrapes) runs: how long the node's loop was held."""
+    """GET /healthz back to back while `busy` runs."""
     times = []
     while not busy.done():
         started = time.perf_counter()
@@ -54,33 +73,54 @@ async def healthz_during(session: aiohttp.ClientSession, base: str, busy: asynci
     return sorted(times)
 
 
-async def measure(base: str, topics: int, scrapes: int) -> dict[str, object]:
+def gauge(body: bytes, name: str) -> float | str:
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return ""
+
+
+async def measure(base: str, node: str, topics: int) -> dict[str, object]:
     async with aiohttp.ClientSession() as session:
-        anchor, _ = await timed_gets(session, f"{base}/healthz", 200)
+        anchor, _ = await timed_gets(session, f"{base}/healthz", 300)
         idle = await healthz_during(session, base, asyncio.create_task(asyncio.sleep(3)))
-        scrape, size = await timed_gets(session, f"{base}/metrics", scrapes)
-        busy = asyncio.create_task(timed_gets(session, f"{base}/metrics", scrapes))
+        await timed_gets(session, f"{base}/metrics", 1)  # the first snapshot
+        scrape, body = await timed_gets(session, f"{base}/metrics", 20)
+        if node == "shared":
+            busy = asyncio.create_task(timed_gets(session, f"{base}/metrics", round(SHARED_WINDOW), every=1.0))
+        else:
+            busy = asyncio.create_task(timed_gets(session, f"{base}/metrics", 20))
         during = await healthz_during(session, base, busy)
-        await busy
-    return {"topics": topics, "healthz p50 ms (anchor)": round(percentile(anchor, 0.5), 2),
+        _, last = await busy
+    read_ms = gauge(last, "microq_metrics_state_read_duration_seconds")
+    return {"topics": topics, "node": node,
+            "healthz p50 ms (anchor)": round(percentile(anchor, 0.5), 2),
+            "healthz p99 ms (anchor)": round(percentile(anchor, 0.99), 2),
+            "healthz max ms, 3 s idle": round(max(idle), 1),
             "scrape p50 ms": round(percentile(scrape, 0.5), 1), "scrape p99 ms": round(percentile(scrape, 0.99), 1),
-            "scrape / healthz": round(percentile(scrape, 0.5) / percentile(anchor, 0.5)),
-            "body KiB": round(size / 1024, 1),
-            "healthz max ms, 3 s without scrapes": round(max(idle), 1) if idle else "",
-            "healthz max ms while scraping": round(max(during), 1) if during else "",
-            "healthz p50 ms while scraping": round(percentile(during, 0.5), 2) if during else ""}
+            "scrape / healthz": round(percentile(scrape, 0.5) / percentile(anchor, 0.5), 1),
+            "state read ms": round(read_ms * 1000) if read_ms != "" else "",
+            "body KiB": round(len(body) / 1024, 1),
+            "healthz p50 ms while scraping": round(percentile(during, 0.5), 2),
+            "healthz p99 ms while scraping": round(percentile(during, 0.99), 1),
+            "healthz max ms while scraping": round(max(during), 1)}
 
 
 async def main(max_topics: int) -> None:
     sizes = [n for n in (0, 1000, 10000, 100000) if n <= max_topics]
     rows = []
-    with start_redis() as redis, start_microq(redis.url) as base:
+    with start_redis() as redis, \
+            start_microq(redis.url, env=ENV) as shared, \
+            start_microq(redis.url, env={**ENV, "MICROQ_METRICS_STATE_TTL": "0"}) as read_each:
         have = 0
         for n in sizes:
-            await fill(base, have, n)
+            await fill(shared, have, n)
             have = n
-            rows.append(await measure(base, n, scrapes=20 if n <= 10000 else 5))
-    print_table("/metrics scrape cost (MICROQ_METRICS_TOP_N=20, one node, one Redis)", rows)
+            await asyncio.sleep(2)  # both nodes' registries have replayed the new topics
+            rows.append(await measure(shared, "shared", n))
+            rows.append(await measure(read_each, "read-each", n))
+    print_table("/metrics scrape cost (MICROQ_METRICS_TOP_N=20, two nodes, one Redis; lines and work "
+                "queues: topics / 10 each)", rows)
 
 
 if __name__ == "__main__":
