@@ -224,7 +224,11 @@ async def read_many(scripts: Scripts, commands: list[tuple[Any, ...]], batch: in
                 replies[i] = answer
             await asyncio.sleep(0)
 
-    await asyncio.gather(*(read_server(c, positions) for c, positions in groups.values()))
+    outcomes = await asyncio.gather(*(read_server(c, positions) for c, positions in groups.values()),
+                                    return_exceptions=True)  # every server's read ends before any error is raised
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
     for i, reply in enumerate(replies):
         if isinstance(reply, hiredis.ReplyError) and str(reply).startswith(("MOVED ", "ASK ")):
             replies[i] = await scripts.execute(*commands[i])

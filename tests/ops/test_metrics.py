@@ -184,7 +184,8 @@ async def test_metrics_on_a_cluster(aiohttp_client, redis_cluster, settings):
 
 async def test_counters_add_up_across_two_workers(tmp_path, redis_url, redis):
     port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "MICROQ_DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, "REDIS_URL": redis_url, "MICROQ_DATA_DIR": str(tmp_path / "data"),
+           "MICROQ_METRICS_STATE_TTL": "60s"}  # one snapshot for every scrape of the test
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     node = subprocess.Popen([sys.executable, "-m", "microq", "serve", "--port", str(port), "--workers", "2"],
                             env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
