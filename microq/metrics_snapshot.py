@@ -119,14 +119,14 @@ class StateSnapshot:
         except Exception as exc:  # noqa: BLE001 - the turn lapses after LEASE_MS; the next poll tries again
             log.warning("metrics: storing the state snapshot failed: %s", exc)
             return None
-        return body + _age(0, took)
+        return body + _age(took, took)  # read just now: as old as the read's start
 
     async def _read_here(self) -> bytes:
         """A read of this node's own (not stored), shared by concurrent scrapes of it."""
         if self._reading is None or self._reading.done():
             self._reading = asyncio.create_task(self._timed_read(), name="metrics-state-read")
         body, took = await asyncio.shield(self._reading)
-        return body + _age(0, took)
+        return body + _age(took, took)  # read just now: as old as the read's start
 
     async def _timed_read(self) -> tuple[bytes, int]:
         started = time.perf_counter()
@@ -150,8 +150,8 @@ def _render(families: list[Metric]) -> bytes:
 
 def _age(age_ms: int, took_ms: int) -> bytes:
     age = GaugeMetricFamily("microq_metrics_state_age_seconds",
-                            "How old the state gauges of this answer are (Redis clock): they are a snapshot "
-                            "shared by every node, renewed every MICROQ_METRICS_STATE_TTL")
+                            "How long ago the read of the state gauges of this answer started (Redis clock): "
+                            "they are a snapshot shared by every node, renewed every MICROQ_METRICS_STATE_TTL")
     age.add_metric([], max(0, age_ms) / 1000)
     took = GaugeMetricFamily("microq_metrics_state_read_duration_seconds",
                              "How long the read of that snapshot took")

@@ -93,7 +93,7 @@ async def test_metrics_match_the_state_on_one_redis(make_client):
     after = samples(await (await client.get("/metrics")).text())
     assert after[("microq_topic_ready", (("topic", "a"),))] == 0
     assert after[("microq_topic_in_flight", (("topic", "a"),))] == 1
-    assert after[("microq_metrics_state_age_seconds", ())] == 0
+    assert after[("microq_metrics_state_age_seconds", ())] == after[("microq_metrics_state_read_duration_seconds", ())]
 
 
 async def test_the_shared_snapshot_matches_the_state_and_is_renewed(make_client):
@@ -335,3 +335,23 @@ async def test_a_scrape_of_thousands_of_topics_never_holds_the_event_loop_long(m
         assert hold.longest < 0.2, f"the event loop was held for {hold.longest * 1000:.0f} ms of CPU"
     finally:
         gc.unfreeze()
+
+
+async def test_one_node_at_a_time_renews_the_snapshot(make_client):
+    """The turn: one taker while it is held; a node whose turn was taken stores nothing; a stored
+    snapshot is nobody's turn until it is TTL old."""
+    from microq.appkeys import SCRIPTS
+    from microq.metrics_snapshot import SNAPSHOT
+
+    client = await make_client()
+    scripts, keys = client.app[SCRIPTS], client.app[SNAPSHOT].keys
+    _, first, _ = await scripts.call("metrics_state_get", keys, ["a", 60000, 0])
+    _, second, _ = await scripts.call("metrics_state_get", keys, ["b", 60000, 0])
+    assert (first, second) == (1, 0)
+    assert await scripts.call("metrics_state_put", keys, ["b", b"late", 60000, 60000]) == 0
+    assert await scripts.call("metrics_state_put", keys, ["a", b"snapshot", 60000, 60000]) == 1
+    _, third, stored = await scripts.call("metrics_state_get", keys, ["b", 60000, 1])
+    assert third == 0 and stored == b"snapshot"
+    assert await scripts.call("metrics_state_put", keys, ["a", b"again", 0, 60000]) == 1  # TTL 0: free at once
+    _, fourth, _ = await scripts.call("metrics_state_get", keys, ["b", 60000, 0])
+    assert fourth == 1
