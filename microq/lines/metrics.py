@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from microq.appkeys import KEYSPACE, REDIS, SCRIPTS
 from microq.lines.appkeys import STORE
 from microq.lines.keys import LineKeys, line_key
-from microq.metrics import read_many, scan_keys, tag_of, top, unescape_tag
+from microq.metrics import Largest, read_many, scan_keys, tag_of, unescape_tag
 
 SLICE = 1000  #: lines whose commands are built at a time (2,000 commands)
 
@@ -26,16 +26,17 @@ async def read_state(app: web.Application, top_n: int) -> list[Metric]:
     scripts, keyspace, index = app[SCRIPTS], app[KEYSPACE], app[STORE].lines
     await index.backfill(lambda: _joined_lines(app))
     lines = await index.names()
-    replies = []
-    for start in range(0, len(lines), SLICE):  # a slice at a time: key names are built between yields
-        commands = []
-        for line in lines[start:start + SLICE]:
+    waiting, served, longest = {}, {}, Largest(top_n)
+    for start in range(0, len(lines), SLICE):  # a slice at a time: no step walks every line
+        part, commands = lines[start:start + SLICE], []
+        for line in part:
             key = line_key(keyspace, *line.split("/", 1))  # LineKeys.of would build 14 names per line
             commands += [("ZCARD", key("wait")), ("HGET", key("stats"), "n")]
-        replies += await read_many(scripts, commands)
-    waiting = {line: _int(replies[2 * i]) for i, line in enumerate(lines)}
-    served = {line: _int(replies[2 * i + 1]) for i, line in enumerate(lines)}
-    largest = top(waiting, top_n)
+        replies = await read_many(scripts, commands)
+        for i, line in enumerate(part):
+            waiting[line], served[line] = _int(replies[2 * i]), _int(replies[2 * i + 1])
+        longest.offer({line: waiting[line] for line in part})
+    largest = longest.names()
     keys = {line: LineKeys.of(keyspace, *line.split("/", 1)) for line in largest}
     detail = await read_many(scripts, [c for line in largest
                                        for c in (("LRANGE", keys[line].durations, 0, -1), ("HVALS", keys[line].done))])

@@ -13,7 +13,7 @@ from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from microq.appkeys import KEYSPACE, SCRIPTS
-from microq.metrics import read_many, top
+from microq.metrics import Largest, read_many
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS
 from microq.topics.names import is_dlq
 
@@ -31,8 +31,7 @@ HELP = {
 async def read_state(app: web.Application, top_n: int) -> list[Metric]:
     """Every gauge of the topics part: depths over every topic, then the `top_n` largest topics' own."""
     names = await _topic_names(app)
-    counts, totals = await _depths(app, names)
-    largest = top({name: sum(c[:4]) for name, c in counts.items()}, top_n)
+    counts, totals, largest = await _depths(app, names, top_n)
     families = [GaugeMetricFamily("microq_topics", "Registered topics (dead-letter topics not counted)",
                                   value=len(names)), *_depth_families(counts, totals, largest)]
     # gauges read for the largest topics only (bounded by top_n, whatever the number of topics)
@@ -49,9 +48,11 @@ async def _topic_names(app: web.Application) -> list[str]:
     return [name for name in registry.index.page("", len(registry.index)) if not is_dlq(name)]
 
 
-async def _depths(app: web.Application, names: list[str]) -> tuple[dict[str, list[int]], list[int]]:
-    """topic -> its FIELDS counts, and their totals over every topic."""
-    keyspace, counts, totals = app[KEYSPACE], {}, [0] * len(FIELDS)
+async def _depths(app: web.Application, names: list[str],
+                  top_n: int) -> tuple[dict[str, list[int]], list[int], list[str]]:
+    """topic -> its FIELDS counts, their totals over every topic, and the `top_n` topics holding the
+    most messages (ready + in flight + delayed + dead letters)."""
+    keyspace, counts, totals, largest = app[KEYSPACE], {}, [0] * len(FIELDS), Largest(top_n)
     for start in range(0, len(names), SLICE):  # a slice at a time: few live objects, short loop holds
         part, commands = names[start:start + SLICE], []
         for name in part:
@@ -61,12 +62,14 @@ async def _depths(app: web.Application, names: list[str]) -> tuple[dict[str, lis
             commands += [("ZCARD", key("ready")), ("ZCARD", key("inflight")), ("ZCARD", key("delayed")),
                          ("ZCARD", key("dlq:ready")), ("ZCARD", key("hookq"))]
         replies = await read_many(app[SCRIPTS], commands)
+        sizes = {}
         for i, name in enumerate(part):
             row = [r if isinstance(r, int) else 0 for r in replies[i * 5:i * 5 + 5]]
-            counts[name] = row
+            counts[name], sizes[name] = row, sum(row[:4])
             for index, value in enumerate(row):
                 totals[index] += value
-    return counts, totals
+        largest.offer(sizes)
+    return counts, totals, largest.names()
 
 
 def _depth_families(counts: dict[str, list[int]], totals: list[int], largest: list[str]) -> list[Metric]:

@@ -13,7 +13,7 @@ from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from microq.appkeys import KEYSPACE, REDIS, SCRIPTS
-from microq.metrics import read_many, scan_keys, tag_of, top, unescape_tag
+from microq.metrics import Largest, read_many, scan_keys, tag_of, unescape_tag
 from microq.name_index import NameIndex
 from microq.work.keys import QUEUE_INDEX, STATUSES
 
@@ -27,27 +27,33 @@ async def read_state(app: web.Application, top_n: int) -> list[Metric]:
     queues = await index.names()
     seconds, micros = await scripts.execute("TIME")  # Redis's clock, as the scripts' lease ends are
     now_ms = int(seconds) * 1000 + int(micros) // 1000
-    replies = []
-    for start in range(0, len(queues), SLICE):  # a slice at a time: key names are built between yields
-        commands = []
-        for queue in queues[start:start + SLICE]:
+    n, rows, largest_queues = len(STATUSES) + 2, {}, Largest(top_n)
+    by_status, lapsed_all = [0] * len(STATUSES), 0
+    for start in range(0, len(queues), SLICE):  # a slice at a time: no step walks every queue
+        part, commands = queues[start:start + SLICE], []
+        for queue in part:
             # built directly, not by WorkKeys.queue: its cache of busy queues' names is not churned
             key = keyspace.entity("w", queue)
             commands += [("ZCARD", key(f"s:{status}")) for status in STATUSES]
             commands += [("ZCARD", key("leases")), ("ZCOUNT", key("leases"), "-inf", now_ms)]
-        replies += [r if isinstance(r, int) else 0 for r in await read_many(scripts, commands)]
-    n = len(STATUSES) + 2
-    rows = {queue: replies[i * n:(i + 1) * n] for i, queue in enumerate(queues)}
-    counts = {queue: row[:len(STATUSES)] for queue, row in rows.items()}
-    largest = top({queue: sum(c) for queue, c in counts.items()}, top_n)
+        replies = [r if isinstance(r, int) else 0 for r in await read_many(scripts, commands)]
+        sizes = {}
+        for i, queue in enumerate(part):
+            row = rows[queue] = replies[i * n:(i + 1) * n]
+            sizes[queue] = sum(row[:len(STATUSES)])
+            for index in range(len(STATUSES)):
+                by_status[index] += row[index]
+            lapsed_all += row[-1]
+        largest_queues.offer(sizes)
+    largest = largest_queues.names()
     items = GaugeMetricFamily("microq_work_items", "Work items by status; the largest queues",
                               labels=["queue", "status"])
     totals = GaugeMetricFamily("microq_work_items_total_all", "Work items by status, all queues together",
                                labels=["status"])
     for index, status in enumerate(STATUSES):
         for queue in largest:
-            items.add_metric([queue, status], counts[queue][index])
-        totals.add_metric([status], sum(c[index] for c in counts.values()))
+            items.add_metric([queue, status], rows[queue][index])
+        totals.add_metric([status], by_status[index])
     leased = GaugeMetricFamily("microq_work_leased", "IN_PROGRESS items held by a claim lease; the largest queues",
                                labels=["queue"])
     lapsed = GaugeMetricFamily("microq_work_leases_lapsed", "Claims whose lease has ended and that the sweep has "
@@ -56,10 +62,10 @@ async def read_state(app: web.Application, top_n: int) -> list[Metric]:
     for queue in largest:
         leased.add_metric([queue], rows[queue][-2])
         lapsed.add_metric([queue], rows[queue][-1])
-    lapsed_all = GaugeMetricFamily("microq_work_leases_lapsed_total_all", "Lapsed claim leases not yet handed back, "
-                                   "all queues", value=sum(row[-1] for row in rows.values()))
+    lapsed_total = GaugeMetricFamily("microq_work_leases_lapsed_total_all", "Lapsed claim leases not yet handed "
+                                     "back, all queues", value=lapsed_all)
     return [GaugeMetricFamily("microq_work_queues", "Work queues that ever held an item", value=len(queues)),
-            items, totals, leased, lapsed, lapsed_all]
+            items, totals, leased, lapsed, lapsed_total]
 
 
 async def _used_queues(app: web.Application) -> list[str]:

@@ -355,3 +355,15 @@ async def test_one_node_at_a_time_renews_the_snapshot(make_client):
     assert await scripts.call("metrics_state_put", keys, ["a", b"again", 0, 60000]) == 1  # TTL 0: free at once
     _, fourth, _ = await scripts.call("metrics_state_get", keys, ["b", 60000, 0])
     assert fourth == 1
+
+
+def test_the_largest_fed_in_slices_are_the_largest_of_all():
+    import random
+
+    from microq.metrics import Largest, top
+
+    sizes = {f"e{i}": random.randrange(50) for i in range(2000)}
+    largest, names = Largest(20), list(sizes)
+    for start in range(0, len(names), 300):
+        largest.offer({name: sizes[name] for name in names[start:start + 300]})
+    assert largest.names() == top(sizes, 20)
