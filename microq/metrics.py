@@ -188,8 +188,8 @@ async def scan_keys(redis: Any, pattern: str, type_: str | None = None) -> list[
     """Every key matching `pattern`, on every primary of a Cluster; 10,000 keys examined per round trip
     (a few ms of Redis time each).
 
-    For parts that keep no registry of their entities. SCAN walks the whole keyspace, so its cost
-    grows with every key stored; bench/bench_metrics.py measures it.
+    Only for a part's one-time backfill of an index (microq/name_index.py): SCAN walks the whole
+    keyspace, so its cost grows with every key stored, and no scrape may pay that.
     """
     found = []
     async for key in redis.scan_iter(match=pattern, count=10000, _type=type_):
