@@ -333,6 +333,8 @@ CLAIMED_EXAMPLE = {"success": True, "item": {"id": "75c281b8-c050-4b67-8a3b-f1d6
                                              "claimed_by": "worker-7", "claimed_date": "2026-12-01T21:20:01.145Z",
                                              "lease_expires": "2026-12-01T21:30:01.145Z", "retries": 0},
                    "lease_token": "17", "lease_expires": "2026-12-01T21:30:01.145Z"}
+QUEUE_ROW = obj({"name": STRING, "counts": {"type": "object", "additionalProperties": INT}, "overdue": INT,
+                 "deferred": INT, "total": INT}, ("name", "counts", "overdue", "total"))
 TRIGGER = obj({"name": STRING, "type": {"type": "string", "enum": ["SINGLE", "QUEUE"]}, "process_status": STRING,
                "queue_name": NULLABLE_STRING, "description": NULLABLE_STRING})
 
@@ -343,7 +345,18 @@ def work_paths() -> dict:
                               ("queue_name",)),
                           {"queue_name": "invoices", "data": {"invoice": 1042}, "reference": "INV-1042"})
     return {
-        "/api/queue": {"post": op(t, "Add a work item", {"201": answer(
+        "/api/queue": {"get": op(
+            t, "Every work queue with its counts, by name, paged", {"200": answer(
+                "Queues", obj({"queues": {"type": "array", "items": QUEUE_ROW},
+                               "next": {"type": ["string", "null"], "description": "the `cursor` of the next page"}},
+                              ("queues", "next")),
+                {"queues": [{"name": "invoices", "counts": {"NEW": 2, "IN_PROGRESS": 1, "DONE": 7, "FAILED": 0,
+                                                            "ABANDONED": 0}, "overdue": 1, "deferred": 0,
+                             "total": 10}], "next": None})},
+            [query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "50 unless given"),
+             query("cursor", {"type": "string", "maxLength": 100}, "the last name of the previous page")],
+            security=API_KEY),
+            "post": op(t, "Add a work item", {"201": answer(
             "Created", obj({"success": BOOL, "id": STRING}, ("success", "id")),
             {"success": True, "id": "0b6f5c1e-8a2d-4f0e-9b57-2f1a3c4d5e6f"})},
             [header("Idempotency-Key", "retrying with the same key within 24 h creates nothing more")],

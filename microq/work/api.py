@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from microq import idempotency
+from microq import idempotency, parse
 from microq.errors import BadRequest, MicroQError, NotFound
 from microq.http import read_json, read_object
 from microq.idempotency import Once
@@ -178,6 +178,28 @@ async def set_trigger_status(request: web.Request) -> web.Response:
 
 
 # -- work queue extensions
+
+QUEUES_PAGE_MAX = 100  #: queues one GET /api/queue lists at most (each costs one counts script)
+
+
+@routes.get("/api/queue")
+@guarded("queue-read")
+async def list_queues(request: web.Request) -> web.Response:
+    """Every work queue (from the index of queue names the adds keep, never a keyspace scan), by name, paged by
+    ?cursor=<the last name of the previous page>&limit=50, each with its counts."""
+    query = request.query
+    try:
+        limit = parse.whole_number(query.get("limit", "50"), 1, QUEUES_PAGE_MAX)
+    except ValueError as exc:
+        raise BadRequest(f"limit: {exc}") from None
+    after = fields.checked("cursor", query.get("cursor", ""), fields.NAME_MAX)
+    store = request.app[WORK].store
+    names = await store.list_queue_names(after, limit)
+    counted = await asyncio.gather(*(store.counts(name) for name in names))
+    queues = [{"name": name, "counts": counts, "overdue": overdue, "deferred": deferred,
+               "total": sum(counts.values())} for name, (counts, overdue, deferred) in zip(names, counted)]
+    return web.json_response({"queues": queues, "next": names[-1] if len(names) == limit else None})
+
 
 BULK_MAX = 1000  #: items in one bulk add at most
 ERRORS_SHOWN = 20  #: invalid items a refused bulk add names at most

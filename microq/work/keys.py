@@ -21,6 +21,7 @@ PRIORITIES = ("High", "Normal", "Low")  #: claims take High first, then Normal (
 LEASE_BUCKETS = 16  #: index zsets of queues with claims; a queue's bucket is crc32(name) % 16
 TRIGGER_BUCKETS = 16  #: sets of trigger names; a trigger's bucket is crc32(name) % 16
 QUEUE_INDEX = "wq"  #: kind of the index of every queue that ever held an item (microq/name_index.py)
+ORCHESTRATED_BUCKETS = 16  #: zsets of queues with QUEUE triggers or an events topic, visited by the work sweep
 
 
 def _bucket(name: str, buckets: int) -> int:
@@ -53,6 +54,22 @@ class WorkKeys:
 
     def trigger_names_bucket(self, bucket: int) -> str:
         return self._keyspace.tagged("wt", str(bucket), "names")
+
+    def orchestrated(self, name: str) -> str:
+        """The sweep index zset (queue name -> last visit ms) that lists this queue."""
+        return self.orchestrated_bucket(_bucket(name, ORCHESTRATED_BUCKETS))
+
+    def orchestrated_bucket(self, bucket: int) -> str:
+        return self._keyspace.tagged("wo", str(bucket), "queues")
+
+    def orchestrated_lock(self, bucket: int) -> str:
+        """Held (SET NX PX) by the node visiting this bucket's queues this round."""
+        return self._keyspace.tagged("wo", str(bucket), "lock")
+
+    def trigger_events(self, name: str) -> tuple[str, str]:
+        """(outbox stream, its forward cursor) of a SINGLE trigger, in the trigger's slot."""
+        key = self._keyspace.entity("trg", name)
+        return key("events"), key("events:cursor")
 
     def lease_bucket(self, queue_name: str) -> int:
         return _bucket(queue_name, LEASE_BUCKETS)

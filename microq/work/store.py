@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
 import uuid
@@ -48,7 +49,7 @@ class WorkStore:
         self.lease_ms = lease_ms  #: a claim's lease when neither the request nor the queue names one
         self.retention_ms = retention_ms  #: how long final items are kept (0: until deleted by hand)
         self._lease_cache: dict[str, tuple[float, int | None]] = {}  #: queue -> (read at, its lease setting)
-        self.queue_names = NameIndex(scripts, keys.keyspace, QUEUE_INDEX)  #: every queue ever used (for /metrics)
+        self.queue_names = NameIndex(scripts, keys.keyspace, QUEUE_INDEX)  #: every queue ever used (/metrics, GET /api/queue)
 
     def _defaults(self) -> list[int]:
         return [self.max_retries, self.retention_ms]
@@ -115,6 +116,20 @@ class WorkStore:
              str(uuid.uuid4()), *self._defaults()], once=once)
         return _unpack(reply[0]), (_unpack(reply[1]) if len(reply) > 1 else None)
 
+    # -- the index of queues (GET /api/queue)
+
+    async def register_queue(self, queue_name: str) -> None:
+        """List the queue in the index of queue names (microq/name_index.py: once per node and name)."""
+        await self.queue_names.add(queue_name)
+
+    async def list_queue_names(self, after: str, limit: int) -> list[str]:
+        """Up to `limit` queue names sorted after `after`. The index is a set per bucket, so each
+        page reads every name (SSCAN, 1000 a call, all buckets at once) and sorts them: bounded
+        by the queues that ever existed, not by their items."""
+        names = await self.queue_names.names()
+        start = bisect.bisect_right(names, after) if after else 0
+        return names[start:start + limit]
+
     # -- queue settings
 
     async def settings(self, queue_name: str) -> dict[str, Any]:
@@ -123,6 +138,7 @@ class WorkStore:
         return _settings(raw)
 
     async def save_settings(self, queue_name: str, changes: dict[str, str], once: Once | None = None) -> dict[str, Any]:
+        await self.register_queue(queue_name)
         reply = await self._scripts.call("work_settings", [self.keys.queue(queue_name).settings],
                                          [part for pair in changes.items() for part in pair], once=once)
         self._lease_cache.pop(queue_name, None)
