@@ -10,14 +10,16 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from microq.appkeys import CLIENT_ADDRESS, KEYSPACE, SCRIPTS, SETTINGS
+from microq.events import event_sink
 from microq.security.api_keys import ApiKeyStore
 from microq.security.gate import Gate
 from microq.security.keys import SecurityKeys
 from microq.security.rate_limit import RateLimit
 from microq.work import api, pages
 from microq.work.keys import WorkKeys
+from microq.work.outbox import WorkOutbox
 from microq.work.store import WorkStore
-from microq.work.sweep import LeaseSweeper
+from microq.work.sweep import LeaseSweeper, OrchestrationSweeper
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +38,18 @@ async def _work_ctx(app: web.Application) -> AsyncIterator[None]:
                     "ban or rate limit. Use this only for benchmarks.")
     store = WorkStore(scripts, WorkKeys(keyspace), settings.work_max_retries, round(settings.work_lease * 1000))
     await _migrate_triggers(store)
+    outbox = store.outbox = WorkOutbox(scripts, store.keys, lambda: event_sink(app))  # topics may start after us
     app[api.WORK] = api.Work(store, gate, RateLimit.per(settings.rate_limit_queue),
-                             RateLimit.per(settings.rate_limit_trigger))
-    sweeper = asyncio.create_task(LeaseSweeper(store).run())
+                             RateLimit.per(settings.rate_limit_trigger), outbox)
+    sweepers = [asyncio.create_task(LeaseSweeper(store).run()),
+                asyncio.create_task(OrchestrationSweeper(store, outbox).run())]
     yield
-    sweeper.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sweeper
+    for sweeper in sweepers:
+        sweeper.cancel()
+    for sweeper in sweepers:
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+    await outbox.finish()
     await store.finish()
 
 

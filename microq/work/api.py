@@ -20,6 +20,7 @@ from microq.security.gate import Gate
 from microq.security.rate_limit import RateLimit
 from microq.work import fields
 from microq.work.keys import FINAL
+from microq.work.outbox import WorkOutbox, published_topic, trigger_topic
 from microq.work.store import Item, Trigger, WorkStore
 
 routes = web.RouteTableDef()
@@ -32,6 +33,7 @@ class Work:
     gate: Gate | None  #: None when MICROQ_WORK_AUTH=off
     queue_limit: RateLimit
     trigger_limit: RateLimit
+    outbox: WorkOutbox | None = None  #: forwards outboxes to topics (None in tests of the store alone)
 
 
 WORK = web.AppKey("work", Work)
@@ -113,9 +115,34 @@ async def trigger_json(store: WorkStore, trigger: Trigger) -> dict[str, Any]:
         "created_date": _iso(trigger["created_ms"]),
         "updated_date": _iso(trigger["updated_ms"]),
     }
+    if trigger.get("webhook_url") or trigger.get("publish") == "1":
+        shown["webhook_url"] = trigger.get("webhook_url") or None
+        shown["webhook_topic"] = trigger_topic(trigger) if trigger.get("webhook_url") else None
+        shown["topic"] = published_topic(trigger)
     if trigger["type"] == "QUEUE":
         shown["waiting"] = await store.waiting(trigger["queue_name"])
+        state = await store.heal_queue_trigger(trigger)
+        shown.update(run_fields(state))
     return shown
+
+
+def run_fields(state: dict[str, Any]) -> dict[str, Any]:
+    """A QUEUE trigger's firing fields: its rule, its status and its runs (active first, then the
+    latest finished, newest first)."""
+    active = sorted(state["active"].items(), key=lambda run: -int(run[0]))
+    return {
+        "process_status": state["process_status"],
+        "min_items": state["min_items"],
+        "max_running": state["max_running"],
+        "run_timeout": state["run_timeout_ms"] / 1000,
+        "running": len(active),
+        "fired": state.get("fired", 0),
+        "last_fired": _iso(state.get("last_fired_ms")),
+        "runs": [{"run_id": run_id, "status": "RUNNING", "fired_at": _iso(fired_ms), "ended_at": None}
+                 for run_id, fired_ms in active]
+        + [{"run_id": run["run_id"], "status": run["status"], "fired_at": _iso(run["fired_ms"]),
+            "ended_at": _iso(run["ended_ms"])} for run in state["recent"]],
+    }
 
 
 async def once(request: web.Request, key_of: Callable[[str], str], ttl_ms: int | None = None) -> Once | None:
@@ -427,10 +454,44 @@ async def create_trigger(request: web.Request) -> web.Response:
         raise BadRequest("queue_name is only for triggers of type QUEUE")
     status = fields.status_token(body, "process_status", "IDLE")
     description = fields.text(body, "description", fields.DESCRIPTION_MAX) or ""
-    store = request.app[WORK].store
+    extra = trigger_extra(body, kind)
+    if body.get("secret") is not None:  # the sink's add_webhook takes one, but the topics' delivery ignores it
+        raise BadRequest("secret: a trigger's webhook is signed with the node's MICROQ_WEBHOOK_SECRET "
+                         "(X-MicroQ-Signature), as every topic webhook; per-trigger secrets are not supported")
+    work = request.app[WORK]
+    if (extra.get("webhook_url") or extra.get("publish")) and (work.outbox is None or work.outbox.sink() is None):
+        raise BadRequest("webhook_url and publish need the topics part, which this node does not serve")
+    store = work.store
     retry = await once(request, store.keys.trigger_entity(name))
-    trigger = await store.create_trigger(name, kind, status, queue_name, description, retry)
+    trigger = await store.create_trigger(name, kind, status, queue_name, description, extra, retry)
+    if extra.get("webhook_url"):
+        try:
+            await work.outbox.add_trigger_webhook(trigger)
+        except Exception:
+            await store.delete_trigger(name)  # refused (a private address, say): the create is undone
+            raise
     return web.json_response(await trigger_json(store, trigger), status=201)
+
+
+def trigger_extra(body: dict[str, Any], kind: str) -> dict[str, str]:
+    """A trigger's optional fields as stored beside its definition."""
+    extra: dict[str, str] = {}
+    if kind == "QUEUE":
+        extra["min_items"] = str(fields.whole(body, "min_items", 1, fields.MIN_ITEMS_MAX, 1))
+        extra["max_running"] = str(fields.whole(body, "max_running", 1, fields.MAX_RUNNING_MAX, 1))
+        extra["run_timeout_ms"] = str(fields.run_timeout_ms(body))
+    else:
+        for field in ("min_items", "max_running", "run_timeout"):
+            if body.get(field) is not None:
+                raise BadRequest(f"{field} is only for triggers of type QUEUE")
+    url = fields.webhook_url(body)
+    if url:
+        extra["webhook_url"] = url
+    if fields.flag_field(body, "publish"):
+        extra["publish"] = "1"
+    if url or "publish" in extra:
+        extra["notify"] = "1"
+    return extra
 
 
 @routes.get("/api/triggers/{trigger_name:[^/]+}")
@@ -447,7 +508,38 @@ async def get_trigger(request: web.Request) -> web.Response:
 @guarded("triggers-write")
 async def delete_trigger(request: web.Request) -> web.Response:
     name = request.match_info["trigger_name"]
-    store = request.app[WORK].store
-    if not await store.delete_trigger(name, await once(request, store.keys.trigger_entity(name))):
+    work = request.app[WORK]
+    deleted = await work.store.delete_trigger(name, await once(request, work.store.keys.trigger_entity(name)))
+    if deleted is None:
         raise NotFound("trigger not found")
+    if work.outbox is not None:
+        await work.outbox.remove_trigger_webhook(deleted)
     return web.json_response({"success": True, "trigger_name": name})
+
+
+RUN_ENDS = ("done", "failed")
+
+
+@routes.post("/api/triggers/{trigger_name:[^/]+}/runs/{run_id:[^/]+}")
+@guarded("trigger-runs")
+async def end_run(request: web.Request) -> web.Response:
+    """A robot started by a QUEUE trigger says its run has ended: body {"status": "done"|"failed"}.
+    That frees its place under max_running (and, if enough items still wait, starts the next)."""
+    name = request.match_info["trigger_name"]
+    run_id = fields.checked("run_id", request.match_info["run_id"], fields.TOKEN_MAX)
+    body = await read_object(request)
+    status = body.get("status", "done")
+    if status not in RUN_ENDS:
+        raise BadRequest("status must be done or failed")
+    store = request.app[WORK].store
+    trigger = await store.get_trigger(name)
+    if trigger is None:
+        raise NotFound("trigger not found")
+    if trigger["type"] != "QUEUE":
+        raise NotFound("trigger is of type SINGLE: only QUEUE triggers have runs")
+    queue_name = trigger["queue_name"]
+    await store.heal_queue_trigger(trigger)
+    state = await store.end_run(queue_name, name, run_id, status,
+                                await once(request, store.keys.queue(queue_name).entity))
+    return web.json_response({"success": True, "trigger_name": name, "run_id": run_id, "status": status,
+                              **run_fields(state)})

@@ -6,6 +6,7 @@ import json
 import re
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from microq import parse
 from microq.errors import BadRequest
@@ -162,7 +163,7 @@ def _seconds(body: dict[str, Any], field: str) -> float | None:
     raise BadRequest(f"{field} must be a duration such as \"30s\" or \"5m\", or a number of seconds")
 
 
-SETTINGS = ("max_retries", "unique_reference", "lease", "retention")
+SETTINGS = ("max_retries", "unique_reference", "lease", "retention", "events_topic")
 MAX_RETRIES_MAX = 10
 RETENTION_MAX_MS = 3650 * 24 * 3600 * 1000  #: final items are kept at most ten years
 
@@ -185,6 +186,11 @@ def settings_changes(body: dict[str, Any]) -> dict[str, str]:
         if value is not None and not isinstance(value, bool):
             raise BadRequest("unique_reference must be true or false")
         changes["unique_reference"] = "" if value is None else "1" if value else "0"
+    if "events_topic" in body:
+        value = body["events_topic"]
+        if value is not None and not isinstance(value, bool):
+            raise BadRequest("events_topic must be true or false")
+        changes["events_topic"] = "" if value is None else "1" if value else "0"
     if "lease" in body:
         changes["lease_ms"] = "" if body["lease"] is None else str(lease_ms(body))
     if "retention" in body:
@@ -219,3 +225,54 @@ def cursor(query: Any) -> tuple[int, int]:
     except ValueError:
         raise BadRequest("after must be a cursor from a previous page") from None
     return after, limit
+
+
+# -- QUEUE triggers that start robots, and trigger notifications
+
+MIN_ITEMS_MAX = 1_000_000
+MAX_RUNNING_MAX = 100
+RUN_TIMEOUT_MS = 3600 * 1000  #: a run nobody ends is ended ("expired") after an hour unless the trigger says otherwise
+URL_MAX = 2000
+
+
+def whole(body: dict[str, Any], field: str, low: int, high: int, default: int) -> int:
+    value = body.get(field)
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise BadRequest(f"{field} must be a whole number from {low} to {high}")
+    return value
+
+
+def run_timeout_ms(body: dict[str, Any]) -> int:
+    seconds = _seconds(body, "run_timeout")
+    if seconds is None:
+        return RUN_TIMEOUT_MS
+    if not 0 < seconds * 1000 <= LEASE_MAX_MS:
+        raise BadRequest("run_timeout must be more than 0 and at most 24h")
+    return max(1, round(seconds * 1000))
+
+
+def webhook_url(body: dict[str, Any]) -> str | None:
+    """An http(s) URL with a host; whether its address may be reached is the topics part's rule."""
+    value = text(body, "webhook_url", URL_MAX)
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # raises on a bad port
+    except ValueError:
+        ok = False
+    if not ok:
+        raise BadRequest("webhook_url must be an http:// or https:// URL with a host")
+    return value
+
+
+def flag_field(body: dict[str, Any], field: str) -> bool:
+    value = body.get(field)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise BadRequest(f"{field} must be true or false")
+    return value

@@ -98,10 +98,16 @@ class QueueKeys:
         self.ref_index = key("refindex")  #: zset, score 0, "reference\0id": find by reference (lex range)
         self.arrivals = key("arrivals")  #: zset seq -> created ms: find by date range
         self.expiry = key("expiry")  #: zset id -> when a final item is removed (its queue's retention)
+        self.triggers = key("triggers")  #: hash QUEUE trigger name -> JSON firing state (see include work_triggers)
+        self.events = key("events")  #: stream: the queue's outbox to topic work.<queue> (item events, trigger firings)
+        self.events_cursor = key("events:cursor")  #: string: the last events entry forwarded (microq/events.py)
+        self.firings = key("firings")  #: stream: the queue's outbox of QUEUE trigger firings to their webhooks
+        self.firings_cursor = key("firings:cursor")  #: string: the last firings entry forwarded
         self.entity: Callable[[str], str] = key  #: suffix -> a key in the queue's slot (stored Idempotency-Key answers)
         #: every key of the queue, in the order the item-moving scripts take them (include work_queue)
         self.all = [self.items, *self.status_sets, self.leases, self.claims, self.seq, self.ready, self.deferred,
-                    self.due, self.settings, self.refs, self.ref_index, self.arrivals, self.expiry]
+                    self.due, self.settings, self.refs, self.ref_index, self.arrivals, self.expiry,
+                    self.triggers, self.events, self.firings]
 
     @property
     def status_sets(self) -> list[str]:

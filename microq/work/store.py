@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import json
 import logging
 import time
 import uuid
@@ -18,6 +19,8 @@ from microq.idempotency import Once
 from microq.name_index import NameIndex
 from microq.scripts import Scripts
 from microq.work.keys import QUEUE_INDEX, STATUSES, TRIGGER_BUCKETS, WorkKeys
+
+OUTBOX_KICKS_MAX = 1000  #: queues one node forwards at once after changes (the rest wait for the sweep)
 
 Item = dict[str, Any]  #: the stored map: id, seq, queue_name, status, data, ..., created_ms, updated_ms
 Trigger = dict[str, str]
@@ -48,8 +51,10 @@ class WorkStore:
         self.max_retries = max_retries  #: lapsed leases an item survives, and application failures retried
         self.lease_ms = lease_ms  #: a claim's lease when neither the request nor the queue names one
         self.retention_ms = retention_ms  #: how long final items are kept (0: until deleted by hand)
-        self._lease_cache: dict[str, tuple[float, int | None]] = {}  #: queue -> (read at, its lease setting)
+        self._lease_cache: dict[str, tuple[float, dict[str, Any]]] = {}  #: queue -> (read at, its own settings)
         self.queue_names = NameIndex(scripts, keys.keyspace, QUEUE_INDEX)  #: every queue ever used (/metrics, GET /api/queue)
+        #: set by the work part once topics may be reached: forwards a queue's outboxes (microq/work/outbox.py)
+        self.outbox: Any = None
 
     def _defaults(self) -> list[int]:
         return [self.max_retries, self.retention_ms]
@@ -66,6 +71,7 @@ class WorkStore:
         batch = [{**item, "id": str(uuid.uuid4())} for item in items]
         reply = await self._scripts.call("work_add", queue.all, [*self._defaults(), msgpack.packb(batch)], once=once)
         await self.queue_names.add(queue_name)
+        await self.after_change(queue_name)
         return [_text(item_id) for item_id in reply]
 
     async def create(self, fields: Item, once: Once | None = None) -> str:
@@ -84,6 +90,7 @@ class WorkStore:
         queue = self.keys.queue(queue_name)
         reply = await self._scripts.call(
             "work_claim", queue.all, [claimed_by, lease_ms, *self._defaults(), LAPSED_PER_CALL], once=once)
+        await self.after_change(queue_name)
         if not reply:
             return None
         item = _unpack(reply[0])
@@ -114,6 +121,7 @@ class WorkStore:
             "work_set_status", queue.all,
             [item_id, status, "0" if message is None else "1", message or "", token, exception_type, by,
              str(uuid.uuid4()), *self._defaults()], once=once)
+        await self.after_change(queue_name)
         return _unpack(reply[0]), (_unpack(reply[1]) if len(reply) > 1 else None)
 
     # -- the index of queues (GET /api/queue)
@@ -142,20 +150,44 @@ class WorkStore:
         reply = await self._scripts.call("work_settings", [self.keys.queue(queue_name).settings],
                                          [part for pair in changes.items() for part in pair], once=once)
         self._lease_cache.pop(queue_name, None)
-        return _settings(reply)
+        own = _settings(reply)
+        if own.get("events_topic"):
+            await self.note_orchestrated(queue_name)
+        return own
 
     async def queue_lease_ms(self, queue_name: str) -> int:
         """The lease a claim on this queue gets unless it names one: the queue's setting (read
         at most once a second per node: a change reaches other nodes' claims within LEASE_CACHE_S),
         else the node's default."""
+        return (await self.cached_settings(queue_name)).get("lease_ms") or self.lease_ms
+
+    async def cached_settings(self, queue_name: str) -> dict[str, Any]:
+        """The queue's own settings as this node read them within LEASE_CACHE_S."""
         now = time.monotonic()
         cached = self._lease_cache.get(queue_name)
         if cached is None or now - cached[0] > LEASE_CACHE_S:
-            lease = (await self.settings(queue_name)).get("lease_ms")
+            own = await self.settings(queue_name)
             if len(self._lease_cache) >= LEASE_CACHE_MAX:
                 self._lease_cache.clear()
-            cached = self._lease_cache[queue_name] = (now, lease)
-        return cached[1] or self.lease_ms
+            cached = self._lease_cache[queue_name] = (now, own)
+        return cached[1]
+
+    def cached_orchestrated(self, queue_name: str) -> bool:
+        """Whether the queue had, when this node last read its settings, QUEUE triggers or an
+        events topic (then its outboxes are forwarded after each change)."""
+        cached = self._lease_cache.get(queue_name)
+        return cached is not None and bool(cached[1].get("triggers") or cached[1].get("events_topic"))
+
+    async def after_change(self, queue_name: str) -> None:
+        """After a script changed the queue: forward its outboxes in the background, if it has any."""
+        if self.outbox is None:
+            return
+        try:
+            await self.cached_settings(queue_name)
+        except (Unavailable, ConnectionError, OSError, RedisError):
+            return  # the sweep forwards what is left
+        if self.cached_orchestrated(queue_name):
+            self.outbox.kick(queue_name)
 
     def _index_lease_soon(self, queue_name: str, lease_end_ms: int) -> None:
         """Note the lease in the sweep index in the background: the index bucket is another slot,
@@ -196,7 +228,16 @@ class WorkStore:
             "work_sweep", queue.all, [*self._defaults(), LAPSED_PER_CALL])
         await self._scripts.call("work_lease_index", [self.keys.leased_queues(bucket)],
                                  [queue_name, "" if int(earliest) < 0 else int(earliest), mark])
+        if int(handed):
+            await self.after_change(queue_name)
         return int(handed)
+
+    async def visit_queue(self, queue_name: str) -> None:
+        """The work sweep's visit of a queue with QUEUE triggers or an events topic: the queue's
+        upkeep script (runs past their timeout end, deferred items that came due may fire a
+        trigger), then its outboxes are forwarded (by the caller)."""
+        await self._scripts.call("work_sweep", self.keys.queue(queue_name).all,
+                                 [*self._defaults(), LAPSED_PER_CALL])
 
     async def lock_bucket(self, bucket: int, owner: str, ttl_ms: int) -> bool:
         reply = await self._scripts.execute("SET", self.keys.sweep_lock(bucket), owner, "NX", "PX", ttl_ms)
@@ -236,19 +277,85 @@ class WorkStore:
                                                                           queue.deferred])]
         return dict(zip(STATUSES, reply[:5])), reply[5], reply[6]
 
+    # -- QUEUE triggers: their firing state in the queue's slot (include work_triggers)
+
+    async def attach_trigger(self, queue_name: str, name: str, config: dict[str, Any]) -> dict[str, Any]:
+        """Give a QUEUE trigger its firing state in its queue's slot (or update its configuration),
+        then file the queue for the work sweep; the state after a first evaluation."""
+        await self.register_queue(queue_name)
+        raw = await self._scripts.call("work_trigger_attach", self.keys.queue(queue_name).all,
+                                       [name, json.dumps(config)])
+        self._lease_cache.pop(queue_name, None)
+        await self.note_orchestrated(queue_name)
+        await self.after_change(queue_name)
+        return _state(raw)
+
+    async def detach_trigger(self, queue_name: str, name: str) -> bool:
+        queue = self.keys.queue(queue_name)
+        removed = await self._scripts.call("work_trigger_detach", [queue.triggers, queue.settings], [name])
+        self._lease_cache.pop(queue_name, None)
+        return bool(removed)
+
+    async def trigger_state(self, queue_name: str, name: str) -> dict[str, Any] | None:
+        raw = await self._command("HGET", self.keys.queue(queue_name).triggers, name)
+        return _state(raw) if raw else None
+
+    async def end_run(self, queue_name: str, name: str, run_id: str, status: str,
+                      once: Once | None = None) -> dict[str, Any]:
+        """End an active run (done or failed); the trigger's state after it (a next run may have
+        started). NotFound for an unknown trigger or run, Conflict for a run that has ended."""
+        raw = await self._scripts.call("work_run_end", self.keys.queue(queue_name).all, [name, run_id, status],
+                                       once=once)
+        await self.after_change(queue_name)
+        return _state(raw)
+
+    # -- the work sweep's index of queues with QUEUE triggers or an events topic
+
+    async def note_orchestrated(self, queue_name: str) -> None:
+        await self._command("ZADD", self.keys.orchestrated(queue_name), 0, queue_name)
+
+    async def orchestrated_due(self, bucket: int, limit: int, interval_ms: int) -> tuple[int, list[str]]:
+        reply = await self._scripts.call("work_orchestrated_take", [self.keys.orchestrated_bucket(bucket)],
+                                         [limit, interval_ms])
+        return int(reply[0]), [_text(name) for name in reply[1:]]
+
+    async def drop_orchestrated(self, queue_name: str, mark: int) -> bool:
+        return bool(await self._scripts.call("work_orchestrated_drop", [self.keys.orchestrated(queue_name)],
+                                             [queue_name, mark]))
+
+    async def lock_orchestrated(self, bucket: int, owner: str, ttl_ms: int) -> bool:
+        return bool(await self._command("SET", self.keys.orchestrated_lock(bucket), owner, "NX", "PX", ttl_ms))
+
     # -- triggers
 
     async def create_trigger(self, name: str, kind: str, process_status: str, queue_name: str,
-                             description: str, once: Once | None = None) -> Trigger:
-        """Conflict when the name is taken."""
+                             description: str, extra: dict[str, str] | None = None,
+                             once: Once | None = None) -> Trigger:
+        """Conflict when the name is taken. A QUEUE trigger then gets its firing state in its
+        queue's slot (a second step: a crash in between is healed by the next create of that
+        name, which is a 409, or by the next read of the trigger)."""
         try:
             reply = await self._scripts.call("work_trigger_create", [self.keys.trigger(name)],
-                                             [name, kind, process_status, queue_name, description], once=once)
+                                             [name, kind, process_status, queue_name, description,
+                                              json.dumps(extra or {})], once=once)
         except Conflict:  # heals a registry entry lost to a crash between the two steps of an earlier create
             await self._registry("SADD", name)
+            existing = await self.get_trigger(name)
+            if existing and existing["type"] == "QUEUE":
+                await self.heal_queue_trigger(existing)
             raise
         await self._registry("SADD", name)
-        return self._trigger(reply)
+        trigger = self._trigger(reply)
+        if kind == "QUEUE":
+            await self.attach_trigger(queue_name, name, trigger_config(trigger))
+        return trigger
+
+    async def heal_queue_trigger(self, trigger: Trigger) -> dict[str, Any]:
+        """The QUEUE trigger's firing state, made from its definition when it has none."""
+        state = await self.trigger_state(trigger["queue_name"], trigger["name"])
+        if state is None:
+            state = await self.attach_trigger(trigger["queue_name"], trigger["name"], trigger_config(trigger))
+        return state
 
     async def get_trigger(self, name: str) -> Trigger | None:
         reply = await self._scripts.execute("HGETALL", self.keys.trigger(name))
@@ -262,15 +369,26 @@ class WorkStore:
         # a name without a hash is a delete caught between its two steps: not a trigger any more
         return sorted((t for t in found if t), key=lambda t: t["name"])
 
-    async def delete_trigger(self, name: str, once: Once | None = None) -> bool:
-        existed = await self._scripts.call("work_trigger_delete", [self.keys.trigger(name)], once=once)
+    async def delete_trigger(self, name: str, once: Once | None = None) -> Trigger | None:
+        """The deleted definition (None when there was none); a QUEUE trigger's firing state
+        leaves its queue's slot after it."""
+        trigger = await self.get_trigger(name)
+        existed = await self._scripts.call("work_trigger_delete", [self.keys.trigger(name),
+                                                                   *self.keys.trigger_events(name)], once=once)
         await self._registry("SREM", name)
-        return bool(existed)
+        if trigger and trigger["type"] == "QUEUE":
+            await self.detach_trigger(trigger["queue_name"], name)
+        if not existed:
+            return None
+        return trigger or {"name": name, "type": "SINGLE"}
 
     async def set_trigger_status(self, name: str, process_status: str, once: Once | None = None) -> str:
         """The previous status; NotFound for an unknown trigger or one that is not SINGLE."""
-        previous = await self._scripts.call("work_trigger_set_status", [self.keys.trigger(name)], [process_status],
-                                            once=once)
+        previous = await self._scripts.call("work_trigger_set_status",
+                                            [self.keys.trigger(name), self.keys.trigger_events(name)[0]],
+                                            [process_status], once=once)
+        if self.outbox is not None:
+            self.outbox.kick_trigger(name)
         return _text(previous)
 
     async def waiting(self, queue_name: str) -> int:
@@ -306,10 +424,29 @@ class WorkStore:
         return {_text(k): _text(v) for k, v in pairs}
 
 
-_SETTING_FIELDS = {"max_retries": int, "unique_reference": lambda v: v == "1", "lease_ms": int, "retention_ms": int}
+_SETTING_FIELDS = {"max_retries": int, "unique_reference": lambda v: v == "1", "lease_ms": int, "retention_ms": int,
+                   "events_topic": lambda v: v == "1", "triggers": int}
 
 
 def _settings(reply: Any) -> dict[str, Any]:
     pairs = reply.items() if isinstance(reply, dict) else zip(reply[::2], reply[1::2])
     found = {_text(k): _text(v) for k, v in pairs}
     return {name: read(found[name]) for name, read in _SETTING_FIELDS.items() if name in found}
+
+
+def trigger_config(trigger: Trigger) -> dict[str, Any]:
+    """The firing configuration of a QUEUE trigger's definition (see work_trigger_attach)."""
+    return {"min_items": int(trigger.get("min_items", 1)), "max_running": int(trigger.get("max_running", 1)),
+            "run_timeout_ms": int(trigger.get("run_timeout_ms", 3600 * 1000)),
+            "idle_status": trigger["process_status"],
+            "webhook": 1 if trigger.get("webhook_url") else 0, "publish": 1 if trigger.get("publish") == "1" else 0}
+
+
+def _state(raw: Any) -> dict[str, Any]:
+    """A QUEUE trigger's firing state (JSON written by the include work_triggers)."""
+    state = json.loads(raw)
+    if not isinstance(state.get("active"), dict):
+        state["active"] = {}
+    if not isinstance(state.get("recent"), list):
+        state["recent"] = []
+    return state

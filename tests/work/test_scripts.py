@@ -31,9 +31,10 @@ def test_header_names_each_key_and_arg(path):
 @pytest.mark.parametrize("name", ["SomeQueue", "a{b}c", "}{", "%7B", "é 🚀", " x "])  # "" is refused by the API
 def test_one_queue_one_slot(name):
     queue = WorkKeys(Keyspace("mq:")).queue(name)
-    keys = [queue.items, queue.seq, *queue.status_sets, queue.entity("idem:k"), queue.leases, queue.claims]
+    keys = [queue.items, queue.seq, *queue.status_sets, queue.entity("idem:k"), queue.leases, queue.claims,
+            queue.events_cursor, queue.firings_cursor]
     assert len({key_slot(k.encode()) for k in keys}) == 1
-    assert len({key_slot(k.encode()) for k in queue.all + keys}) == 1 and len(set(queue.all)) == 17
+    assert len({key_slot(k.encode()) for k in queue.all + keys}) == 1 and len(set(queue.all)) == 20
 
 
 def test_security_state_is_spread_over_address_and_key_slots():

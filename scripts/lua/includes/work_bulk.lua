@@ -38,6 +38,7 @@ local function add_items(batch, now, settings)
     put(Q.arrivals, now, item.seq)
     if status ~= "NEW" then item.first_status = status end
     put(Q.items, id, cmsgpack.pack(item))
+    item_event(settings, item, nil, status, now, item.created_by)
   end
   for key, list in pairs(writes) do
     local command = "ZADD"

@@ -57,6 +57,7 @@ local function transition(item, id, to, now, settings, by, message)
   item.updated_ms = now
   enter(item, id, now, settings)
   note(item, now, from, to, by, message)
+  item_event(settings, item, from, to, now, by)
 end
 
 -- A new item's seq, id and indices; item.status is its first status. The caller HSETs it.
@@ -73,4 +74,5 @@ local function add_item(item, id, now, settings)
     if settings.unique and not FINAL[item.status] then redis.call("HSET", Q.refs, item.reference, id) end
   end
   redis.call("ZADD", Q.arrivals, now, item.seq)
+  item_event(settings, item, nil, item.status, now, item.created_by)
 end

@@ -5,11 +5,14 @@
 --   seq) of NEW items claimable now; deferred zset id -> defer_until ms of NEW items not yet;
 --   due zset id -> due ms of open items with a due_date; settings hash; refs hash reference ->
 --   id of its open item (unique references); ref_index zset "reference\0seq\0id" (lex, for find);
---   arrivals zset seq -> created ms (find by date); expiry zset id -> when a final item goes.
+--   arrivals zset seq -> created ms (find by date); expiry zset id -> when a final item goes;
+--   triggers hash QUEUE trigger name -> JSON firing state (include work_triggers); events stream:
+--   the outbox to topic work.<queue>; firings stream: the outbox of trigger firings to webhooks.
 local Q = {items = KEYS[1], NEW = KEYS[2], IN_PROGRESS = KEYS[3], DONE = KEYS[4], FAILED = KEYS[5],
   ABANDONED = KEYS[6], leases = KEYS[7], claims = KEYS[8], seq = KEYS[9], ready = KEYS[10],
   deferred = KEYS[11], due = KEYS[12], settings = KEYS[13], refs = KEYS[14], ref_index = KEYS[15],
-  arrivals = KEYS[16], expiry = KEYS[17]}
+  arrivals = KEYS[16], expiry = KEYS[17], triggers = KEYS[18], events = KEYS[19], firings = KEYS[20]}
+local EVENTS_MAXLEN = 10000  -- entries an outbox stream keeps (XADD MAXLEN ~): a forwarder away longer loses the oldest
 local FINAL = {DONE = true, FAILED = true, ABANDONED = true}
 local RANK = {High = 0, Normal = 1, Low = 2}
 local RANK_STEP = 281474976710656  -- 2^48: rank * 2^48 + seq stays an exact double below 2^53
@@ -19,9 +22,17 @@ local PURGE_PER_CALL = 20  -- expired final items a write removes at most (more 
 
 -- The queue's settings (GET/PUT /api/queue/{q}/settings), with the node's defaults under them.
 local function queue_settings(default_max_retries, default_retention_ms)
-  local raw = redis.call("HMGET", Q.settings, "max_retries", "unique_reference", "retention_ms")
+  local raw = redis.call("HMGET", Q.settings, "max_retries", "unique_reference", "retention_ms", "events_topic")
   return {max_retries = tonumber(raw[1]) or default_max_retries, unique = raw[2] == "1",
-    retention_ms = tonumber(raw[3]) or default_retention_ms}
+    retention_ms = tonumber(raw[3]) or default_retention_ms, events = raw[4] == "1"}
+end
+
+-- With the queue's events_topic on, append one item transition to its outbox (from "" = created).
+local function item_event(settings, item, from, to, now, by)
+  if not settings.events then return end
+  redis.call("XADD", Q.events, "MAXLEN", "~", EVENTS_MAXLEN, "*", "type", "item", "item_id", item.id,
+    "from", from or "", "to", to, "by", by or "", "at", now, "reference", item.reference or "",
+    "retry_number", item.retry_number or 0)
 end
 
 -- An item's member in ref_index: reference, NUL, seq (16 digits: lex order is arrival order), NUL, id.

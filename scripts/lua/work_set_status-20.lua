@@ -4,6 +4,7 @@
   KEYS[1] items  KEYS[2] new  KEYS[3] in_progress  KEYS[4] done  KEYS[5] failed  KEYS[6] abandoned
   KEYS[7] leases  KEYS[8] claims  KEYS[9] seq  KEYS[10] ready  KEYS[11] deferred  KEYS[12] due
   KEYS[13] settings  KEYS[14] refs  KEYS[15] ref_index  KEYS[16] arrivals  KEYS[17] expiry
+  KEYS[18] triggers  KEYS[19] events  KEYS[20] firings
   (the queue's keys, described in the include work_queue)
   ARGV[1] id           the item
   ARGV[2] status       target: NEW, DONE, FAILED or ABANDONED
@@ -17,6 +18,7 @@
   ARGV[10] retention_ms the node's default retention of final items
   Allowed moves: IN_PROGRESS -> DONE | FAILED | ABANDONED | NEW (give back);
                  NEW -> ABANDONED; FAILED | ABANDONED -> NEW (retry, which restarts the retry count)
+  The queue's QUEUE triggers are evaluated after the move (include work_triggers).
   Returns: {the updated item (msgpack)} or {item, its retry (msgpack)} after an application
            failure with retries left
   Errors:  NOTFOUND no such item; CONFLICT the move is not allowed from the item's status, the
@@ -25,6 +27,7 @@
            INVALID unknown target status ]]
 --- @include "now_ms"
 --- @include "work_queue"
+--- @include "work_triggers"
 --- @include "work_moves"
 local allowed = {
   DONE = {IN_PROGRESS = true},
@@ -84,5 +87,6 @@ if target == "FAILED" and exception == "application" and (item.retry_number or 0
 end
 raw = cmsgpack.pack(item)
 redis.call("HSET", Q.items, id, raw)
+evaluate_triggers(now)  -- a give-back, a retry or a retry item may make enough items wait
 if retry then return {raw, cmsgpack.pack(retry)} end
 return {raw}
