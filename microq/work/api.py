@@ -20,7 +20,7 @@ from microq.security.gate import Gate
 from microq.security.rate_limit import RateLimit
 from microq.work import fields
 from microq.work.keys import FINAL
-from microq.work.outbox import WorkOutbox, published_topic, trigger_topic
+from microq.work.outbox import EVENTS_PREFIX, WorkOutbox, published_topic, topic_name, trigger_topic
 from microq.work.store import Item, Trigger, WorkStore
 
 routes = web.RouteTableDef()
@@ -407,6 +407,8 @@ def settings_json(store: WorkStore, name: str, own: dict[str, Any]) -> dict[str,
         "unique_reference": own.get("unique_reference", False),
         "lease": own.get("lease_ms", store.lease_ms) / 1000,
         "retention": own.get("retention_ms", store.retention_ms) / 1000,
+        "events_topic": own.get("events_topic", False),
+        "topic": topic_name(EVENTS_PREFIX, name),
     }
 
 

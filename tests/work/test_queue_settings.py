@@ -28,7 +28,7 @@ async def test_defaults_then_partial_changes_seen_by_the_other_node(two_nodes):
     first, second = two_nodes
     shown = await (await first.get("/api/queue/jobs/settings", headers=AUTH)).json()
     assert shown == {"queue_name": "jobs", "max_retries": 3, "unique_reference": False, "lease": 1800.0,
-                     "retention": 30 * 86400.0}
+                     "retention": 30 * 86400.0, "events_topic": False, "topic": "work.jobs"}
     resp = await put(first, max_retries=5, lease="2m")
     assert resp.status == 200
     assert (await resp.json())["max_retries"] == 5
@@ -36,7 +36,7 @@ async def test_defaults_then_partial_changes_seen_by_the_other_node(two_nodes):
     assert shown["max_retries"] == 5 and shown["lease"] == 120.0 and shown["unique_reference"] is False
     resp = await put(second, unique_reference=True, retention=0)
     assert (await resp.json()) == {"queue_name": "jobs", "max_retries": 5, "unique_reference": True,
-                                   "lease": 120.0, "retention": 0.0}
+                                   "lease": 120.0, "retention": 0.0, "events_topic": False, "topic": "work.jobs"}
     resp = await put(first, max_retries=None, lease=None)  # null: the node's default again
     assert (await resp.json())["max_retries"] == 3 and (await resp.json())["lease"] == 1800.0
     other = await (await first.get("/api/queue/other/settings", headers=AUTH)).json()
