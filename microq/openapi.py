@@ -324,7 +324,7 @@ LEASE = {"type": ["string", "number"], "description": "a duration (90s, 10m, 1h3
 LEASE_OR_NULL = {"type": ["string", "number", "null"], "description": "a duration or seconds; null: the default"}
 QUEUE_SETTINGS = obj({"max_retries": {"type": ["integer", "null"], "minimum": 0, "maximum": 10},
                       "unique_reference": {"type": ["boolean", "null"]}, "lease": LEASE_OR_NULL,
-                      "retention": LEASE_OR_NULL})
+                      "retention": LEASE_OR_NULL, "events_topic": {"type": ["boolean", "null"]}})
 CLAIMED = obj({"success": BOOL, "item": {"oneOf": [ITEM, {"type": "null"}]}, "lease_token": STRING,
                "lease_expires": STRING}, ("success", "item"))
 CLAIMED_EXAMPLE = {"success": True, "item": {"id": "75c281b8-c050-4b67-8a3b-f1d66a1633b3", "queue_name": "invoices",
@@ -335,8 +335,24 @@ CLAIMED_EXAMPLE = {"success": True, "item": {"id": "75c281b8-c050-4b67-8a3b-f1d6
                    "lease_token": "17", "lease_expires": "2026-12-01T21:30:01.145Z"}
 QUEUE_ROW = obj({"name": STRING, "counts": {"type": "object", "additionalProperties": INT}, "overdue": INT,
                  "deferred": INT, "total": INT}, ("name", "counts", "overdue", "total"))
-TRIGGER = obj({"name": STRING, "type": {"type": "string", "enum": ["SINGLE", "QUEUE"]}, "process_status": STRING,
-               "queue_name": NULLABLE_STRING, "description": NULLABLE_STRING})
+RUN = obj({"run_id": STRING, "status": {"type": "string", "enum": ["RUNNING", "done", "failed", "expired"]},
+           "fired_at": STRING, "ended_at": NULLABLE_STRING}, ("run_id", "status", "fired_at"))
+TRIGGER = obj({"trigger_name": STRING, "type": {"type": "string", "enum": ["SINGLE", "QUEUE"]}, "process_status": STRING,
+               "queue_name": NULLABLE_STRING, "description": NULLABLE_STRING, "webhook_url": NULLABLE_STRING,
+               "webhook_topic": NULLABLE_STRING, "topic": NULLABLE_STRING, "waiting": INT, "min_items": INT,
+               "max_running": INT, "run_timeout": {"type": "number"}, "running": INT, "fired": INT,
+               "last_fired": NULLABLE_STRING, "runs": {"type": "array", "items": RUN}})
+TRIGGER_FIELDS = {"trigger_name": {"type": "string", "minLength": 1, "maxLength": 100},
+                  "type": {"type": "string", "enum": ["SINGLE", "QUEUE"]}, "process_status": STRING,
+                  "queue_name": NULLABLE_STRING, "description": NULLABLE_STRING,
+                  "min_items": {"type": "integer", "minimum": 1, "maximum": 1000000,
+                                "description": "QUEUE: a run per min_items waiting items (1)"},
+                  "max_running": {"type": "integer", "minimum": 1, "maximum": 100,
+                                  "description": "QUEUE: runs active at once at most (1)"},
+                  "run_timeout": {"type": ["string", "number"], "description": "QUEUE: a run nobody ends expires (1h)"},
+                  "webhook_url": {"type": "string", "maxLength": 2000,
+                                  "description": "firings (QUEUE) or status changes (SINGLE) POSTed, signed"},
+                  "publish": {"type": "boolean", "description": "also publish them to a topic"}}
 
 
 def work_paths() -> dict:
@@ -401,12 +417,22 @@ def work_paths() -> dict:
         "/api/triggers": {
             "get": op(t, "Every trigger", {"200": answer(
                 "Triggers", obj({"triggers": {"type": "array", "items": TRIGGER}}, ("triggers",)))}, security=API_KEY),
-            "post": op(t, "Create a trigger", {"201": answer("Created", ANY_OBJECT)},
-                       body=json_body(obj({"name": STRING, "type": {"type": "string", "enum": ["SINGLE", "QUEUE"]},
-                                           "process_status": STRING, "queue_name": NULLABLE_STRING,
-                                           "description": NULLABLE_STRING}, ("name",)),
-                                      {"name": "nightly", "type": "SINGLE", "process_status": "IDLE"}),
+            "post": op(t, "Create a trigger", {"201": answer("Created", TRIGGER)},
+                       body=json_body(obj(TRIGGER_FIELDS, ("trigger_name",)),
+                                      {"trigger_name": "invoice-robot", "type": "QUEUE", "queue_name": "invoices",
+                                       "min_items": 10, "max_running": 2, "webhook_url": "https://rpa.example/start"}),
                        security=API_KEY)},
+        "/api/triggers/{trigger_name}/runs/{run_id}": {
+            "parameters": [TRIGGER_NAME, path_param("run_id", {"type": "string", "maxLength": 200}, "a run's id")],
+            "post": op(t, "End a run a QUEUE trigger started (frees its place under max_running)", {"200": answer(
+                "The trigger's runs after the end (a next run may have started)",
+                obj({"success": BOOL, "trigger_name": STRING, "run_id": STRING, "status": STRING,
+                     "process_status": STRING, "running": INT, "fired": INT,
+                     "runs": {"type": "array", "items": RUN}}, ("success", "run_id")))},
+                [header("Idempotency-Key", "retries apply once")],
+                json_body(obj({"status": {"type": "string", "enum": ["done", "failed"]}}), {"status": "done"},
+                          required=False), API_KEY,
+                description="404 for an unknown trigger or run or a SINGLE trigger; 409 for a run that has ended.")},
         "/api/triggers/{trigger_name}": {
             "parameters": [TRIGGER_NAME],
             "get": op(t, "One trigger", {"200": answer("Trigger", TRIGGER)}, security=API_KEY),
