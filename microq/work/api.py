@@ -162,21 +162,29 @@ def _queue_name(request: web.Request) -> str:
     return fields.checked("queue_name", request.match_info["queue_name"], fields.NAME_MAX, required=True)
 
 
+#: (body field, stored field, reader) of a new item's optional fields, in the order they are checked
+_ITEM_FIELDS: tuple[tuple[str, str, Callable[[dict[str, Any]], Any]], ...] = (
+    ("data", "data", fields.data),
+    ("reference", "reference", lambda body: fields.text(body, "reference", fields.NAME_MAX)),
+    ("message", "message", lambda body: fields.text(body, "message", fields.MESSAGE_MAX)),
+    ("created_by", "created_by", lambda body: fields.text(body, "created_by", fields.NAME_MAX)),
+    ("created_date", "created_date", fields.created_date),
+    ("priority", "priority", fields.priority),
+    ("defer_until", "defer_ms", lambda body: fields.moment_ms(body, "defer_until")),
+    ("due_date", "due_ms", lambda body: fields.moment_ms(body, "due_date")),
+)
+
+
 def new_item(body: dict[str, Any], queue_name: str) -> Item:
-    """A new item's stored fields from a create's body (absent fields are not stored)."""
-    item = {
-        "queue_name": queue_name,
-        "status": fields.item_status(body),
-        "data": fields.data(body),
-        "reference": fields.text(body, "reference", fields.NAME_MAX),
-        "message": fields.text(body, "message", fields.MESSAGE_MAX),
-        "created_by": fields.text(body, "created_by", fields.NAME_MAX),
-        "created_date": fields.created_date(body),
-        "priority": fields.priority(body),
-        "defer_ms": fields.moment_ms(body, "defer_until"),
-        "due_ms": fields.moment_ms(body, "due_date"),
-    }
-    return {k: v for k, v in item.items() if v is not None}
+    """A new item's stored fields from a create's body (absent fields are not stored). Only the
+    fields present are read: a bulk add of 1000 items spends most of its node time here."""
+    item: Item = {"queue_name": queue_name, "status": fields.item_status(body)}
+    for field, stored, read in _ITEM_FIELDS:
+        if body.get(field) is not None:
+            value = read(body)
+            if value is not None:
+                item[stored] = value
+    return item
 
 
 # -- seed 001

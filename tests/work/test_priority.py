@@ -149,7 +149,8 @@ async def test_items_of_a_queue_made_before_priorities_are_claimed_in_their_orde
     assert taken == [urgent, *old, later]
     assert await redis.hget("mq:w:{legacy}:settings", "upgraded") == b"1"
     settings = await (await first.get("/api/queue/legacy/settings", headers=AUTH)).json()
-    assert set(settings) == {"queue_name", "max_retries", "unique_reference", "lease", "retention"}
+    assert set(settings) == {"queue_name", "max_retries", "unique_reference", "lease", "retention",
+                             "events_topic", "topic"}
 
 
 async def test_a_claim_on_an_empty_queue_writes_nothing(api, work_keys):
