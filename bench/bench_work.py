@@ -69,9 +69,11 @@ def bulk_request(base: str, key: str | None):
     return request
 
 
-def ceiling_request(base: str):
+def ceiling_request(base: str, path: str = "/ceiling"):
+    headers = {"X-API-Key": ENV_KEY}
+
     async def request(session: aiohttp.ClientSession, worker: int) -> None:
-        async with session.post(f"{base}/ceiling", json={"queue_name": "bench"}) as response:
+        async with session.post(f"{base}{path}", json={"queue_name": "bench"}, headers=headers) as response:
             await ok(response)
 
     return request
@@ -164,13 +166,16 @@ def main() -> None:
         on_env = {"MICROQ_API_KEYS": ENV_KEY, "MICROQ_RATE_LIMIT_QUEUE": NO_LIMIT}
         off_env = {"MICROQ_WORK_AUTH": "off"}
         with contextlib.ExitStack() as stack:
-            ceiling = None if args.bulk else stack.enter_context(start_ceiling())
+            ceiling = None if args.bulk else stack.enter_context(start_ceiling(limiter_redis=redis_server.url))
+            ceiling_pid = listening_pid(int(ceiling.rpartition(":")[2])) if ceiling else None
             on = stack.enter_context(start_microq(redis_server.url, env=on_env))
             off = stack.enter_context(start_microq(redis_server.url, env=off_env))
             on_pid, off_pid = (listening_pid(int(url.rpartition(":")[2])) for url in (on, off))
             for _ in range(args.rounds):
                 if ceiling:
-                    keep("ceiling", run("ceiling", ceiling_request(ceiling), args.duration, None, flush))
+                    keep("ceiling", run("ceiling", ceiling_request(ceiling), args.duration, ceiling_pid, flush))
+                    keep("limits", run("limits", ceiling_request(ceiling, "/limited"), args.duration, ceiling_pid,
+                                       flush))
                 keep("off", run("off", item_request(off, None), args.duration, off_pid, flush))
                 keep("on, env key", run("on, env key", item_request(on, ENV_KEY), args.duration, on_pid, flush))
                 if not args.bulk:
@@ -184,7 +189,41 @@ def main() -> None:
         flush.close()
     if not args.bulk:
         creates_table(args, best, cpu, commands)
+        gate_table(args, best, cpu)
     bulk_table(args, best, cpu)
+
+
+def gate_table(args, best: dict[str, Result], cpu: dict[str, tuple[float, float]]) -> None:
+    """What the security gate adds to a create, beside what one `limits` moving-window check adds
+    to a bare aiohttp handler: the time per request at saturation (1/throughput) and the CPU
+    (node or app, plus Redis) per request, each against its own base measured in this run."""
+    def per_request_us(target: str) -> float:
+        return 1e6 / best[target].rps
+
+    rows = []
+    limiter_us = per_request_us("limits") - per_request_us("ceiling")
+    limiter_cpu = sum(cpu["limits"]) - sum(cpu["ceiling"])
+    for label, target, base in (("bare aiohttp handler", "ceiling", None),
+                                ("bare aiohttp handler + one `limits` moving-window check (async Redis)", "limits",
+                                 "ceiling"),
+                                ("POST /api/queue, security off", "off", None),
+                                ("POST /api/queue, whole gate (key, ban, exact limit), MICROQ_API_KEYS key",
+                                 "on, env key", "off"),
+                                ("POST /api/queue, whole gate, `microq api-key` key", "on, CLI key", "off")):
+        row = {"scenario": label, "req/s": round(best[target].rps), "us/req": f"{per_request_us(target):.0f}",
+               "CPU us/req (app + Redis)": f"{sum(cpu[target]):.0f}", "added us/req": "", "added CPU us/req": "",
+               "added / limiter's": ""}
+        if base:
+            added = per_request_us(target) - per_request_us(base)
+            added_cpu = sum(cpu[target]) - sum(cpu[base])
+            row["added us/req"] = f"{added:.0f}"
+            row["added CPU us/req"] = f"{added_cpu:.0f}"
+            if target != "limits":
+                row["added / limiter's"] = (f"{added / limiter_us:.2f} (time), "
+                                            f"{added_cpu / limiter_cpu:.2f} (CPU)")
+        rows.append(row)
+    print_table(f"work: the security gate beside one `limits` limiter check, 64 connections, best of "
+                f"{args.rounds} x {args.duration:g} s", rows)
 
 
 def creates_table(args, best: dict[str, Result], cpu: dict[str, tuple[float, float]],

@@ -77,11 +77,12 @@ def start_microq(redis_url: str, workers: int = 1, env: dict[str, str] | None = 
 
 
 @contextlib.contextmanager
-def start_ceiling(workers: int = 1) -> Iterator[str]:
-    """The bare aiohttp app (GET and POST /ceiling); yields its base URL."""
+def start_ceiling(workers: int = 1, limiter_redis: str | None = None) -> Iterator[str]:
+    """The bare aiohttp app (GET and POST /ceiling, and /limited with limiter_redis); yields its base URL."""
     port = free_port()
+    extra = ["--limiter-redis", limiter_redis] if limiter_redis else []
     process = subprocess.Popen([sys.executable, "-m", "bench.ceiling", "--port", str(port),
-                                "--workers", str(workers)], cwd=ROOT, stdin=subprocess.DEVNULL)
+                                "--workers", str(workers), *extra], cwd=ROOT, stdin=subprocess.DEVNULL)
     try:
         wait_for_port(port)
         _wait_ready(f"http://127.0.0.1:{port}/ceiling", process)
