@@ -29,11 +29,15 @@ local function where(i)
   if #batch > 1 then return "items[" .. (i - 1) .. "]: " end
   return ""
 end
-local seen = {}
-for i, item in ipairs(batch) do
-  if redis.call("HEXISTS", Q.items, item.id) == 1 then
+local ids = {}
+for i, item in ipairs(batch) do ids[i] = item.id end
+for i, raw in ipairs(redis.call("HMGET", Q.items, unpack(ids))) do  -- one call, not one per item
+  if raw then
     return redis.error_reply("CONFLICT " .. where(i) .. "item id already exists")
   end
+end
+local seen = {}
+for i, item in ipairs(batch) do
   if settings.unique and item.reference and not FINAL[item.status] then
     local open = holder(item.reference)
     if open then
@@ -51,6 +55,4 @@ local now = now_ms()
 purge_expired(now)
 add_items(batch, now, settings)
 evaluate_triggers(now)
-local ids = {}
-for i, item in ipairs(batch) do ids[i] = item.id end
 return ids

@@ -3,7 +3,7 @@
   arrivals zset: O(log n + page).
   KEYS[1] items        hash  item id -> msgpack item
   KEYS[2] status set   zset  id -> arrival seq
-  KEYS[3] arrivals     zset  seq -> created ms
+  KEYS[3] arrivals     zset  seq (16 digits; bare in items made before) -> created ms
   ARGV[1] from_ms      earliest creation time, ms
   ARGV[2] to_ms        latest creation time, ms
   ARGV[3] after        arrival seq to start after (0 for the first page)

@@ -89,3 +89,17 @@ async def test_a_blank_reference_is_found_too(api):
     item_id = await push(api, reference="  ")
     page = await (await api.get("/api/queue/jobs/find?reference=%20%20", headers=AUTH)).json()
     assert [item["id"] for item in page["items"]] == [item_id]
+
+
+async def test_a_bulk_add_in_one_ms_across_a_digit_boundary_is_found_whole(work_node):
+    """The items of one bulk share a created ms; they are found by seq, not by how seqs sort as text."""
+    api = await work_node(rate_limit_queue=(100_000, 60.0))
+    for n in range(94):
+        assert (await api.post("/api/queue", json={"queue_name": "dates", "data": {"n": n}}, headers=AUTH)).status == 201
+    resp = await api.post("/api/queue/dates/bulk", json=[{"data": {"n": n}} for n in range(1000)], headers=AUTH)
+    ids = (await resp.json())["ids"]
+    item = await (await api.get(f"/api/queue/dates/items/{ids[0]}", headers=AUTH)).json()
+    resp = await api.get("/api/queue/dates/find", params={"status": "NEW", "from": item["created_date"],
+                                                          "limit": "1000"}, headers=AUTH)
+    found = [i["id"] for i in (await resp.json())["items"]]
+    assert found[:1000] == ids

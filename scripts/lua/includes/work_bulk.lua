@@ -35,7 +35,7 @@ local function add_items(batch, now, settings)
       put(Q.ref_index, 0, ref_member(item))
       if settings.unique and not FINAL[status] then put(Q.refs, item.reference, id) end
     end
-    put(Q.arrivals, now, item.seq)
+    put(Q.arrivals, now, arrival_member(item.seq))
     if status ~= "NEW" then item.first_status = status end
     put(Q.items, id, cmsgpack.pack(item))
     item_event(settings, item, nil, status, now, item.created_by)

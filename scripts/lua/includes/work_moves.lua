@@ -73,6 +73,6 @@ local function add_item(item, id, now, settings)
     redis.call("ZADD", Q.ref_index, 0, ref_member(item))
     if settings.unique and not FINAL[item.status] then redis.call("HSET", Q.refs, item.reference, id) end
   end
-  redis.call("ZADD", Q.arrivals, now, item.seq)
+  redis.call("ZADD", Q.arrivals, now, arrival_member(item.seq))
   item_event(settings, item, nil, item.status, now, item.created_by)
 end

@@ -40,6 +40,13 @@ local function ref_member(item)
   return item.reference .. "\0" .. string.format("%016d", item.seq) .. "\0" .. item.id
 end
 
+-- An item's member in arrivals: its seq in 16 digits, so that members of one created ms (a bulk
+-- add) sort by seq (a zset orders equal scores by member bytes: "100" before "95").
+-- Members written before this were the bare seq; the purge removes both forms.
+local function arrival_member(seq)
+  return string.format("%016d", seq)
+end
+
 -- A string: Lua turns numbers into text with 14 digits, and a rank's score has up to 16.
 local function ready_score(item)
   return string.format("%.0f", (RANK[item.priority or "Normal"] or 1) * RANK_STEP + item.seq)
@@ -66,7 +73,7 @@ local function purge_expired(now)
       if FINAL[item.status] then
         redis.call("ZREM", Q[item.status], id)
         redis.call("ZREM", Q.due, id)
-        redis.call("ZREM", Q.arrivals, item.seq)
+        redis.call("ZREM", Q.arrivals, arrival_member(item.seq), item.seq)
         if item.reference then redis.call("ZREM", Q.ref_index, ref_member(item)) end
         redis.call("HDEL", Q.items, id)
       end
