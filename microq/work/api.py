@@ -179,8 +179,9 @@ def new_item(body: dict[str, Any], queue_name: str) -> Item:
     """A new item's stored fields from a create's body (absent fields are not stored). Only the
     fields present are read: a bulk add of 1000 items spends most of its node time here."""
     item: Item = {"queue_name": queue_name, "status": fields.item_status(body)}
+    present = body.keys()
     for field, stored, read in _ITEM_FIELDS:
-        if body.get(field) is not None:
+        if field in present and body[field] is not None:
             value = read(body)
             if value is not None:
                 item[stored] = value

@@ -6,6 +6,7 @@ import asyncio
 import bisect
 import json
 import logging
+import os
 import time
 import uuid
 from typing import Any
@@ -31,6 +32,19 @@ LEASE_CACHE_S = 1.0  #: how long a node trusts the lease setting it read for a q
 LEASE_CACHE_MAX = 1024  #: queues whose lease setting a node remembers (then it forgets them all)
 
 log = logging.getLogger(__name__)
+
+
+def new_ids(count: int) -> list[str]:
+    """`count` random UUID4s as text, from one read of the OS's random source: uuid.uuid4() per
+    id was a sixth of a bulk add's node time."""
+    raw = bytearray(os.urandom(16 * count))
+    ids = []
+    for start in range(0, 16 * count, 16):
+        raw[start + 6] = (raw[start + 6] & 0x0F) | 0x40  # version 4
+        raw[start + 8] = (raw[start + 8] & 0x3F) | 0x80  # RFC 4122 variant
+        h = raw[start:start + 16].hex()
+        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return ids
 
 
 def _unpack(raw: bytes) -> Item:
@@ -68,11 +82,14 @@ class WorkStore:
         """Store new items (each: queue_name, status and the optional fields), all or none; their
         ids. Conflict when a unique reference is held (or repeats in the batch)."""
         queue = self.keys.queue(queue_name)
-        batch = [{**item, "id": str(uuid.uuid4())} for item in items]
+        ids = new_ids(len(items))
+        batch = [{**item, "id": item_id} for item, item_id in zip(items, ids)]
         reply = await self._scripts.call("work_add", queue.all, [*self._defaults(), msgpack.packb(batch)], once=once)
         await self.queue_names.add(queue_name)
         await self.after_change(queue_name)
-        return [_text(item_id) for item_id in reply]
+        if once is not None:  # a retried request's reply holds the first request's ids
+            return [_text(item_id) for item_id in reply]
+        return ids
 
     async def create(self, fields: Item, once: Once | None = None) -> str:
         """Store one new item; returns its id."""
