@@ -474,13 +474,17 @@ async def create_trigger(request: web.Request) -> web.Response:
         raise BadRequest("webhook_url and publish need the topics part, which this node does not serve")
     store = work.store
     retry = await once(request, store.keys.trigger_entity(name))
-    trigger = await store.create_trigger(name, kind, status, queue_name, description, extra, retry)
-    if extra.get("webhook_url"):
-        try:
-            await work.outbox.add_trigger_webhook(trigger)
-        except Exception:
-            await store.delete_trigger(name)  # refused (a private address, say): the create is undone
-            raise
+    hooked = None
+    if extra.get("webhook_url"):  # first: the topics part refuses a bad or private URL before anything is made
+        hooked = await work.outbox.add_trigger_webhook({"type": kind, "name": name, "queue_name": queue_name,
+                                                        "webhook_url": extra["webhook_url"]})
+    try:
+        trigger = await store.create_trigger(name, kind, status, queue_name, description, extra, retry)
+    except Exception:
+        if hooked and hooked.added:  # the hook was this request's own: it goes with the failed create
+            await work.outbox.remove_trigger_webhook({"type": kind, "name": name, "queue_name": queue_name,
+                                                      "webhook_url": extra["webhook_url"]})
+        raise
     return web.json_response(await trigger_json(store, trigger), status=201)
 
 

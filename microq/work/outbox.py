@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -164,15 +165,26 @@ class WorkOutbox:
 
     # -- webhooks of triggers (the topics part delivers them)
 
-    async def add_trigger_webhook(self, trigger: dict[str, str]) -> str:
+    async def add_trigger_webhook(self, trigger: dict[str, str]) -> Hooked:
+        """Register the trigger's webhook on its topic (BadRequest for a URL the topics part
+        refuses); whether this call added it (the same URL again is the same hook)."""
         sink = self.sink()
         assert sink is not None, "checked by the API before"
-        return await sink.add_webhook(trigger_topic(trigger), trigger["webhook_url"])
+        topic = trigger_topic(trigger)
+        existed = trigger["webhook_url"] in await sink.webhooks(topic)
+        hook_id = await sink.add_webhook(topic, trigger["webhook_url"])
+        return Hooked(hook_id, not existed)
 
     async def remove_trigger_webhook(self, trigger: dict[str, str]) -> None:
         sink = self.sink()
         if sink is not None and trigger.get("webhook_url"):
             await sink.remove_webhook(trigger_topic(trigger), trigger["webhook_url"])
+
+
+@dataclass(frozen=True)
+class Hooked:
+    hook_id: str
+    added: bool  #: False when the topic had this URL already (another trigger of the queue, a retry)
 
 
 def trigger_topic(trigger: dict[str, str]) -> str:

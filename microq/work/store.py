@@ -363,7 +363,8 @@ class WorkStore:
             raise
         await self._registry("SADD", name)
         trigger = self._trigger(reply)
-        if kind == "QUEUE":
+        # a replayed create (Idempotency-Key) of a trigger deleted since must not leave a firing state behind
+        if kind == "QUEUE" and (once is None or await self.get_trigger(name) is not None):
             await self.attach_trigger(queue_name, name, trigger_config(trigger))
         return trigger
 
@@ -371,7 +372,11 @@ class WorkStore:
         """The QUEUE trigger's firing state, made from its definition when it has none."""
         state = await self.trigger_state(trigger["queue_name"], trigger["name"])
         if state is None:
-            state = await self.attach_trigger(trigger["queue_name"], trigger["name"], trigger_config(trigger))
+            config = trigger_config(trigger)
+            if await self.get_trigger(trigger["name"]) is None:  # deleted (a replayed create's answer): no state
+                return {"name": trigger["name"], **config, "process_status": config["idle_status"], "fired": 0,
+                        "active": {}, "recent": []}
+            state = await self.attach_trigger(trigger["queue_name"], trigger["name"], config)
         return state
 
     async def get_trigger(self, name: str) -> Trigger | None:

@@ -208,11 +208,12 @@ async def test_max_running_holds_under_concurrent_adds_and_ends(work_node):
     assert shown["running"] == 3 and shown["fired"] == 6
 
 
-async def test_a_private_webhook_is_refused_and_nothing_is_made(api):
+async def test_a_private_webhook_is_refused_and_nothing_is_made(api, redis):
     resp = await api.post("/api/triggers", json={"trigger_name": "t", "type": "QUEUE", "queue_name": "jobs",
                                                  "webhook_url": "http://127.0.0.1:9/x"}, headers=AUTH)
     assert resp.status == 400, await resp.text()
     assert (await api.get("/api/triggers/t", headers=AUTH)).status == 404
+    assert await redis.hlen("mq:w:{jobs}:triggers") == 0
     assert (await api.post("/api/triggers", json={"trigger_name": "t", "type": "QUEUE", "queue_name": "jobs"},
                            headers=AUTH)).status == 201
 
@@ -277,3 +278,26 @@ async def test_fires_once_with_two_real_nodes_and_100_workers(tmp_path, redis_ur
     finally:
         for process in processes:
             stop_node(process)
+
+
+async def test_a_create_refused_for_its_name_leaves_no_webhook(work_node, aiohttp_server):
+    from microq.events import event_sink
+
+    api = await work_node(webhook_allow_private=True)
+    await define(api, type="QUEUE", queue_name="jobs")
+    url = str((await aiohttp_server(Receiver().app)).make_url("/hook"))
+    resp = await api.post("/api/triggers", json={"trigger_name": "robot", "type": "QUEUE", "queue_name": "jobs",
+                                                 "webhook_url": url}, headers=AUTH)
+    assert resp.status == 409
+    assert await event_sink(api.app).webhooks("work-triggers.jobs") == []
+    await define(api, "second", type="QUEUE", queue_name="jobs", webhook_url=url)
+    assert await event_sink(api.app).webhooks("work-triggers.jobs") == [url]
+
+
+async def test_a_replayed_create_of_a_deleted_trigger_leaves_no_firing_state(api, redis):
+    body = {"trigger_name": "t", "type": "QUEUE", "queue_name": "jobs"}
+    headers = {**AUTH, "Idempotency-Key": "create-t-1"}
+    assert (await api.post("/api/triggers", json=body, headers=headers)).status == 201
+    assert (await api.delete("/api/triggers/t", headers=AUTH)).status == 200
+    assert (await api.post("/api/triggers", json=body, headers=headers)).status == 201  # the first answer, replayed
+    assert await redis.hlen("mq:w:{jobs}:triggers") == 0
