@@ -365,7 +365,13 @@ class WorkStore:
         trigger = self._trigger(reply)
         # a replayed create (Idempotency-Key) of a trigger deleted since must not leave a firing state behind
         if kind == "QUEUE" and (once is None or await self.get_trigger(name) is not None):
-            await self.attach_trigger(queue_name, name, trigger_config(trigger))
+            try:
+                await self.attach_trigger(queue_name, name, trigger_config(trigger))
+            except Conflict:  # the queue has TRIGGERS_MAX triggers: this one is not made after all
+                await self._scripts.call("work_trigger_delete", [self.keys.trigger(name),
+                                                                 *self.keys.trigger_events(name)])
+                await self._registry("SREM", name)
+                raise
         return trigger
 
     async def heal_queue_trigger(self, trigger: Trigger) -> dict[str, Any]:

@@ -301,3 +301,14 @@ async def test_a_replayed_create_of_a_deleted_trigger_leaves_no_firing_state(api
     assert (await api.delete("/api/triggers/t", headers=AUTH)).status == 200
     assert (await api.post("/api/triggers", json=body, headers=headers)).status == 201  # the first answer, replayed
     assert await redis.hlen("mq:w:{jobs}:triggers") == 0
+
+
+async def test_a_queue_takes_20_queue_triggers(api):
+    for i in range(20):
+        await define(api, f"t{i}", type="QUEUE", queue_name="jobs", min_items=1000)
+    resp = await api.post("/api/triggers", json={"trigger_name": "t20", "type": "QUEUE", "queue_name": "jobs"},
+                          headers=AUTH)
+    assert resp.status == 409 and "20" in (await resp.json())["error"]
+    assert (await api.get("/api/triggers/t20", headers=AUTH)).status == 404
+    assert (await api.delete("/api/triggers/t3", headers=AUTH)).status == 200
+    await define(api, "t20", type="QUEUE", queue_name="jobs")
