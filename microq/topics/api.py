@@ -17,7 +17,7 @@ from microq.appkeys import SETTINGS
 from microq.errors import BadRequest, Conflict, NotFound, Unavailable
 from microq.errors import unavailable as redis_unavailable
 from microq.http import read_json, read_object
-from microq.topics import params
+from microq.topics import extras, params
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS, WAIT_ROOM, WEBHOOKS
 from microq.topics.messages import Message, new_ids, parse_iso_ms
 from microq.topics.names import check_topic, check_topic_or_pattern, dlq_of, is_dlq, is_pattern, source_of
@@ -62,6 +62,8 @@ async def publish(request: web.Request) -> web.Response:
     ttl_ms = params.duration_ms(query, "ttl")
     delay_ms = params.duration_ms(query, "delay")
     broadcast = params.flag(query, "broadcast")
+    prio = extras.priority(query.get("priority"))
+    headers = extras.request_headers(request.headers)
     content_type = _content_type(request)
     body = await request.read()
     if not body:
@@ -69,22 +71,26 @@ async def publish(request: web.Request) -> web.Response:
     store = request.app[TOPICS]
     (message_id,) = new_ids(1)
     if broadcast:
-        message = Message(message_id, topic, body, int(time.time() * 1000), 0)
+        message = Message(message_id, topic, body, int(time.time() * 1000), 0, headers=headers)
         await store.registered_while(topic, store.broadcast(topic, message))
         return web.json_response({"status": "accepted", "topic": topic, "id": message_id, "broadcast": True},
                                  status=202)
     once = await idempotency.once_for(request, store.key_of(topic))
-    (message_id,) = await store.registered_while(
-        topic, store.publish(topic, [Outgoing(message_id, body, delay_ms, ttl_ms, content_type)], once))
+    outgoing = Outgoing(message_id, body, delay_ms, ttl_ms, content_type, extras.tail(prio, headers, delay_ms))
+    (message_id,) = await store.registered_while(topic, store.publish(topic, [outgoing], once))
     return web.json_response({"status": "accepted", "topic": topic, "id": message_id}, status=202)
 
 
 @routes.post("/publish/{topic}/batch")
 async def publish_batch(request: web.Request) -> web.Response:
-    """Extension: many messages in one request and one script call, all or nothing."""
+    """Extension: many messages in one request and one script call, all or nothing. The request's
+    X-MQ-* headers and ?priority= apply to every message; an item's "headers" object adds to (and
+    overrides) them, its "priority" replaces the query's."""
     topic = check_topic(request.match_info["topic"])
     ttl_ms = params.duration_ms(request.query, "ttl")
     delay_ms = params.duration_ms(request.query, "delay")
+    prio = extras.priority(request.query.get("priority"))
+    headers = extras.request_headers(request.headers)
     data = await read_json(request)
     items = data.get("messages") if isinstance(data, dict) else data
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
@@ -99,7 +105,15 @@ async def publish_batch(request: web.Request) -> web.Response:
         item_delay = (params.duration_value_ms(item["delay"], f"messages[{index}].delay")
                       if "delay" in item else delay_ms)
         content_type = params.content_type(item.get("content_type", ""), f"messages[{index}].content_type")
-        batch.append(Outgoing(ids[index], payload, item_delay, item_ttl, content_type))
+        item_prio = extras.priority(item["priority"], f"messages[{index}].priority") if "priority" in item else prio
+        item_headers = headers
+        if item.get("headers") is not None:
+            if not isinstance(item["headers"], dict):
+                raise BadRequest(f"messages[{index}].headers must be an object of X-MQ-* names to strings")
+            own = extras.check_headers(item["headers"].items(), f"messages[{index}].headers")
+            item_headers = extras.check_headers([*own.items(), *headers.items()], f"messages[{index}].headers")
+        batch.append(Outgoing(ids[index], payload, item_delay, item_ttl, content_type,
+                              extras.tail(item_prio, item_headers, item_delay)))
     store = request.app[TOPICS]
     once = await idempotency.once_for(request, store.key_of(topic))
     stored = await store.registered_while(topic, store.publish(topic, batch, once))
@@ -151,20 +165,21 @@ async def _take(store: TopicStore, name: str, limit: int, lease_ms: int, woken: 
 
 
 async def _answer(request: web.Request, messages: Sequence[Message], single: bool,
-                  headers: dict[str, str] | None = None) -> web.StreamResponse:
+                  headers: dict[str, str] | None = None, qol: bool = True) -> web.StreamResponse:
     """The messages as JSON; a large answer is written a message at a time, yielding between them."""
-    if sum(len(m.payload) for m in messages) * 4 // 3 < _STREAM_ABOVE:
-        body = messages[0].to_json() if single else [m.to_json() for m in messages]
+    # base64 and, with `qol`, payload_text: up to 4/3 + 1 times the payload
+    if sum(len(m.payload) for m in messages) * 7 // 3 < _STREAM_ABOVE:
+        body = messages[0].to_json(qol) if single else [m.to_json(qol) for m in messages]
         return web.json_response(body, headers=headers)
     response = web.StreamResponse(headers=headers)
     response.content_type = "application/json"
     response.charset = "utf-8"
     await response.prepare(request)
     if single:
-        await response.write(json.dumps(messages[0].to_json()).encode())
+        await response.write(json.dumps(messages[0].to_json(qol)).encode())
     else:
         for i, message in enumerate(messages):
-            await response.write((b"[" if i == 0 else b", ") + json.dumps(message.to_json()).encode())
+            await response.write((b"[" if i == 0 else b", ") + json.dumps(message.to_json(qol)).encode())
         await response.write(b"]")
     await response.write_eof()
     return response
@@ -291,7 +306,12 @@ async def requeue(request: web.Request) -> web.Response:
         # never after now: a far-future time (year 9999) has 15 digits, which Lua's number
         # formatting writes as 2.5e+14 in the metadata, and the message could never be read again
         created = min(parse_iso_ms(data.get("timestamp")) or now, now)
-        fallback = Message(message_id, topic, params.base64_payload(data["payload"]), created, retry)
+        headers = data.get("headers") or {}
+        if not isinstance(headers, dict):
+            raise BadRequest("headers must be an object of X-MQ-* names to strings")
+        fallback = Message(message_id, topic, params.base64_payload(data["payload"]), created, retry,
+                           priority=extras.priority_name(data.get("priority")),
+                           headers=extras.check_headers(headers.items()))
     if not await store.exists(topic):
         raise NotFound(f"topic {topic} does not exist")
     once = await idempotency.once_for(request, store.key_of(topic))
@@ -424,7 +444,7 @@ async def peek(request: web.Request) -> web.Response:
     messages = await request.app[TOPICS].peek(topic, limit)
     if not messages:
         return web.json_response([])
-    return await _answer(request, messages, False)
+    return await _answer(request, messages, False, qol=False)
 
 
 @routes.post("/api/topics/{topic}/purge")

@@ -6,9 +6,11 @@ import base64
 import functools
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from microq.topics.extras import parse_tail, tail
 
 
 @dataclass(frozen=True)
@@ -20,15 +22,47 @@ class Message:
     retry_count: int
     expires_ms: int = 0  #: 0: no ttl
     content_type: str = ""
+    priority: str = "normal"  #: high | normal | low
+    headers: dict[str, str] = field(default_factory=dict)  #: X-MQ-* headers, by canonical name
+    delay_ms: int = 0  #: the publish's delay: deliver_at is created_ms + delay_ms
 
     @classmethod
     def from_script(cls, topic: str, id: bytes, payload: bytes, meta: bytes) -> Message:
-        created, retry, expires, ctype = meta.decode().split(":", 3)
-        return cls(id.decode(), topic, payload, int(created), int(retry), int(expires), ctype)
+        head, _, extra = meta.partition(b"\n")
+        created, retry, expires, ctype = head.decode().split(":", 3)
+        if not extra:
+            return cls(id.decode(), topic, payload, int(created), int(retry), int(expires), ctype)
+        prio, delay_ms, headers = parse_tail(extra)
+        return cls(id.decode(), topic, payload, int(created), int(retry), int(expires), ctype, prio, headers, delay_ms)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "topic": self.topic, "payload": base64.b64encode(self.payload).decode(),
-                "timestamp": iso_ms(self.created_ms), "retry_count": self.retry_count}
+    @property
+    def tail(self) -> bytes:
+        """The metadata tail that keeps priority, headers and delay (b"" for a plain message)."""
+        return tail({"high": b"h", "low": b"l"}.get(self.priority, b"n"), self.headers, self.delay_ms)
+
+    def to_json(self, qol: bool = True) -> dict[str, Any]:
+        """Seed 002's fields, then TinyMQ 3's message fields when set (expires_at, deliver_at,
+        headers); with `qol`, as TinyMQ 3's consume answers, also payload_encoding, payload_text
+        (when the payload is UTF-8) and MicroQ's priority. Peek answers without `qol`, as TinyMQ 3."""
+        out: dict[str, Any] = {"id": self.id, "topic": self.topic, "payload": base64.b64encode(self.payload).decode(),
+                               "timestamp": iso_ms(self.created_ms), "retry_count": self.retry_count}
+        if qol:
+            out["payload_encoding"] = "base64"
+            try:
+                text = self.payload.decode()
+            except UnicodeDecodeError:
+                text = ""
+            if text:
+                out["payload_text"] = text
+        if self.expires_ms:
+            out["expires_at"] = iso_ms(self.expires_ms)
+        if self.delay_ms:
+            out["deliver_at"] = iso_ms(self.created_ms + self.delay_ms)
+        if self.headers:
+            out["headers"] = self.headers
+        if qol:
+            out["priority"] = self.priority
+        return out
 
 
 def new_ids(count: int) -> list[str]:

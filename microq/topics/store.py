@@ -49,6 +49,7 @@ class Outgoing:
     delay_ms: int = 0
     ttl_ms: int = 0
     content_type: str = ""
+    extra: bytes = b""  #: priority, headers, delay: the metadata tail (microq/topics/extras.py)
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ class TopicStore:
     async def publish(self, topic: str, batch: Sequence[Outgoing], once: Once | None = None) -> list[str]:
         """Store the batch; the ids stored (with `once`, a retry's are the first call's). TooManyRequests when full."""
         k = self.keys(topic)
-        packed = _lua_pack([[m.id, m.payload, m.delay_ms, m.ttl_ms, m.content_type] for m in batch])
+        packed = _lua_pack([[m.id, m.payload, m.delay_ms, m.ttl_ms, m.content_type, m.extra] for m in batch])
         reply = await self.scripts.call(
             "topics_publish", [k.seq, k.ready, k.delayed, k.expiry, k.msgs, k.meta, k.hooks, k.hookq, k.hookatt],
             [self.wake_channel, topic, self.settings.topic_max_messages, packed, MAX_DELIVERIES,
@@ -207,7 +208,8 @@ class TopicStore:
 
     async def broadcast(self, topic: str, message: Message) -> int:
         """Hand a message to every node's waiting consumers, storing nothing; the number of nodes listening."""
-        packed = msgpack.packb([topic, message.id, message.payload, message.created_ms], use_bin_type=True)
+        packed = msgpack.packb([topic, message.id, message.payload, message.created_ms, message.headers],
+                               use_bin_type=True)
         return await self.execute("PUBLISH", self.broadcast_channel, packed)
 
     async def consume(self, topic: str, limit: int, lease_ms: int,
@@ -237,7 +239,7 @@ class TopicStore:
         packed = b""
         if fallback is not None:
             packed = _lua_pack([fallback.payload, fallback.created_ms, fallback.retry_count,
-                                fallback.content_type])
+                                fallback.content_type, fallback.tail])
         status, retry = await self.scripts.call(
             "topics_requeue", self._moving_keys(topic),
             [id, self.max_attempts(topic), self.settings.topic_max_messages, packed], once=once)

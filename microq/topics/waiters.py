@@ -152,8 +152,9 @@ class WaitRoom:
             self.on_hook_work(topic)
 
     def _on_broadcast(self, data: bytes) -> None:
-        topic, id, payload, created_ms = msgpack.unpackb(data, raw=False)
-        self.deliver_broadcast(Message(id, topic, payload, created_ms, 0))
+        topic, id, payload, created_ms, *rest = msgpack.unpackb(data, raw=False)
+        headers = rest[0] if rest and isinstance(rest[0], dict) else {}
+        self.deliver_broadcast(Message(id, topic, payload, created_ms, 0, headers=headers))
 
     async def listen(self) -> None:
         """Hear both channels through the node's one subscriber (microq/pubsub.py) until cancelled.

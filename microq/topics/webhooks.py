@@ -308,7 +308,8 @@ class WebhookDispatcher:
         if not self.settings.webhook_allow_private and not _public(host):
             return "fail"
         timestamp = str(int(time.time()))
-        headers = {"Content-Type": message.content_type or "application/octet-stream",
+        headers = {**message.headers,  # the publisher's X-MQ-* headers (they cannot shadow these)
+                   "Content-Type": message.content_type or "application/octet-stream",
                    "X-MicroQ-Message-Id": message.id, "X-MicroQ-Topic": message.topic,
                    "X-MicroQ-Attempt": str(delivery.attempts + 1), "X-MicroQ-Timestamp": timestamp,
                    "User-Agent": "MicroQ-Webhook/1"}

@@ -33,10 +33,10 @@ end
 local id = string.match(member, "^(.*)|[^|]*$")
 local payload, m = redis.call("HGET", msgs, id), redis.call("HGET", meta, id)
 if payload and m and redis.call("HEXISTS", KEYS[8], id) == 0 then
-  local created, _, _, ctype = topics_meta_parse(m)
+  local created, _, _, ctype, extra = topics_meta_parse(m)
   redis.call("HSET", KEYS[8], id, payload)
-  redis.call("HSET", KEYS[9], id, topics_meta_format(created, attempts, 0, ctype))
-  redis.call("ZADD", KEYS[7], redis.call("INCR", KEYS[6]), id)
+  redis.call("HSET", KEYS[9], id, topics_meta_format(created, attempts, 0, ctype, extra))
+  redis.call("ZADD", KEYS[7], topics_rank(extra, redis.call("INCR", KEYS[6])), id)
 end
 topics_hook_finish(hookq, hookatt, msgs, meta, expiry, member)
 return {"dead_lettered", -1}

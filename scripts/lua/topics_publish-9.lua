@@ -11,7 +11,8 @@
   ARGV[1] channel   wake-up pub/sub channel
   ARGV[2] topic     topic name, for the wake-up
   ARGV[3] max       most messages the topic may hold
-  ARGV[4] batch     msgpack list of {id, payload, delay_ms, ttl_ms, content_type}
+  ARGV[4] batch     msgpack list of {id, payload, delay_ms, ttl_ms, content_type, extra}: extra is
+                    the metadata tail (priority, headers: includes/topics_meta), "" for a plain message
   ARGV[5] max_deliveries  most webhook deliveries (messages x webhooks) one call may queue, so
                     one call's work stays bounded (a batch of 1000 to 100 webhooks would be 100k)
   ARGV[6] with_ids  "1": the reply also lists the batch's ids (a call with an Idempotency-Key,
@@ -22,6 +23,7 @@
            left work to do (a delay, a ttl, a webhook delivery), or -1, for the index of due work
   Errors:  FULL (the topic holds max messages), INVALID (malformed batch), TOOLARGE (past max_deliveries) ]]
 --- @include "now_ms"
+--- @include "topics_meta"
 local seq, ready, delayed, expiry, msgs, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local hooks, hookq, hookatt = KEYS[7], KEYS[8], KEYS[9]
 local max = tonumber(ARGV[3])
@@ -44,7 +46,7 @@ local function due(at)
   if due_at < 0 or at < due_at then due_at = at end
 end
 for _, m in ipairs(batch) do
-  local id, payload, delay, ttl, ctype = m[1], m[2], tonumber(m[3]), tonumber(m[4]), m[5]
+  local id, payload, delay, ttl, ctype, extra = m[1], m[2], tonumber(m[3]), tonumber(m[4]), m[5], m[6]
   local expires = 0
   if ttl > 0 then
     expires = now + ttl
@@ -52,7 +54,7 @@ for _, m in ipairs(batch) do
     due(expires)
   end
   redis.call("HSET", msgs, id, payload)
-  redis.call("HSET", meta, id, now .. ":0:" .. expires .. ":" .. (ctype or ""))
+  redis.call("HSET", meta, id, now .. ":0:" .. expires .. ":" .. (ctype or "") .. (extra or ""))
   if #hook_ids > 0 then
     local due_args = {}  -- one ZADD per message: a call per delivery costs ten times as much
     for i, hook in ipairs(hook_ids) do
@@ -68,7 +70,7 @@ for _, m in ipairs(batch) do
     delayed_n = delayed_n + 1
     if first_delay < 0 or delay < first_delay then first_delay = delay end
   else
-    redis.call("ZADD", ready, redis.call("INCR", seq), id)
+    redis.call("ZADD", ready, topics_rank(extra, redis.call("INCR", seq)), id)
     ready_now = ready_now + 1
   end
 end

@@ -1,4 +1,5 @@
---[[ topics_redrive: move visible dead letters back to their source topic, retry_count 0, no ttl.
+--[[ topics_redrive: move visible dead letters back to their source topic, retry_count 0, no ttl
+  (headers and priority kept).
   KEYS[1] ready    KEYS[2] expiry   KEYS[3] msgs   KEYS[4] meta    of the dead-letter topic
   KEYS[5] seq      KEYS[6] ready    KEYS[7] msgs   KEYS[8] meta    of the source topic
   KEYS[9] hooks    KEYS[10] hookq   KEYS[11] hookatt               of the source topic
@@ -26,9 +27,9 @@ while moved < limit and redis.call("HLEN", KEYS[7]) < max_messages do
   redis.call("HDEL", KEYS[3], id)
   redis.call("HDEL", KEYS[4], id)
   if payload and meta and redis.call("HEXISTS", KEYS[7], id) == 0 then
-    local created, _, _, ctype = topics_meta_parse(meta)
+    local created, _, _, ctype, extra = topics_meta_parse(meta)
     redis.call("HSET", KEYS[7], id, payload)
-    redis.call("HSET", KEYS[8], id, topics_meta_format(created, 0, 0, ctype))
+    redis.call("HSET", KEYS[8], id, topics_meta_format(created, 0, 0, ctype, extra))
     if #hook_ids > 0 then
       local due_args = {}
       for i, hook in ipairs(hook_ids) do
@@ -38,7 +39,7 @@ while moved < limit and redis.call("HLEN", KEYS[7]) < max_messages do
       redis.call("ZADD", KEYS[10], unpack(due_args))
       redis.call("HSET", KEYS[11], id, #hook_ids)
     else
-      redis.call("ZADD", KEYS[6], redis.call("INCR", KEYS[5]), id)
+      redis.call("ZADD", KEYS[6], topics_rank(extra, redis.call("INCR", KEYS[5])), id)
     end
     moved = moved + 1
   end

@@ -4,7 +4,7 @@
   ARGV[1] id
   ARGV[2] max_attempts  0 = never dead-letter
   ARGV[3] max_messages  limit for a message rebuilt from the request
-  ARGV[4] fallback      "" or msgpack {payload, created_ms, retry_count, content_type}: the
+  ARGV[4] fallback      "" or msgpack {payload, created_ms, retry_count, content_type, extra}: the
                         message as the client holds it, rebuilt when the broker no longer has
                         it (auto-acked, or acknowledged, then requeued)
   Returns: {status, retry_count}: status "requeued" | "dead_lettered" (now, or already in the
@@ -18,22 +18,21 @@ local k = topics_keys()
 local id, max_attempts, max_messages = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = now_ms()
 
-local function requeue(created, retry, expires, ctype)
+local function requeue(created, retry, expires, ctype, extra)
   retry = retry + 1
   if max_attempts > 0 and retry >= max_attempts then
-    topics_dead_letter(k, id, created, retry, ctype)
+    topics_dead_letter(k, id, created, retry, ctype, extra)
     return {"dead_lettered", retry}
   end
-  redis.call("HSET", k.meta, id, topics_meta_format(created, retry, expires, ctype))
-  topics_enqueue(k, id)
+  redis.call("HSET", k.meta, id, topics_meta_format(created, retry, expires, ctype, extra))
+  topics_enqueue(k, id, extra)
   return {"requeued", retry}
 end
 
 if redis.call("ZREM", k.inflight, id) == 1 then
   local meta = redis.call("HGET", k.meta, id)
   if meta then
-    local created, retry, expires, ctype = topics_meta_parse(meta)
-    return requeue(created, retry, expires, ctype)
+    return requeue(topics_meta_parse(meta))
   end
 end
 local meta = redis.call("HGET", k.meta, id)
@@ -57,4 +56,4 @@ if redis.call("HLEN", k.msgs) >= max_messages then
   return redis.error_reply("FULL topic holds its limit of " .. max_messages .. " messages")
 end
 redis.call("HSET", k.msgs, id, m[1])
-return requeue(tonumber(m[2]) or now, tonumber(m[3]) or 0, 0, m[4])
+return requeue(tonumber(m[2]) or now, tonumber(m[3]) or 0, 0, m[4], m[5])

@@ -47,14 +47,18 @@ for i = 1, #pending, 2 do
       if due_at < 0 or due < due_at then due_at = due end
     else
       local m = redis.call("HGET", KEYS[7], id)
-      local created = m and topics_meta_parse(m) or now
-      table.insert(due_now, {created, #due_now, id})  -- retries reorder the hook queue: sort by publish
+      local created, extra = now, ""
+      if m then
+        local c, _, _, _, e = topics_meta_parse(m)
+        created, extra = c, e
+      end
+      table.insert(due_now, {created, #due_now, id, extra})  -- retries reorder the hook queue: sort by publish
     end
   end
 end
 table.sort(due_now, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end)
 for _, entry in ipairs(due_now) do
-  redis.call("ZADD", ready, redis.call("INCR", seq), entry[3])
+  redis.call("ZADD", ready, topics_rank(entry[4], redis.call("INCR", seq)), entry[3])
 end
 local ready_now = #due_now
 if ready_now + delayed_n > 0 then

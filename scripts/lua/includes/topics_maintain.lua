@@ -8,23 +8,23 @@ local function topics_drop(k, id)
   redis.call("HDEL", k.meta, id)
 end
 
--- topics_dead_letter(k, id, created, retry, ctype): move a message to the dead-letter topic.
--- The id is kept; a dead letter has no ttl (it waits for an operator).
-local function topics_dead_letter(k, id, created, retry, ctype)
+-- topics_dead_letter(k, id, created, retry, ctype, extra): move a message to the dead-letter
+-- topic. The id, headers and priority are kept; a dead letter has no ttl (it waits for an operator).
+local function topics_dead_letter(k, id, created, retry, ctype, extra)
   local payload = redis.call("HGET", k.msgs, id)
   if payload then
     if redis.call("HEXISTS", k.dlq_msgs, id) == 0 then
-      redis.call("ZADD", k.dlq_ready, redis.call("INCR", k.dlq_seq), id)
+      redis.call("ZADD", k.dlq_ready, topics_rank(extra, redis.call("INCR", k.dlq_seq)), id)
     end
     redis.call("HSET", k.dlq_msgs, id, payload)
-    redis.call("HSET", k.dlq_meta, id, topics_meta_format(created, retry, 0, ctype))
+    redis.call("HSET", k.dlq_meta, id, topics_meta_format(created, retry, 0, ctype, extra))
   end
   topics_drop(k, id)
 end
 
--- topics_enqueue(k, id): make a stored message visible at the back of the queue.
-local function topics_enqueue(k, id)
-  redis.call("ZADD", k.ready, redis.call("INCR", k.seq), id)
+-- topics_enqueue(k, id, extra): make a stored message visible at the back of its priority's queue.
+local function topics_enqueue(k, id, extra)
+  redis.call("ZADD", k.ready, topics_rank(extra, redis.call("INCR", k.seq)), id)
 end
 
 -- topics_maintain(k, now, max_attempts): bounded housekeeping run before reads.
@@ -42,23 +42,27 @@ local function topics_maintain(k, now, max_attempts)
   end
   for _, id in ipairs(redis.call("ZRANGEBYSCORE", k.delayed, "-inf", now, "LIMIT", 0, 200)) do
     redis.call("ZREM", k.delayed, id)
-    topics_enqueue(k, id)
+    local meta = redis.call("HGET", k.meta, id)  -- a delayed message always has a tail: its delay
+    if meta then
+      local _, _, _, _, extra = topics_meta_parse(meta)
+      topics_enqueue(k, id, extra)
+    end
     promoted = promoted + 1
   end
   for _, id in ipairs(redis.call("ZRANGEBYSCORE", k.inflight, "-inf", now, "LIMIT", 0, 200)) do
     redis.call("ZREM", k.inflight, id)
     local meta = redis.call("HGET", k.meta, id)
     if meta then
-      local created, retry, expires, ctype = topics_meta_parse(meta)
+      local created, retry, expires, ctype, extra = topics_meta_parse(meta)
       retry = retry + 1
       if expires > 0 and expires <= now then
         topics_drop(k, id)
       elseif max_attempts > 0 and retry >= max_attempts then
-        topics_dead_letter(k, id, created, retry, ctype)
+        topics_dead_letter(k, id, created, retry, ctype, extra)
         dead = dead + 1
       else
-        redis.call("HSET", k.meta, id, topics_meta_format(created, retry, expires, ctype))
-        topics_enqueue(k, id)
+        redis.call("HSET", k.meta, id, topics_meta_format(created, retry, expires, ctype, extra))
+        topics_enqueue(k, id, extra)
         promoted = promoted + 1
       end
     end
