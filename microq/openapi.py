@@ -470,7 +470,12 @@ def work_paths() -> dict:
 # --- topics (seed 002) ---------------------------------------------------------------------------
 
 MESSAGE = obj({"id": STRING, "topic": STRING, "payload": {"type": "string", "contentEncoding": "base64"},
-               "timestamp": STRING, "retry_count": INT}, ("id", "topic", "payload", "retry_count"))
+               "timestamp": STRING, "retry_count": INT, "payload_encoding": STRING, "payload_text": STRING,
+               "expires_at": STRING, "deliver_at": STRING, "headers": {"type": "object"},
+               "priority": {"type": "string", "enum": ["high", "normal", "low"]}},
+              ("id", "topic", "payload", "retry_count"))
+PRIORITY = query("priority", {"type": "string", "enum": ["high", "normal", "low"]},
+                 "high before normal before low (TinyMQ 3); X-MQ-* request headers are kept as the message's headers")
 DURATION = {"type": "string", "examples": ["30s", "500ms", "5m"]}
 TOPIC_PATH = path_param("topic", TOPIC, "topic name")
 
@@ -481,7 +486,7 @@ def topics_paths() -> dict:
         return op(t, "Missing topic: always 400", {"400": answer("missing topic", ERROR, {"error": "missing topic"})})
 
     publish_params = [query("ttl", DURATION, "drop the message when not consumed in time"),
-                      query("delay", DURATION, "hide the message until then")]
+                      query("delay", DURATION, "hide the message until then"), PRIORITY]
     accepted = answer("Accepted", obj({"status": STRING, "topic": STRING, "id": STRING}),
                       {"status": "accepted", "topic": "orders.eu", "id": "2b1c0f0e-..."})
     return {
@@ -514,7 +519,13 @@ def topics_paths() -> dict:
                                        [query("timeout", DURATION, "wait this long for a message (max 60 s)"),
                                         query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
                                         query("auto_ack", {"type": "string", "enum": ["true", "false"]}),
-                                        query("visibility", DURATION, "lease before redelivery")])},
+                                        query("visibility", DURATION, "lease before redelivery"),
+                                        query("peek", {"type": "string", "enum": ["true", "false"]},
+                                              "look without leasing (TinyMQ 3)"),
+                                        query("filter_key", {"type": "string", "maxLength": 200},
+                                              "only messages whose JSON payload has this key ..."),
+                                        query("filter_val", {"type": "string", "maxLength": 1000},
+                                              "... with this value; the others stay ready")])},
         "/ack/{topic}/{id}": {"parameters": [TOPIC_PATH, path_param("id", {"type": "string", "maxLength": 200})],
                               "post": op(t, "Acknowledge a consumed message", {"200": answer(
                                   "Acknowledged", ANY_OBJECT, {"status": "success", "message": "Message acknowledged"})})},

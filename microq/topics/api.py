@@ -135,11 +135,11 @@ class _Take:
 
 
 async def _take(store: TopicStore, name: str, limit: int, lease_ms: int, woken: str | None,
-                attempt: idempotency.Once | None = None) -> _Take:
+                attempt: idempotency.Once | None = None, filter: tuple[str, str] | None = None) -> _Take:
     """Messages from a topic or from existing topics matching a pattern; with none, ms to the next due."""
     found = _Take()
     if not is_pattern(name):
-        found.messages, found.next_due = await store.consume(name, limit, lease_ms, attempt)
+        found.messages, found.next_due = await store.consume(name, limit, lease_ms, attempt, filter)
         return found
     await store.registry.refresh()
     found.unavailable.update(store.registry.unavailable)
@@ -152,7 +152,7 @@ async def _take(store: TopicStore, name: str, limit: int, lease_ms: int, woken: 
             topics.insert(0, woken)
     for topic in topics[:WILDCARD_TOPICS]:
         try:
-            messages, due = await store.consume(topic, limit - len(found.messages), lease_ms)
+            messages, due = await store.consume(topic, limit - len(found.messages), lease_ms, None, filter)
         except _UNREACHABLE:  # that topic's Redis node is down: answer with the others
             found.unavailable.add(bucket_of(topic))
             continue
@@ -209,6 +209,9 @@ async def consume(request: web.Request) -> web.Response:
         raise BadRequest("invalid visibility: must be more than 0")
     lease_ms = 0 if auto_ack else visibility_ms
     store, room = request.app[TOPICS], request.app[WAIT_ROOM]
+    filter = params.json_filter(query)
+    if params.flag(query, "peek"):
+        return await _peek_consume(request, name, limit, filter)
     attempt = None
     if idempotency.header_key(request) is not None:
         if is_pattern(name) or auto_ack:  # the ids are kept under a lease in one topic's slot
@@ -218,7 +221,7 @@ async def consume(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     # registered before the first look, so a publish landing during that look still wakes it
-    waiter = room.add(name) if timeout > 0 and not room.closing else None
+    waiter = room.add(name, counted=filter is None) if timeout > 0 and not room.closing else None
     messages: list[Message] = []
     unavailable: set[int] = set()
     try:
@@ -227,7 +230,7 @@ async def consume(request: web.Request) -> web.Response:
             if waiter is not None:
                 woken = waiter.woken_by
                 waiter.event.clear()
-            found = await _take(store, name, limit, lease_ms, woken, attempt)
+            found = await _take(store, name, limit, lease_ms, woken, attempt, filter)
             messages, next_due, unavailable = found.messages, found.next_due, found.unavailable
             if messages:
                 break
@@ -247,7 +250,7 @@ async def consume(request: web.Request) -> web.Response:
     finally:
         if waiter is not None:
             room.remove(waiter)
-            if not messages and waiter.event.is_set() and waiter.woken_by and not room.closing:
+            if not messages and waiter.counted and waiter.event.is_set() and waiter.woken_by and not room.closing:
                 # woken for a message it will not take (its client hung up): another waiter
                 # must get that wake-up, or it sleeps to its timeout beside a ready message
                 room.wake(waiter.woken_by, 1)
@@ -259,6 +262,18 @@ async def consume(request: web.Request) -> web.Response:
                                      status=404, headers=headers)
         raise NotFound("no messages available")
     return await _answer(request, messages, limit == 1, headers)
+
+
+async def _peek_consume(request: web.Request, name: str, limit: int,
+                        filter: tuple[str, str] | None) -> web.StreamResponse:
+    """TinyMQ 3's ?peek=true: the next messages, neither leased nor removed; 404 when none (the
+    seed's empty consume; TinyMQ 3 says 204). It does not wait: a timeout is ignored."""
+    if is_pattern(name):
+        raise BadRequest("peek=true takes one topic, not a wildcard pattern")
+    messages = await request.app[TOPICS].peek(name, limit, filter)
+    if not messages:
+        raise NotFound("no messages available")
+    return await _answer(request, messages, limit == 1)
 
 
 # ack and requeue ------------------------------------------------------------------------

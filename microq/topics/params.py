@@ -50,6 +50,26 @@ def whole_number(query: Mapping[str, str], name: str, default: int, low: int, hi
         raise BadRequest(f"invalid {name}: {exc}") from None
 
 
+FILTER_KEY_MAX = 200  #: characters of filter_key
+FILTER_VAL_MAX = 1000  #: characters of filter_val
+
+
+def json_filter(query: Mapping[str, str]) -> tuple[str, str] | None:
+    """TinyMQ 3's filter_key/filter_val: (key, value), or None without a key (as TinyMQ 3, an empty
+    key filters nothing; a missing value is "")."""
+    key, value = query.get("filter_key", ""), query.get("filter_val", "")
+    if not key:
+        return None
+    if len(key) > FILTER_KEY_MAX or len(value) > FILTER_VAL_MAX:
+        raise BadRequest(f"invalid filter: filter_key at most {FILTER_KEY_MAX} characters, "
+                         f"filter_val {FILTER_VAL_MAX}")
+    try:  # a lone surrogate (raw non-UTF-8 in the URL) cannot go to Redis
+        key.encode(), value.encode()
+    except UnicodeEncodeError:
+        raise BadRequest("invalid filter: filter_key and filter_val must be UTF-8") from None
+    return key, value
+
+
 def base64_payload(value: Any, name: str = "payload") -> bytes:
     if not isinstance(value, str):
         raise BadRequest(f"{name} must be a base64 string")

@@ -212,15 +212,16 @@ class TopicStore:
                                use_bin_type=True)
         return await self.execute("PUBLISH", self.broadcast_channel, packed)
 
-    async def consume(self, topic: str, limit: int, lease_ms: int,
-                      attempt: Once | None = None) -> tuple[list[Message], int]:
+    async def consume(self, topic: str, limit: int, lease_ms: int, attempt: Once | None = None,
+                      filter: tuple[str, str] | None = None) -> tuple[list[Message], int]:
         """Up to `limit` messages (lease_ms 0: auto-ack); with none, ms until something falls due (-1: nothing).
-        With `attempt` (an Idempotency-Key), a retry while the lease holds gets the same messages."""
+        With `attempt` (an Idempotency-Key), a retry while the lease holds gets the same messages.
+        With `filter` (key, value), only messages whose JSON payload has that key and value."""
         keys = [*self._moving_keys(topic), attempt.key if attempt else self.key_of(topic)("idem:consume:none")]
         for _ in range(_CALL_AGAIN):  # each call drops a bounded number of expired messages
             reply = await self.scripts.call("topics_consume", keys,
                                             [limit, lease_ms, self.max_attempts(topic), self.payload_budget,
-                                             attempt.fingerprint if attempt else ""])
+                                             attempt.fingerprint if attempt else "", *(filter or ("", ""))])
             await self._note_dead_letters(topic, reply[0])
             await self.due.note(topic, reply[2])
             if reply[1] != 0:
@@ -248,9 +249,9 @@ class TopicStore:
             await self.ensure_registered(dlq_of(topic))
         return status, retry
 
-    async def peek(self, topic: str, limit: int) -> list[Message]:
+    async def peek(self, topic: str, limit: int, filter: tuple[str, str] | None = None) -> list[Message]:
         reply = await self.scripts.call("topics_peek", self._moving_keys(topic),
-                                        [limit, self.max_attempts(topic), self.payload_budget])
+                                        [limit, self.max_attempts(topic), self.payload_budget, *(filter or ("", ""))])
         await self._note_dead_letters(topic, reply[0])
         return messages_from_reply(topic, reply)
 

@@ -23,10 +23,13 @@ log = logging.getLogger(__name__)
 class Waiter:
     """One waiting consume request: `event` is set when it should look again."""
 
-    __slots__ = ("name", "event", "broadcast", "woken_by")
+    __slots__ = ("name", "event", "broadcast", "woken_by", "counted")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, counted: bool = True) -> None:
         self.name = name  #: a topic or a wildcard pattern
+        #: False for a waiter that may well not take what it is woken for (a filtered consume, a
+        #: consumer group's member): it is woken by every wake-up of its topic and uses up none
+        self.counted = counted
         self.event = asyncio.Event()
         self.broadcast: Message | None = None  #: a broadcast message handed to this waiter
         self.woken_by: str | None = None  #: the topic of the last wake-up, to pass on if unused
@@ -48,11 +51,13 @@ class WaitRoom:
         self.subscribed = asyncio.Event()
         self.on_hook_work: Callable[[str], None] = lambda topic: None
         self._timers: set[asyncio.TimerHandle] = set()
+        self._uncounted = 0  #: uncounted waiters on this node
 
     # waiters ----------------------------------------------------------------------------
 
-    def add(self, name: str) -> Waiter:
-        waiter = Waiter(name)
+    def add(self, name: str, counted: bool = True) -> Waiter:
+        waiter = Waiter(name, counted)
+        self._uncounted += not counted
         if is_pattern(name):
             waiters = self.patterns.get(name)
             if waiters is None:
@@ -66,6 +71,7 @@ class WaitRoom:
         return waiter
 
     def remove(self, waiter: Waiter) -> None:
+        self._uncounted -= not waiter.counted
         group = self.patterns if is_pattern(waiter.name) else self.exact
         waiters = group[waiter.name]
         waiters.remove(waiter)
@@ -103,11 +109,15 @@ class WaitRoom:
         return out
 
     def wake(self, topic: str, count: int) -> None:
-        """Wake up to `count` waiters of `topic` that are not awake already, oldest first."""
+        """Wake up to `count` waiters of `topic` that are not awake already, oldest first, and
+        every uncounted one."""
         for waiter in self._for_topic(topic):
-            if count <= 0:
-                return
-            if not waiter.event.is_set():
+            if count <= 0 and not self._uncounted:
+                return  # the common case stays O(woken), not O(waiting)
+            if not waiter.counted:
+                waiter.woken_by = topic
+                waiter.event.set()
+            elif count > 0 and not waiter.event.is_set():
                 waiter.woken_by = topic
                 waiter.event.set()
                 count -= 1

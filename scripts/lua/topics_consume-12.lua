@@ -10,6 +10,9 @@
                         pass it (the first message is always taken)
   ARGV[5] fingerprint   "" (no Idempotency-Key) or the request's: a retry while the lease holds gets
                         the messages that lease still holds, and takes nothing new
+  ARGV[6] filter_key    "" or a JSON key: take only ready messages whose JSON payload has it with
+  ARGV[7] filter_val    this value (includes/topics_filter); the others stay ready, in place. A
+                        filtered call looks at the oldest FILTER_SCAN ready messages at most.
   Runs topics_maintain first. Expired messages are dropped, never delivered, at most
   DROP_MAX per call: past that it stops and answers next_due 0 ("call again").
   Returns: {dead_lettered, next_due_ms (-1: nothing scheduled, 0: call again), lease_end_ms
@@ -19,6 +22,7 @@
 --- @include "topics_keys"
 --- @include "topics_meta"
 --- @include "topics_maintain"
+--- @include "topics_filter"
 local k = topics_keys()
 local DROP_MAX = 1000
 local limit, lease, max_attempts = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -52,6 +56,42 @@ end
 local _, dead = topics_maintain(k, now, max_attempts)
 local out = {dead, -1, -1}
 local taken, bytes, dropped, full = 0, 0, 0, false
+local fkey, fval = ARGV[6] or "", ARGV[7] or ""
+
+local function take(id, payload, meta)
+  table.insert(out, id)
+  table.insert(out, payload)
+  table.insert(out, meta)
+  taken = taken + 1
+  if lease == 0 then
+    topics_drop(k, id)
+  else
+    redis.call("ZADD", k.inflight, now + lease, id)
+    out[3] = now + lease
+  end
+end
+
+if fkey ~= "" then
+  local decoded = 0
+  for _, id in ipairs(redis.call("ZRANGE", k.ready, 0, FILTER_SCAN - 1)) do
+    if taken >= limit or decoded >= FILTER_BYTES then break end
+    local meta = redis.call("HGET", k.meta, id)
+    local _, _, expires = topics_meta_parse(meta or "0:0:0:")
+    if not meta or (expires > 0 and expires <= now) then
+      topics_drop(k, id)
+    else
+      local payload = redis.call("HGET", k.msgs, id) or ""
+      decoded = decoded + #payload
+      if topics_matches(payload, fkey, fval) then
+        if taken > 0 and bytes + #payload > max_bytes then break end
+        bytes = bytes + #payload
+        redis.call("ZREM", k.ready, id)
+        take(id, payload, meta)
+      end
+    end
+  end
+  limit = 0  -- the loop below is for unfiltered calls
+end
 while taken < limit and not full and dropped < DROP_MAX do
   -- one at a time once the budget is near: a popped message that does not fit must go back
   local popped = redis.call("ZPOPMIN", k.ready, math.min(limit - taken, 100))
@@ -73,16 +113,7 @@ while taken < limit and not full and dropped < DROP_MAX do
           redis.call("ZADD", k.ready, popped[i + 1], id)
         else
           bytes = bytes + size
-          table.insert(out, id)
-          table.insert(out, redis.call("HGET", k.msgs, id))
-          table.insert(out, meta)
-          taken = taken + 1
-          if lease == 0 then
-            topics_drop(k, id)
-          else
-            redis.call("ZADD", k.inflight, now + lease, id)
-            out[3] = now + lease
-          end
+          take(id, redis.call("HGET", k.msgs, id), meta)
         end
       end
     end
