@@ -486,7 +486,9 @@ def topics_paths() -> dict:
         return op(t, "Missing topic: always 400", {"400": answer("missing topic", ERROR, {"error": "missing topic"})})
 
     publish_params = [query("ttl", DURATION, "drop the message when not consumed in time"),
-                      query("delay", DURATION, "hide the message until then"), PRIORITY]
+                      query("delay", DURATION, "hide the message until then"), PRIORITY,
+                      query("idempotency", {"type": "string", "enum": ["auto"]},
+                            "auto: the same body within 5 min is a duplicate (200 ignored)")]
     accepted = answer("Accepted", obj({"status": STRING, "topic": STRING, "id": STRING}),
                       {"status": "accepted", "topic": "orders.eu", "id": "2b1c0f0e-..."})
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import time
@@ -43,6 +44,26 @@ def _content_type(request: web.Request) -> str:
 
 # publish --------------------------------------------------------------------------------
 
+AUTO_WINDOW_MS = 5 * 60 * 1000  #: ?idempotency=auto remembers content this long (TinyMQ 3's window)
+
+
+async def _publish_once(request: web.Request, store: TopicStore, topic: str, body: bytes) -> idempotency.Once | None:
+    """The Once of a publish: ?idempotency=auto keys it by the body's SHA-256 for AUTO_WINDOW_MS
+    (the same content again is a duplicate, whatever its query, as TinyMQ 3); else the request's
+    Idempotency-Key, if any (24 h; the same key with another request is 422)."""
+    mode = request.query.get("idempotency")
+    if mode is None or mode == "":
+        return await idempotency.once_for(request, store.key_of(topic))
+    if mode != "auto":
+        raise BadRequest("invalid idempotency: the one mode is auto")
+    digest = hashlib.sha256(body).hexdigest()
+    return idempotency.Once(store.key_of(topic)("idem:auto:" + digest[:32]), digest, AUTO_WINDOW_MS)
+
+
+def _ignored(topic: str, **first: Any) -> web.Response:
+    """TinyMQ 3's answer to a publish it already has, with the ids the first one stored."""
+    return web.json_response({"status": "ignored", "reason": "idempotency_key_exists", "topic": topic, **first})
+
 @routes.post("/publish")
 @routes.post("/publish/")
 @routes.get("/consume")
@@ -75,9 +96,11 @@ async def publish(request: web.Request) -> web.Response:
         await store.registered_while(topic, store.broadcast(topic, message))
         return web.json_response({"status": "accepted", "topic": topic, "id": message_id, "broadcast": True},
                                  status=202)
-    once = await idempotency.once_for(request, store.key_of(topic))
+    once = await _publish_once(request, store, topic, body)
     outgoing = Outgoing(message_id, body, delay_ms, ttl_ms, content_type, extras.tail(prio, headers, delay_ms))
-    (message_id,) = await store.registered_while(topic, store.publish(topic, [outgoing], once))
+    (stored,) = await store.registered_while(topic, store.publish(topic, [outgoing], once))
+    if stored != message_id:  # the first publish's id: this one is a duplicate, nothing was stored
+        return _ignored(topic, id=stored)
     return web.json_response({"status": "accepted", "topic": topic, "id": message_id}, status=202)
 
 
@@ -115,8 +138,10 @@ async def publish_batch(request: web.Request) -> web.Response:
         batch.append(Outgoing(ids[index], payload, item_delay, item_ttl, content_type,
                               extras.tail(item_prio, item_headers, item_delay)))
     store = request.app[TOPICS]
-    once = await idempotency.once_for(request, store.key_of(topic))
+    once = await _publish_once(request, store, topic, await request.read())
     stored = await store.registered_while(topic, store.publish(topic, batch, once))
+    if stored != ids:
+        return _ignored(topic, count=len(stored), ids=stored)
     return web.json_response({"status": "accepted", "topic": topic, "count": len(stored), "ids": stored},
                              status=202)
 
