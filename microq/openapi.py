@@ -551,7 +551,8 @@ def topics_paths() -> dict:
                                        "delete": op(t, "Remove a webhook by id", {"200": answer("Removed", ANY_OBJECT)})},
         "/api/topics": {"post": op(t, "Create a topic", {"201": answer(
             "Created", obj({"status": STRING, "name": STRING}), {"status": "created", "name": "orders.eu"})},
-            body=json_body(obj({"name": TOPIC}, ("name",)), {"name": "orders.eu"}))},
+            body=json_body(obj({"name": TOPIC, "policy": {"type": "string", "enum": ["reject", "drop-oldest"]},
+                                "retain": DURATION}, ("name",)), {"name": "orders.eu", "retain": "24h"}))},
         "/api/stats": {"get": op(t, "Every topic's counts", {"200": answer(
             "Stats", obj({"stats": {"type": "array", "items": obj({"Name": STRING, "MessageCount": INT,
                                                                    "WaitingConsumers": INT, "IsDLQ": BOOL},

@@ -409,12 +409,21 @@ async def _remove_webhook(request: web.Request, topic: str, hook_id: str) -> web
 
 # topics, stats, peek --------------------------------------------------------------------
 
+POLICIES = ("reject", "drop-oldest")  #: TinyMQ 3's overflow policies
+
+
 @routes.post("/api/topics")
 async def create_topic(request: web.Request) -> web.Response:
     data = await read_object(request, empty_ok=False)
     name = check_topic(data.get("name"))
+    policy = data.get("policy") or "reject"
+    if policy not in POLICIES:
+        raise BadRequest("invalid policy: use reject or drop-oldest")
+    retain = data.get("retain")
+    retain_ms = params.duration_value_ms(retain, "retain") if retain not in (None, "") else 0
     store = request.app[TOPICS]
-    if not await store.create(name, await idempotency.once_for(request, store.registry.key_of(name))):
+    once = await idempotency.once_for(request, store.registry.key_of(name))
+    if not await store.create(name, once, policy, retain_ms):
         raise Conflict(f"topic {name} already exists")
     return web.json_response({"status": "created", "name": name}, status=201)
 
@@ -461,6 +470,7 @@ async def stats(request: web.Request) -> web.Response:
             "IsDLQ": is_dlq(c.name), "HasWebhooks": c.webhooks > 0,
             "Ready": c.ready, "InFlight": c.in_flight, "Delayed": c.delayed, "Webhooks": c.webhooks,
             "PendingDeliveries": c.pending_deliveries, "DeadLetters": dlq.stored if dlq else 0,
+            "Policy": c.policy, "RetainMs": c.retain_ms, "Dropped": c.dropped,
         })
     body: dict[str, Any] = {"stats": rows, "total_webhooks": sum(c.webhooks for c in shown),
                             "total_messages": sum(c.stored for c in shown)}

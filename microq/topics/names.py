@@ -124,9 +124,33 @@ class TopicKeys:
     hookq: str  #: zset "msg_id|hook_id" -> due ms
     hookatt: str  #: hash "msg_id|hook_id" -> attempts; msg_id -> deliveries left
     hookdrain: str  #: zset: a removed last webhook's backlog, handed back to pull consumers in chunks
+    conf: str  #: hash: policy ("reject" | "drop-oldest"), retain_ms, dropped (messages the policy dropped)
+    groups: str  #: hash consumer group -> cursor: the seq of the last log entry the group has taken
+    glog: str  #: zset id -> seq: the shared log the topic's consumer groups read (published while it had groups)
+    gpend: str  #: hash id -> holds (the ungrouped queue, the log, each group holding it): deleted at 0
+    gdelay: str  #: zset id -> due ms: delayed messages that enter the log when due
 
     def all(self) -> tuple[str, ...]:
         return astuple(self)
+
+
+@dataclass(frozen=True)
+class GroupKeys:
+    """One consumer group's own keys, in its topic's slot: they hold only the messages the group has
+    taken and not yet acknowledged (or dead-lettered), never a copy of the log."""
+
+    inflight: str  #: zset id -> lease end ms
+    ready: str  #: zset id -> ms: taken before, handed back (requeue, lapsed lease), redelivered first
+    retry: str  #: hash id -> deliveries to this group beyond the first
+    dead: str  #: zset id -> ms: this group's dead letters (their bodies stay in the topic's msgs)
+
+    def all(self) -> tuple[str, ...]:
+        return astuple(self)
+
+
+def group_keys(keyspace: Keyspace, topic: str, group: str) -> GroupKeys:
+    key = keyspace.entity("t", topic)
+    return GroupKeys(*(key(f"g:{group}:{field}") for field in GroupKeys.__dataclass_fields__))
 
 
 def topic_keys(keyspace: Keyspace, topic: str) -> TopicKeys:

@@ -61,6 +61,10 @@ class TopicCounts:
     in_flight: int
     webhooks: int
     pending_deliveries: int
+    policy: str = "reject"  #: when full: "reject" (429) or "drop-oldest"
+    retain_ms: int = 0  #: the ttl of messages published without one; 0: none
+    dropped: int = 0  #: messages drop-oldest dropped
+    groups: int = 0  #: consumer groups
 
 
 @dataclass(frozen=True)
@@ -103,19 +107,24 @@ class TopicStore:
         return self.keyspace.entity("t", topic)
 
     def _moving_keys(self, topic: str) -> list[str]:
-        """The eleven keys topics_consume, requeue, peek and sweep share."""
+        """The twelve keys topics_consume, requeue, peek and sweep share."""
         k = self.keys(topic)
         d = self.keys(topic) if is_dlq(topic) else self.keys(dlq_of(topic))  # a dead-letter topic never dead-letters
-        return [k.seq, k.ready, k.delayed, k.inflight, k.expiry, k.msgs, k.meta, d.seq, d.ready, d.msgs, d.meta]
+        return [k.seq, k.ready, k.delayed, k.inflight, k.expiry, k.msgs, k.meta, d.seq, d.ready, d.msgs, d.meta,
+                k.gpend]
 
     def max_attempts(self, topic: str) -> int:
         return 0 if is_dlq(topic) else self.settings.max_attempts
 
     # registry ---------------------------------------------------------------------------
 
-    async def create(self, topic: str, once: Once | None = None) -> bool:
-        """Register a topic; False when it already exists. Conflict past MICROQ_MAX_TOPICS."""
+    async def create(self, topic: str, once: Once | None = None, policy: str = "reject", retain_ms: int = 0) -> bool:
+        """Register a topic; False when it already exists. Conflict past MICROQ_MAX_TOPICS. A new
+        topic keeps its overflow policy and retention (TinyMQ 3's policy, retain) in its own slot:
+        a second call after the registration (a node dying in between leaves the defaults)."""
         added = await self.registry.register(topic, once=once)
+        if added and (policy != "reject" or retain_ms):
+            await self.execute("HSET", self.keys(topic).conf, "policy", policy, "retain_ms", retain_ms)
         self._registered[topic] = time.monotonic() + _REGISTERED_FOR
         if added:  # other nodes' indexes learn it now, not at their next replay
             await self.execute("PUBLISH", self.wake_channel, f"{topic} 0 0 -1 0")
@@ -200,7 +209,8 @@ class TopicStore:
         k = self.keys(topic)
         packed = _lua_pack([[m.id, m.payload, m.delay_ms, m.ttl_ms, m.content_type, m.extra] for m in batch])
         reply = await self.scripts.call(
-            "topics_publish", [k.seq, k.ready, k.delayed, k.expiry, k.msgs, k.meta, k.hooks, k.hookq, k.hookatt],
+            "topics_publish", [k.seq, k.ready, k.delayed, k.expiry, k.msgs, k.meta, k.hooks, k.hookq, k.hookatt,
+                               k.conf, k.groups, k.glog, k.gpend, k.gdelay],
             [self.wake_channel, topic, self.settings.topic_max_messages, packed, MAX_DELIVERIES,
              "1" if once else "0"], once=once)
         await self.due.note(topic, reply[3])
@@ -231,7 +241,8 @@ class TopicStore:
 
     async def ack(self, topic: str, ids: Sequence[str], once: Once | None = None) -> list[bool]:
         k = self.keys(topic)
-        flags = await self.scripts.call("topics_ack", [k.inflight, k.expiry, k.msgs, k.meta], list(ids), once=once)
+        flags = await self.scripts.call("topics_ack", [k.inflight, k.expiry, k.msgs, k.meta, k.gpend], list(ids),
+                                        once=once)
         return [flag == 1 for flag in flags]
 
     async def requeue(self, topic: str, id: str, fallback: Message | None,
@@ -274,13 +285,17 @@ class TopicStore:
 
     async def counts(self, topic: str) -> TopicCounts:
         k = self.keys(topic)
-        reply = await self.scripts.call("topics_stats", [k.ready, k.delayed, k.inflight, k.msgs, k.hooks, k.hookq])
-        return TopicCounts(topic, *reply)
+        reply = await self.scripts.call("topics_stats", [k.ready, k.delayed, k.inflight, k.msgs, k.hooks, k.hookq,
+                                                         k.conf, k.groups])
+        stored, ready, delayed, in_flight, webhooks, pending, policy, retain_ms, dropped, groups = reply
+        return TopicCounts(topic, stored, ready, delayed, in_flight, webhooks, pending,
+                           policy.decode() or "reject", retain_ms, dropped, groups)
 
     async def purge(self, topic: str, once: Once | None = None) -> int:
         k = self.keys(topic)
         return await self.scripts.call("topics_purge", [k.ready, k.delayed, k.inflight, k.expiry, k.msgs,
-                                                        k.meta, k.hookq, k.hookatt, k.hookdrain], once=once)
+                                                        k.meta, k.hookq, k.hookatt, k.hookdrain, k.glog, k.gpend,
+                                                        k.gdelay], once=once)
 
     async def redrive(self, dlq: str, limit: int = 1000) -> tuple[int, int]:
         """Move up to `limit` visible dead letters back to their source topic: (moved, left)."""
@@ -329,7 +344,8 @@ class TopicStore:
 
     async def claim_deliveries(self, topic: str, limit: int, lease_ms: int) -> list[HookDelivery]:
         k = self.keys(topic)
-        reply = await self.scripts.call("topics_hookclaim", [k.hookq, k.hookatt, k.msgs, k.meta, k.hooks, k.expiry],
+        reply = await self.scripts.call("topics_hookclaim", [k.hookq, k.hookatt, k.msgs, k.meta, k.hooks, k.expiry,
+                                                             k.gpend],
                                         [limit, lease_ms])
         if len(reply) > 1:  # a node that dies mid-POST leaves these due at the lease end
             await self.due.note(topic, reply[0])
@@ -345,7 +361,7 @@ class TopicStore:
         k = self.keys(topic)
         d = self.keys(topic) if is_dlq(topic) else self.keys(dlq_of(topic))
         result, due_at = await self.scripts.call(
-            "topics_hookdone", [k.hookq, k.hookatt, k.msgs, k.meta, k.expiry, d.seq, d.ready, d.msgs, d.meta],
+            "topics_hookdone", [k.hookq, k.hookatt, k.msgs, k.meta, k.expiry, d.seq, d.ready, d.msgs, d.meta, k.gpend],
             [member, outcome, self.settings.webhook_max_attempts, backoff_ms])
         await self.due.note(topic, due_at)
         result = result.decode()

@@ -144,10 +144,11 @@ class WaitRoom:
     # pub/sub ----------------------------------------------------------------------------
 
     def _on_wake(self, data: bytes) -> None:
-        topic, ready, delayed, first_delay, hooked = data.decode().split(" ")
+        topic, ready, delayed, first_delay, hooked, *rest = data.decode().split(" ")
+        logged = int(rest[0]) if rest else 0  #: messages appended to the consumer groups' log
         self.on_topic_seen(topic)
-        if int(ready) > 0:
-            self.wake(topic, int(ready))
+        if int(ready) > 0 or logged > 0:
+            self.wake(topic, int(ready))  # uncounted waiters (group members among them) wake anyway
         if int(delayed) > 0 and int(first_delay) >= 0 and self._for_topic(topic):
             loop = asyncio.get_running_loop()
             timer: asyncio.TimerHandle | None = None

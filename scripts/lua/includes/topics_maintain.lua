@@ -1,4 +1,5 @@
--- topics_drop(k, id): forget a message everywhere in its topic.
+-- topics_drop(k, id): forget a message everywhere in its topic (it expired): its consumer groups
+-- skip it too.
 local function topics_drop(k, id)
   redis.call("ZREM", k.ready, id)
   redis.call("ZREM", k.delayed, id)
@@ -6,6 +7,29 @@ local function topics_drop(k, id)
   redis.call("ZREM", k.expiry, id)
   redis.call("HDEL", k.msgs, id)
   redis.call("HDEL", k.meta, id)
+  redis.call("HDEL", k.gpend, id)
+end
+
+-- topics_release(gpend, msgs, meta, expiry, id): one holder of a message is done with it; the
+-- body goes with the last. A message published while the topic had no consumer group has no
+-- holds: its one holder, the ungrouped queue, deletes it at once.
+local function topics_release(gpend, msgs, meta, expiry, id)
+  if redis.call("HEXISTS", gpend, id) == 1 then
+    if redis.call("HINCRBY", gpend, id, -1) > 0 then return end
+    redis.call("HDEL", gpend, id)
+  end
+  redis.call("ZREM", expiry, id)
+  redis.call("HDEL", msgs, id)
+  redis.call("HDEL", meta, id)
+end
+
+-- topics_finish(k, id): the ungrouped queue is done with a message (acknowledged, auto-acked,
+-- dead-lettered): out of its sets, and deleted unless a consumer group still holds it.
+local function topics_finish(k, id)
+  redis.call("ZREM", k.ready, id)
+  redis.call("ZREM", k.delayed, id)
+  redis.call("ZREM", k.inflight, id)
+  topics_release(k.gpend, k.msgs, k.meta, k.expiry, id)
 end
 
 -- topics_dead_letter(k, id, created, retry, ctype, extra): move a message to the dead-letter
@@ -19,7 +43,7 @@ local function topics_dead_letter(k, id, created, retry, ctype, extra)
     redis.call("HSET", k.dlq_msgs, id, payload)
     redis.call("HSET", k.dlq_meta, id, topics_meta_format(created, retry, 0, ctype, extra))
   end
-  topics_drop(k, id)
+  topics_finish(k, id)
 end
 
 -- topics_enqueue(k, id, extra): make a stored message visible at the back of its priority's queue.

@@ -1,7 +1,8 @@
 --[[ topics_consume: lease (or, with auto-ack, remove) up to `limit` messages, oldest first.
   KEYS[1..7]  the topic: seq, ready, delayed, inflight, expiry, msgs, meta (see includes/topics_keys)
   KEYS[8..11] its dead-letter topic: seq, ready, msgs, meta
-  KEYS[12]    attempt: string, msgpack {fingerprint, lease_end_ms, id1, id2, ...}: what a consume with
+  KEYS[12]    the topic's gpend (holds of its consumer groups)
+  KEYS[13]    attempt: string, msgpack {fingerprint, lease_end_ms, id1, id2, ...}: what a consume with
               this Idempotency-Key leased (ids only, never payloads); it lives as long as the lease
   ARGV[1] limit         1..1000
   ARGV[2] lease_ms      visibility timeout; 0 = auto-ack (deliver and delete)
@@ -31,7 +32,7 @@ if not limit or limit < 1 or limit > 1000 or not lease or lease < 0 or not max_b
   return redis.error_reply("INVALID limit must be 1-1000, lease_ms >= 0, max_bytes a number")
 end
 local now = now_ms()
-local attempt, fingerprint = KEYS[12], ARGV[5]
+local attempt, fingerprint = KEYS[13], ARGV[5]
 if fingerprint ~= "" then
   local stored = redis.call("GET", attempt)
   if stored then
@@ -64,7 +65,7 @@ local function take(id, payload, meta)
   table.insert(out, meta)
   taken = taken + 1
   if lease == 0 then
-    topics_drop(k, id)
+    topics_finish(k, id)
   else
     redis.call("ZADD", k.inflight, now + lease, id)
     out[3] = now + lease

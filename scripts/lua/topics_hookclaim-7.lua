@@ -5,6 +5,7 @@
   KEYS[4] meta     hash id -> metadata
   KEYS[5] hooks    hash hook_id -> url
   KEYS[6] expiry   zset id -> expiry ms
+  KEYS[7] gpend    hash id -> holds left (consumer groups: includes/topics_maintain)
   ARGV[1] limit    most deliveries to claim
   ARGV[2] lease_ms how long the claim holds; a node that dies mid-POST loses it after this
   Deliveries whose webhook was removed or whose message expired or vanished are dropped.
@@ -12,6 +13,7 @@
            index of due work: a node that dies mid-POST leaves its deliveries due then) ]]
 --- @include "now_ms"
 --- @include "topics_meta"
+--- @include "topics_maintain"
 --- @include "topics_hook_finish"
 local hookq, hookatt, msgs, meta, hooks, expiry = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now = now_ms()
@@ -26,7 +28,7 @@ for _, member in ipairs(redis.call("ZRANGEBYSCORE", hookq, "-inf", now, "LIMIT",
     expired = expires > 0 and expires <= now
   end
   if not url or not payload or not m or expired then
-    topics_hook_finish(hookq, hookatt, msgs, meta, expiry, member)
+    topics_hook_finish(hookq, hookatt, msgs, meta, expiry, member, KEYS[7])
   else
     redis.call("ZADD", hookq, now + tonumber(ARGV[2]), member)
     table.insert(out, member)

@@ -1,5 +1,5 @@
 --[[ topics_peek: the oldest visible messages, left where they are.
-  KEYS[1..11] as topics_consume (housekeeping runs first, so due and expired messages are current)
+  KEYS[1..12] as topics_consume (housekeeping runs first, so due and expired messages are current)
   ARGV[1] limit         1..1000
   ARGV[2] max_attempts  as topics_consume
   ARGV[3] max_bytes     as topics_consume: stops before the message that would pass it (one at least)

@@ -1,6 +1,6 @@
 --[[ topics_requeue: put a delivered message back at the end of its queue, retry_count + 1;
   at max_attempts it goes to the dead-letter topic instead.
-  KEYS[1..11] as topics_consume
+  KEYS[1..12] as topics_consume
   ARGV[1] id
   ARGV[2] max_attempts  0 = never dead-letter
   ARGV[3] max_messages  limit for a message rebuilt from the request
@@ -36,6 +36,13 @@ if redis.call("ZREM", k.inflight, id) == 1 then
   end
 end
 local meta = redis.call("HGET", k.meta, id)
+if meta and redis.call("HEXISTS", k.gpend, id) == 1 and not redis.call("ZSCORE", k.ready, id)
+    and not redis.call("ZSCORE", k.delayed, id) then
+  -- the ungrouped queue was done with it (acknowledged) but a consumer group still holds it:
+  -- the ungrouped queue takes it back, with a hold of its own again
+  redis.call("HINCRBY", k.gpend, id, 1)
+  return requeue(topics_meta_parse(meta))
+end
 if meta then
   local _, retry = topics_meta_parse(meta)
   return {"queued", retry}
