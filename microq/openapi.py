@@ -491,19 +491,23 @@ def topics_paths() -> dict:
                             "auto: the same body within 5 min is a duplicate (200 ignored)")]
     accepted = answer("Accepted", obj({"status": STRING, "topic": STRING, "id": STRING}),
                       {"status": "accepted", "topic": "orders.eu", "id": "2b1c0f0e-..."})
+    ignored = answer("A duplicate (Idempotency-Key or ?idempotency=auto): nothing stored; the first publish's id(s)",
+                     obj({"status": STRING, "reason": STRING, "topic": STRING}),
+                     {"status": "ignored", "reason": "idempotency_key_exists", "topic": "orders.eu", "id": "2b1c0f0e-..."})
     return {
         "/publish": {"post": missing()}, "/publish/": {"post": missing()},
         "/consume": {"get": missing()}, "/consume/": {"get": missing()},
         "/webhook": {"post": missing()}, "/webhook/": {"post": missing()},
         "/publish/{topic}": {"parameters": [TOPIC_PATH], "post": op(
-            t, "Publish one message (the body is the payload)", {"202": accepted},
+            t, "Publish one message (the body is the payload)", {"202": accepted, "200": ignored},
             [*publish_params, query("broadcast", {"type": "string", "enum": ["true", "false", "1", "0"]},
                                     "deliver only to long-polls waiting now")],
             {"required": True, "content": {"*/*": {"schema": {"type": "string", "format": "binary"},
                                                    "example": '{"order": 42}'}}})},
         "/publish/{topic}/batch": {"parameters": [TOPIC_PATH], "post": op(
             t, "Publish many messages at once, all or nothing", {"202": answer(
-                "Accepted", obj({"status": STRING, "count": INT, "ids": {"type": "array", "items": STRING}}))},
+                "Accepted", obj({"status": STRING, "count": INT, "ids": {"type": "array", "items": STRING}})),
+                "200": ignored},
             publish_params, json_body(
                 obj({"messages": {"type": "array", "items": obj(
                     {"payload": {"type": "string", "contentEncoding": "base64"}, "ttl": DURATION, "delay": DURATION,
@@ -527,10 +531,12 @@ def topics_paths() -> dict:
                                         query("filter_key", {"type": "string", "maxLength": 200},
                                               "only messages whose JSON payload has this key ..."),
                                         query("filter_val", {"type": "string", "maxLength": 1000},
-                                              "... with this value; the others stay ready")])},
+                                              "... with this value; the others stay ready"),
+                                        query("group", TOPIC, "consume as a member of this consumer group")])},
         "/ack/{topic}/{id}": {"parameters": [TOPIC_PATH, path_param("id", {"type": "string", "maxLength": 200})],
                               "post": op(t, "Acknowledge a consumed message", {"200": answer(
-                                  "Acknowledged", ANY_OBJECT, {"status": "success", "message": "Message acknowledged"})})},
+                                  "Acknowledged", ANY_OBJECT, {"status": "success", "message": "Message acknowledged"})},
+                                  [query("group", TOPIC, "the consumer group that took it")])},
         "/ack/{topic}": {"parameters": [TOPIC_PATH], "post": op(
             t, "Acknowledge many messages", {"200": answer("Acknowledged", obj({"acknowledged": INT}))},
             body=json_body(obj({"ids": {"type": "array", "items": STRING}}, ("ids",)), {"ids": ["2b1c0f0e-..."]}))},
@@ -561,6 +567,18 @@ def topics_paths() -> dict:
             {"stats": [{"Name": "orders.eu", "MessageCount": 1, "WaitingConsumers": 0, "IsDLQ": False,
                         "HasWebhooks": False, "Ready": 0, "InFlight": 1, "Delayed": 0, "Webhooks": 0,
                         "PendingDeliveries": 0, "DeadLetters": 0}], "total_webhooks": 0, "total_messages": 1})})},
+        "/api/groups": {
+            "get": op(t, "A topic's consumer groups (TinyMQ 3)", {"200": answer(
+                "Groups", obj({"topic": STRING, "groups": {"type": "array", "items": STRING}}),
+                {"topic": "orders", "groups": ["billing"]})}, [query("topic", TOPIC, required=True)]),
+            "post": op(t, "Create a consumer group (TinyMQ 3's CreateGroup)", {"201": answer(
+                "Created", obj({"status": STRING, "virtual_topic": STRING}),
+                {"status": "created", "virtual_topic": "orders::billing"})},
+                body=json_body(obj({"topic": TOPIC, "group": TOPIC}, ("topic", "group")),
+                               {"topic": "orders", "group": "billing"}))},
+        "/api/groups/redrive": {"post": op(t, "Hand a consumer group's dead letters back to it", {"200": answer(
+            "Redriven", obj({"moved": INT, "left": INT}))}, [query("topic", TOPIC, required=True),
+                                                              query("group", TOPIC, required=True)])},
         "/api/queues/peek": {"get": op(t, "Look at ready messages without taking them", {"200": answer(
             "Messages", {"type": "array", "items": MESSAGE})}, [query("queue", TOPIC, required=True),
                                               query("limit", {"type": "integer", "minimum": 1, "maximum": 100})])},

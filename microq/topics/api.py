@@ -160,9 +160,13 @@ class _Take:
 
 
 async def _take(store: TopicStore, name: str, limit: int, lease_ms: int, woken: str | None,
-                attempt: idempotency.Once | None = None, filter: tuple[str, str] | None = None) -> _Take:
+                attempt: idempotency.Once | None = None, filter: tuple[str, str] | None = None,
+                group: str | None = None) -> _Take:
     """Messages from a topic or from existing topics matching a pattern; with none, ms to the next due."""
     found = _Take()
+    if group is not None:
+        found.messages, found.next_due = await store.group_consume(name, group, limit, lease_ms)
+        return found
     if not is_pattern(name):
         found.messages, found.next_due = await store.consume(name, limit, lease_ms, attempt, filter)
         return found
@@ -235,10 +239,17 @@ async def consume(request: web.Request) -> web.Response:
     lease_ms = 0 if auto_ack else visibility_ms
     store, room = request.app[TOPICS], request.app[WAIT_ROOM]
     filter = params.json_filter(query)
+    group = _group_of(request, name)
     if params.flag(query, "peek"):
+        if group is not None:
+            raise BadRequest("peek=true reads the topic's queue: it takes no group")
         return await _peek_consume(request, name, limit, filter)
     attempt = None
-    if idempotency.header_key(request) is not None:
+    if group is not None:
+        if filter is not None or idempotency.header_key(request) is not None:
+            raise BadRequest("a group consume takes no filter_key and no Idempotency-Key")
+        await store.ensure_registered(name)
+    elif idempotency.header_key(request) is not None:
         if is_pattern(name) or auto_ack:  # the ids are kept under a lease in one topic's slot
             raise BadRequest("Idempotency-Key on consume needs one topic (no wildcard) and a lease (no auto_ack)")
         attempt = await idempotency.once_for(request, store.key_of(name))
@@ -246,7 +257,9 @@ async def consume(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     # registered before the first look, so a publish landing during that look still wakes it
-    waiter = room.add(name, counted=filter is None) if timeout > 0 and not room.closing else None
+    # a group member may find nothing new in a wake-up (another member took it): it uses up none
+    counted = filter is None and group is None
+    waiter = room.add(name, counted=counted) if timeout > 0 and not room.closing else None
     messages: list[Message] = []
     unavailable: set[int] = set()
     try:
@@ -255,7 +268,7 @@ async def consume(request: web.Request) -> web.Response:
             if waiter is not None:
                 woken = waiter.woken_by
                 waiter.event.clear()
-            found = await _take(store, name, limit, lease_ms, woken, attempt, filter)
+            found = await _take(store, name, limit, lease_ms, woken, attempt, filter, group)
             messages, next_due, unavailable = found.messages, found.next_due, found.unavailable
             if messages:
                 break
@@ -289,6 +302,19 @@ async def consume(request: web.Request) -> web.Response:
     return await _answer(request, messages, limit == 1, headers)
 
 
+def _group_of(request: web.Request, topic: str, data: dict | None = None) -> str | None:
+    """TinyMQ 3's ?group= (on requeue also a "group" body field): None without one."""
+    group = request.query.get("group")
+    if group is None and data is not None:
+        group = data.get("group")
+    if group is None or group == "":
+        return None
+    group = check_topic(group, "group")
+    if is_pattern(topic) or is_dlq(topic):
+        raise BadRequest("consumer groups read one topic: not a wildcard pattern or a .dlq topic")
+    return group
+
+
 async def _peek_consume(request: web.Request, name: str, limit: int,
                         filter: tuple[str, str] | None) -> web.StreamResponse:
     """TinyMQ 3's ?peek=true: the next messages, neither leased nor removed; 404 when none (the
@@ -308,7 +334,12 @@ async def ack(request: web.Request) -> web.Response:
     topic = check_topic(request.match_info["topic"])
     message_id = params.message_id(request.match_info["id"])
     store = request.app[TOPICS]
-    (done,) = await store.ack(topic, [message_id], await idempotency.once_for(request, store.key_of(topic)))
+    once = await idempotency.once_for(request, store.key_of(topic))
+    group = _group_of(request, topic)
+    if group is not None:
+        (done,) = await store.group_ack(topic, group, [message_id], once)
+    else:
+        (done,) = await store.ack(topic, [message_id], once)
     if not done:
         raise NotFound("message not found or already acknowledged")
     return web.json_response({"status": "success", "message": "Message acknowledged"})
@@ -324,7 +355,9 @@ async def ack_batch(request: web.Request) -> web.Response:
         raise BadRequest(f"body must be a JSON list of 1-{MAX_BATCH} ids, or {{\"ids\": [...]}}")
     ids = [params.message_id(i, f"ids[{n}]") for n, i in enumerate(ids)]
     store = request.app[TOPICS]
-    flags = await store.ack(topic, ids, await idempotency.once_for(request, store.key_of(topic)))
+    once = await idempotency.once_for(request, store.key_of(topic))
+    group = _group_of(request, topic)
+    flags = await (store.group_ack(topic, group, ids, once) if group is not None else store.ack(topic, ids, once))
     missing = [i for i, done in zip(ids, flags) if not done]
     return web.json_response({"status": "success", "acknowledged": len(ids) - len(missing), "not_found": missing})
 
@@ -337,6 +370,12 @@ async def requeue(request: web.Request) -> web.Response:
     message_id = params.message_id(data["id"])
     topic = check_topic(data["topic"])
     store = request.app[TOPICS]
+    group = _group_of(request, topic, data)
+    if group is not None:  # a group's copy is the log's: nothing to rebuild from the request
+        once = await idempotency.once_for(request, store.key_of(topic))
+        status, retry_count = await store.group_requeue(topic, group, message_id, once)
+        return web.json_response({"status": status, "id": message_id, "topic": topic, "group": group,
+                                  "retry_count": retry_count}, status=202)
     fallback = None
     if data.get("payload") is not None:
         retry = data.get("retry_count", 0)
@@ -463,6 +502,8 @@ async def stats(request: web.Request) -> web.Response:
             by_name[name] = c
     rows = []
     shown = [by_name[t] for t in topics if t in by_name]
+    grouped = [c.name for c in shown if c.groups]
+    group_rows = dict(zip(grouped, await asyncio.gather(*(_group_rows(store, t) for t in grouped))))
     for c in shown:
         dlq = None if is_dlq(c.name) else by_name.get(dlq_of(c.name))
         rows.append({
@@ -472,6 +513,8 @@ async def stats(request: web.Request) -> web.Response:
             "PendingDeliveries": c.pending_deliveries, "DeadLetters": dlq.stored if dlq else 0,
             "Policy": c.policy, "RetainMs": c.retain_ms, "Dropped": c.dropped,
         })
+        if c.name in group_rows:
+            rows[-1]["Groups"] = group_rows[c.name]
     body: dict[str, Any] = {"stats": rows, "total_webhooks": sum(c.webhooks for c in shown),
                             "total_messages": sum(c.stored for c in shown)}
     if more:
@@ -483,6 +526,49 @@ async def stats(request: web.Request) -> web.Response:
     if circuits:
         body["webhook_circuits"] = circuits
     return web.json_response(body)
+
+
+async def _group_rows(store: TopicStore, topic: str) -> list[dict[str, Any]]:
+    counts = await asyncio.gather(*(store.group_counts(topic, g) for g in await store.groups(topic)))
+    return [{"Name": c.name, "Backlog": c.backlog, "Ready": c.ready, "InFlight": c.in_flight,
+             "DeadLetters": c.dead_letters} for c in counts if c is not None]
+
+
+# consumer groups (TinyMQ 3's /api/groups) -------------------------------------------------
+
+@routes.get("/api/groups")
+async def list_groups(request: web.Request) -> web.Response:
+    if not request.query.get("topic"):
+        raise BadRequest("topic query parameter is required")
+    topic = check_topic(request.query["topic"])
+    return web.json_response({"topic": topic, "groups": await request.app[TOPICS].groups(topic)})
+
+
+@routes.post("/api/groups")
+async def create_group(request: web.Request) -> web.Response:
+    """TinyMQ 3's CreateGroup: 201 {"status": "created", "virtual_topic": "<topic>::<group>"}, also
+    for a group that exists (as TinyMQ 3)."""
+    data = await read_object(request, empty_ok=False)
+    if not data.get("topic") or not data.get("group"):
+        raise BadRequest("topic and group are required")
+    topic = check_topic(data["topic"])
+    group = _group_of(request, topic, {"group": data["group"]})
+    await request.app[TOPICS].create_group(topic, group)
+    return web.json_response({"status": "created", "virtual_topic": f"{topic}::{group}"}, status=201)
+
+
+@routes.post("/api/groups/redrive")
+async def redrive_group(request: web.Request) -> web.Response:
+    """Extension: hand a group's dead letters back to it (?topic=&group=), retry_count 0."""
+    if not request.query.get("topic") or not request.query.get("group"):
+        raise BadRequest("topic and group query parameters are required")
+    topic = check_topic(request.query["topic"])
+    group = _group_of(request, topic)
+    store = request.app[TOPICS]
+    if group not in await store.groups(topic):
+        raise NotFound(f"topic {topic} has no consumer group {group}")
+    moved, left = await store.group_redrive(topic, group)  # 1000 a call: `left` says to call again
+    return web.json_response({"status": "requeued", "topic": topic, "group": group, "moved": moved, "left": left})
 
 
 @routes.get("/api/queues/peek")
@@ -520,6 +606,7 @@ async def delete_topic(request: web.Request) -> web.Response:
 async def _delete(store: TopicStore, topic: str, with_dlq: bool) -> dict[str, Any]:
     if not await store.exists(topic):
         raise NotFound(f"topic {topic} does not exist")
+    await store.drop_groups(topic)
     body: dict[str, Any] = {"status": "deleted", "topic": topic, "deleted": await store.delete(topic)}
     if with_dlq and not is_dlq(topic):
         body["dlq_deleted"] = await store.delete(dlq_of(topic))

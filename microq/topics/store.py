@@ -19,7 +19,7 @@ from microq.scripts import Scripts
 from microq.settings import Settings
 from microq.topics.due import DOWN_FOR, DueIndex
 from microq.topics.messages import Message, messages_from_reply
-from microq.topics.names import TopicKeys, dlq_of, is_dlq, source_of, topic_keys
+from microq.topics.names import TopicKeys, dlq_of, group_keys, is_dlq, source_of, topic_keys
 from microq.topics.registry import Registry, bucket_of
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ MAX_WEBHOOKS = 100
 MAX_DELIVERIES = 10_000
 UNHOOK_CHUNK = 500  #: backlog entries one topics_unhook call hands back to pull consumers
 _CALL_AGAIN = 50  #: consume calls one request makes while the script says "more expired to drop"
+MAX_GROUPS = 32  #: consumer groups one topic may have: every publish appends to their log once, whatever their number
+GROUP_REDRIVE = 1000  #: dead letters one topics_gredrive call hands back
 
 
 def _lua_pack(value: Any) -> bytes:
@@ -65,6 +67,15 @@ class TopicCounts:
     retain_ms: int = 0  #: the ttl of messages published without one; 0: none
     dropped: int = 0  #: messages drop-oldest dropped
     groups: int = 0  #: consumer groups
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    name: str
+    backlog: int  #: published after its cursor: not yet taken by any member
+    ready: int  #: handed back (requeued, lapsed), redelivered first
+    in_flight: int
+    dead_letters: int
 
 
 @dataclass(frozen=True)
@@ -368,6 +379,57 @@ class TopicStore:
         if result == "dead_lettered":
             await self.ensure_registered(dlq_of(topic) if not is_dlq(topic) else topic)
         return result
+
+    # consumer groups ---------------------------------------------------------------------
+
+    def _group_keys(self, topic: str, group: str) -> list[bytes]:
+        """The twelve keys of includes/topics_group: the topic's, then the group's own."""
+        k = self.keys(topic)
+        g = group_keys(self.keyspace, topic, group)
+        return [k.seq, k.msgs, k.meta, k.expiry, k.groups, k.glog, k.gpend, k.gdelay,
+                *(key.encode() for key in g.all())]
+
+    async def create_group(self, topic: str, group: str) -> bool:
+        """Create a group (Conflict past MAX_GROUPS); it receives what is published from now on.
+        False: it existed. A consume with ?group= creates its group too."""
+        k = self.keys(topic)
+        return await self.registered_while(
+            topic, self.scripts.call("topics_gcreate", [k.groups, k.seq], [group, MAX_GROUPS])) == 1
+
+    async def groups(self, topic: str) -> list[str]:
+        return sorted(name.decode() for name in await self.execute("HKEYS", self.keys(topic).groups))
+
+    async def group_consume(self, topic: str, group: str, limit: int, lease_ms: int) -> tuple[list[Message], int]:
+        """Up to `limit` messages for a member of `group` (created if new); with none, ms until
+        something falls due (-1: nothing)."""
+        reply = await self.scripts.call("topics_gconsume", self._group_keys(topic, group),
+                                        [group, limit, lease_ms, self.max_attempts(topic), self.payload_budget,
+                                         MAX_GROUPS])
+        return messages_from_reply(topic, reply), reply[1]
+
+    async def group_ack(self, topic: str, group: str, ids: Sequence[str], once: Once | None = None) -> list[bool]:
+        flags = await self.scripts.call("topics_gack", self._group_keys(topic, group), list(ids), once=once)
+        return [flag == 1 for flag in flags]
+
+    async def group_requeue(self, topic: str, group: str, id: str, once: Once | None = None) -> tuple[str, int]:
+        status, retry = await self.scripts.call("topics_grequeue", self._group_keys(topic, group),
+                                                [id, self.max_attempts(topic)], once=once)
+        return status.decode(), retry
+
+    async def group_redrive(self, topic: str, group: str) -> tuple[int, int]:
+        """Up to GROUP_REDRIVE of the group's dead letters back to it: (moved, left)."""
+        moved, left = await self.scripts.call("topics_gredrive", self._group_keys(topic, group), [GROUP_REDRIVE])
+        return moved, left
+
+    async def group_counts(self, topic: str, group: str) -> GroupCounts | None:
+        exists, backlog, ready, in_flight, dead, _ = await self.scripts.call(
+            "topics_gstats", self._group_keys(topic, group), [group])
+        return GroupCounts(group, backlog, ready, in_flight, dead) if exists else None
+
+    async def drop_groups(self, topic: str) -> None:
+        """Unlink every group's own keys (before the topic's, on delete)."""
+        for group in await self.groups(topic):
+            await self.execute("UNLINK", *(key.encode() for key in group_keys(self.keyspace, topic, group).all()))
 
     async def execute(self, *command: Any) -> Any:
         return await self.scripts.execute(*command)
