@@ -1,7 +1,9 @@
 """topics: the TinyMQ broker API (seed 002). Routes in api.py and dashboard.py; storage in
 store.py and scripts/lua/topics_*.lua; long-poll wake-ups in waiters.py; webhook delivery in
 webhooks.py; stats heartbeats and sweeping in housekeeping.py; which topics exist in registry.py
-(buckets in Redis) and index.py (each node's mirror, for wildcards); what is due in due.py."""
+(buckets in Redis) and index.py (each node's mirror, for wildcards); what is due in due.py;
+a message's X-MQ-* headers, priority and delay in extras.py; consumer groups in store.py over
+scripts/lua/topics_g*.lua."""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ import asyncio
 import json
 from collections import Counter
 
+from microq.topics.appkeys import TOPICS
+from microq.topics.names import group_keys
 from microq.topics.store import MAX_GROUPS
 from tests.topics.conftest import b64, consume, publish, stats_row, unb64
 
@@ -37,8 +39,8 @@ async def test_every_group_gets_every_message_and_ungrouped_consume_is_unchanged
     assert [unb64(m["payload"]).decode() for m in ungrouped] == expected
     assert (await client.post("/ack/orders", json=[m["id"] for m in ungrouped])).status == 200
     # every holder is done: nothing is left of the messages
-    k = [key for key in await redis.keys("*{orders}*") if key.endswith((b":msgs", b":meta", b":gpend"))]
-    assert all([await redis.hlen(key) == 0 for key in k])
+    k = client.server.app[TOPICS].keys("orders")
+    assert not await redis.exists(k.msgs, k.meta, k.gpend, k.glog)
     assert (await client.get("/api/groups", params={"topic": "orders"})).status == 200
     assert await (await client.get("/api/groups", params={"topic": "orders"})).json() == \
         {"topic": "orders", "groups": ["audit", "billing"]}
@@ -140,7 +142,8 @@ async def test_groups_with_delay_ttl_and_webhooks_and_delete(client, redis):
     assert await take_all(client, "mix", "g") == ["later"]  # the expired one is skipped
     await publish(client, "mix", "x")
     assert (await client.delete("/api/topics/mix")).status == 200
-    assert await redis.keys("*{mix}*") == []
+    store = client.server.app[TOPICS]
+    assert not await redis.exists(*store.keys("mix").all(), *group_keys(store.keyspace, "mix", "g").all())
 
 
 async def test_two_groups_of_three_members_on_two_nodes_a_member_dies_mid_lease(two_clients):
@@ -179,3 +182,13 @@ async def test_two_groups_of_three_members_on_two_nodes_a_member_dies_mid_lease(
     assert dropped["g1"] and not dropped["g2"]  # redelivered within g1 only: g2 saw each once
     row = await stats_row(a, "fan")
     assert {g["Name"]: (g["InFlight"], g["Backlog"]) for g in row["Groups"]} == {"g1": (0, 0), "g2": (0, 0)}
+
+
+def test_a_groups_keys_share_the_topics_slot():
+    from redis.crc import key_slot
+
+    from microq.keys import Keyspace
+    from microq.topics.names import topic_keys
+    keyspace = Keyspace()
+    keys = (*topic_keys(keyspace, "orders.eu").all(), *group_keys(keyspace, "orders.eu", "billing.v2").all())
+    assert len({key_slot(k.encode()) for k in keys}) == 1

@@ -3,6 +3,7 @@ sorted set whose score encodes both, through delay, requeue and redelivery."""
 
 import asyncio
 
+from microq.topics.appkeys import TOPICS
 from tests.topics.conftest import consume, publish, unb64
 
 
@@ -19,9 +20,9 @@ async def test_high_before_normal_before_low_fifo_within_each(client):
 async def test_one_sorted_set_holds_every_priority(client, redis):
     for prio in ("high", "normal", "low"):
         await publish(client, "one", prio, priority=prio)
-    ready = [k for k in await redis.keys("*{one}*") if await redis.type(k) == b"zset" and k.endswith(b":ready")]
-    assert len(ready) == 1
-    scores = [s for _, s in await redis.zrange(ready[0], 0, -1, withscores=True)]
+    k = client.server.app[TOPICS].keys("one")
+    assert not await redis.exists(k.delayed, k.inflight)  # the ready set is all there is
+    scores = [s for _, s in await redis.zrange(k.ready, 0, -1, withscores=True)]
     assert len(scores) == 3 and scores == sorted(scores) and scores[0] < 0 < scores[2]
 
 
