@@ -23,7 +23,7 @@ from microq.errors import BadRequest
 from microq.topics import params
 from microq.topics.api import MAX_VISIBILITY
 from microq.topics.appkeys import STREAMS, TOPICS, WAIT_ROOM
-from microq.topics.names import check_topic, is_pattern
+from microq.topics.names import check_topic, is_dlq, is_pattern
 from microq.topics.streams import BATCH, IDLE, REDIS_AWAY, take
 
 routes = web.RouteTableDef()
@@ -44,6 +44,15 @@ def refuse_filters(query) -> None:
                          "would have to be taken and dropped)")
 
 
+def check_group(value: object, topic: str) -> str | None:
+    """A stream's consumer group (?group= on SSE, "group" on a WebSocket subscribe), None for none."""
+    if value is None or value == "":
+        return None
+    if is_dlq(topic):
+        raise BadRequest("consumer groups read one topic, not a .dlq topic")
+    return check_topic(value, "group")
+
+
 def frame(data: dict) -> bytes:
     return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
 
@@ -57,8 +66,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
     lease_ms = params.duration_ms(request.query, "visibility", settings.visibility_timeout, MAX_VISIBILITY)
     if lease_ms <= 0:
         raise BadRequest("invalid visibility: must be more than 0")
+    group = check_group(request.query.get("group"), topic)
     store, room, hub = request.app[TOPICS], request.app[WAIT_ROOM], request.app[STREAMS]
     await store.ensure_registered(topic)
+    if group is not None:
+        await store.create_group(topic, group)
 
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
@@ -72,7 +84,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             return request.transport is None or request.transport.is_closing()
 
         while True:
-            taken = await take(store, room, topic, BATCH, lease_ms, IDLE, gone)
+            taken = await take(store, room, topic, BATCH, lease_ms, IDLE, gone, group)
             if taken is None:
                 break
             if not taken.messages:
@@ -81,7 +93,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
             for message in taken.messages:
                 await response.write(frame(message.to_json()))
             if auto_ack and taken.stored:
-                await store.ack(topic, [m.id for m in taken.messages])
+                ids = [m.id for m in taken.messages]
+                await (store.ack(topic, ids) if group is None else store.group_ack(topic, group, ids))
     except ConnectionError:
         pass  # the reader hung up; what it was not sent stays leased and comes back
     except REDIS_AWAY:

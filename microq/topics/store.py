@@ -269,6 +269,8 @@ class TopicStore:
         status = status.decode()
         if status == "dead_lettered":
             await self.ensure_registered(dlq_of(topic))
+        elif status == "requeued":  # ready again: a waiting consumer on any node takes it now
+            await self.execute("PUBLISH", self.wake_channel, f"{topic} 1 0 -1 0")
         return status, retry
 
     async def peek(self, topic: str, limit: int, filter: tuple[str, str] | None = None) -> list[Message]:
@@ -414,11 +416,15 @@ class TopicStore:
     async def group_requeue(self, topic: str, group: str, id: str, once: Once | None = None) -> tuple[str, int]:
         status, retry = await self.scripts.call("topics_grequeue", self._group_keys(topic, group),
                                                 [id, self.max_attempts(topic)], once=once)
+        if status == b"requeued":  # wakes the topic's uncounted waiters, group members among them
+            await self.execute("PUBLISH", self.wake_channel, f"{topic} 0 0 -1 0 1")
         return status.decode(), retry
 
     async def group_redrive(self, topic: str, group: str) -> tuple[int, int]:
         """Up to GROUP_REDRIVE of the group's dead letters back to it: (moved, left)."""
         moved, left = await self.scripts.call("topics_gredrive", self._group_keys(topic, group), [GROUP_REDRIVE])
+        if moved:
+            await self.execute("PUBLISH", self.wake_channel, f"{topic} 0 0 -1 0 {moved}")
         return moved, left
 
     async def group_counts(self, topic: str, group: str) -> GroupCounts | None:

@@ -36,15 +36,16 @@ class Taken:
 
 
 async def take(store: TopicStore, room: WaitRoom, topic: str, limit: int, lease_ms: int, idle: float,
-               gone: Callable[[], bool]) -> Taken | None:
-    """Up to `limit` messages of `topic`, waiting up to `idle` seconds for some (then none);
-    None when the node is shutting down or the subscriber has gone. The same wait as a
-    long-poll /consume: registered before the first look, handing on a wake-up it cannot use."""
+               gone: Callable[[], bool], group: str | None = None) -> Taken | None:
+    """Up to `limit` messages of `topic` (as a member of consumer group `group`, if one), waiting
+    up to `idle` seconds for some (then none); None when the node is shutting down or the
+    subscriber has gone. The same wait as a long-poll /consume: registered before the first look,
+    handing on a wake-up it cannot use (a group member's uses up none)."""
     if room.closing or gone():
         return None
     loop = asyncio.get_running_loop()
     deadline = loop.time() + idle
-    waiter = room.add(topic)
+    waiter = room.add(topic, counted=group is None)
     taken: Taken | None = None
     try:
         while True:
@@ -53,7 +54,10 @@ async def take(store: TopicStore, room: WaitRoom, topic: str, limit: int, lease_
                 taken = Taken([waiter.broadcast], stored=False)
                 return taken
             try:
-                messages, next_due = await store.consume(topic, limit, lease_ms)
+                if group is None:
+                    messages, next_due = await store.consume(topic, limit, lease_ms)
+                else:
+                    messages, next_due = await store.group_consume(topic, group, limit, lease_ms)
             except REDIS_AWAY:  # a long-lived subscriber outlives a Redis restart; it looks again
                 messages, next_due = [], int(REDIS_AWAY_RETRY * 1000)
             if messages:
@@ -72,7 +76,7 @@ async def take(store: TopicStore, room: WaitRoom, topic: str, limit: int, lease_
         return None if room.closing else Taken([], stored=True)
     finally:
         room.remove(waiter)
-        if taken is None and waiter.event.is_set() and waiter.woken_by and not room.closing:
+        if taken is None and waiter.counted and waiter.event.is_set() and waiter.woken_by and not room.closing:
             room.wake(waiter.woken_by, 1)  # another waiter must get the wake-up this one cannot use
 
 

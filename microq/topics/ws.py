@@ -35,7 +35,7 @@ from microq.topics.api import MAX_VISIBILITY
 from microq.topics.appkeys import STREAMS, TOPICS, WAIT_ROOM
 from microq.topics.messages import new_ids
 from microq.topics.names import check_topic
-from microq.topics.sse import check_stream_topic, refuse_filters
+from microq.topics.sse import check_group, check_stream_topic, refuse_filters
 from microq.topics.store import Outgoing
 from microq.topics.streams import BATCH, IDLE, REDIS_AWAY, take
 
@@ -54,6 +54,7 @@ class _Subscription:
     auto_ack: bool
     max_in_flight: int
     lease_ms: int
+    group: str | None = None  #: consumer group the subscription reads as a member of
     in_flight: dict[str, float] = field(default_factory=dict)  #: id -> loop time its lease lapses
     credit: asyncio.Event = field(default_factory=asyncio.Event)  #: set when an ack frees room
     task: asyncio.Task | None = None
@@ -140,8 +141,11 @@ class _Socket:
         lease_ms = params.duration_ms(data, "visibility", self.settings.visibility_timeout, MAX_VISIBILITY)
         if lease_ms <= 0:
             raise BadRequest("invalid visibility: must be more than 0")
+        group = check_group(data.get("group"), topic)
         await self.store.ensure_registered(topic)
-        subscription = _Subscription(topic, auto_ack, max_in_flight, lease_ms)
+        if group is not None:
+            await self.store.create_group(topic, group)
+        subscription = _Subscription(topic, auto_ack, max_in_flight, lease_ms, group)
         self.subscriptions[topic] = subscription
         await self.send({"status": "subscribed", "topic": topic})
         subscription.task = asyncio.create_task(self._deliver(subscription), name=f"ws-{topic}")
@@ -156,7 +160,11 @@ class _Socket:
 
     async def _ack(self, data: dict) -> None:
         topic, message_id = check_topic_field(data), params.message_id(data.get("id"))
-        (done,) = await self.store.ack(topic, [message_id])
+        group = self._group_of(topic)
+        if group is None:
+            (done,) = await self.store.ack(topic, [message_id])
+        else:
+            (done,) = await self.store.group_ack(topic, group, [message_id])
         self._free(topic, message_id)
         if not done:
             raise BadRequest("message not found or already acknowledged")
@@ -164,12 +172,21 @@ class _Socket:
 
     async def _requeue(self, data: dict) -> None:
         topic, message_id = check_topic_field(data), params.message_id(data.get("id"))
-        status, retry_count = await self.store.requeue(topic, message_id, None)  # NotFound when not leased
+        group = self._group_of(topic)
+        if group is None:
+            status, retry_count = await self.store.requeue(topic, message_id, None)  # NotFound when not leased
+        else:
+            status, retry_count = await self.store.group_requeue(topic, group, message_id)
         self._free(topic, message_id)
         await self.send({"status": status, "topic": topic, "id": message_id, "retry_count": retry_count})
 
     _actions = {"ping": _ping, "publish": _publish, "subscribe": _subscribe, "unsubscribe": _unsubscribe,
                 "ack": _ack, "requeue": _requeue}
+
+    def _group_of(self, topic: str) -> str | None:
+        """An ack or requeue over the socket is for its subscription's group, if it has one."""
+        subscription = self.subscriptions.get(topic)
+        return subscription.group if subscription is not None else None
 
     def _free(self, topic: str, message_id: str) -> None:
         subscription = self.subscriptions.get(topic)
@@ -191,7 +208,7 @@ class _Socket:
                         await asyncio.wait_for(sub.credit.wait(), max(first_lapse, 0.001))
                     continue
                 limit = BATCH if sub.auto_ack else min(BATCH, room_left)
-                taken = await take(self.store, self.room, sub.topic, limit, sub.lease_ms, IDLE, self.gone)
+                taken = await take(self.store, self.room, sub.topic, limit, sub.lease_ms, IDLE, self.gone, sub.group)
                 if taken is None:
                     break
                 if not taken.messages:
@@ -203,7 +220,10 @@ class _Socket:
                 for message in taken.messages:
                     await self.send(message.to_json())
                 if sub.auto_ack and taken.stored:
-                    await self.store.ack(sub.topic, ids)
+                    if sub.group is None:
+                        await self.store.ack(sub.topic, ids)
+                    else:
+                        await self.store.group_ack(sub.topic, sub.group, ids)
         except (ConnectionError, RuntimeError):
             pass  # the socket closed under us; what was not acknowledged comes back after its lease
         except REDIS_AWAY:  # an ack after a write failed: the lease brings those messages back
