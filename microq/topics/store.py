@@ -404,10 +404,13 @@ class TopicStore:
     async def group_consume(self, topic: str, group: str, limit: int, lease_ms: int) -> tuple[list[Message], int]:
         """Up to `limit` messages for a member of `group` (created if new); with none, ms until
         something falls due (-1: nothing)."""
-        reply = await self.scripts.call("topics_gconsume", self._group_keys(topic, group),
-                                        [group, limit, lease_ms, self.max_attempts(topic), self.payload_budget,
-                                         MAX_GROUPS])
-        return messages_from_reply(topic, reply), reply[1]
+        keys = self._group_keys(topic, group)
+        for _ in range(_CALL_AGAIN):  # each call looks at a bounded number of log entries
+            reply = await self.scripts.call("topics_gconsume", keys, [group, limit, lease_ms, self.max_attempts(topic),
+                                                                      self.payload_budget, MAX_GROUPS])
+            if reply[1] != 0:
+                break
+        return messages_from_reply(topic, reply), reply[1] if reply[1] != 0 else 1
 
     async def group_ack(self, topic: str, group: str, ids: Sequence[str], once: Once | None = None) -> list[bool]:
         flags = await self.scripts.call("topics_gack", self._group_keys(topic, group), list(ids), once=once)

@@ -11,7 +11,8 @@
   First, bounded: delayed messages now due enter the log (200), the group's lapsed leases go back
   to its ready set or its dead letters (200); after taking, log entries every group has passed
   are trimmed (200). One call looks at 1000 log entries at most.
-  Returns: {dead_lettered, next_due_ms (-1: nothing scheduled), lease_end_ms (-1: none), id1,
+  Returns: {dead_lettered, next_due_ms (-1: nothing scheduled, 0: looked at 1000 entries that were
+            gone: call again), lease_end_ms (-1: none), id1,
             payload1, meta1 (retry_count: this group's), ...}
   Errors:  INVALID, CONFLICT (a new group past max_groups) ]]
 --- @include "now_ms"
@@ -125,6 +126,6 @@ if taken == 0 then
     local head = redis.call("ZRANGE", key, 0, 0, "WITHSCORES")
     if head[2] and (not next_at or tonumber(head[2]) < next_at) then next_at = tonumber(head[2]) end
   end
-  if looked >= 1000 then out[2] = 1 elseif next_at then out[2] = math.max(next_at - now, 1) end
+  if looked >= 1000 then out[2] = 0 elseif next_at then out[2] = math.max(next_at - now, 1) end
 end
 return out

@@ -192,3 +192,23 @@ def test_a_groups_keys_share_the_topics_slot():
     keyspace = Keyspace()
     keys = (*topic_keys(keyspace, "orders.eu").all(), *group_keys(keyspace, "orders.eu", "billing.v2").all())
     assert len({key_slot(k.encode()) for k in keys}) == 1
+
+
+async def test_a_topic_with_webhooks_and_groups_serves_both(aiohttp_server, make_client, redis):
+    from tests.topics.test_webhooks import start_receiver
+    client = await make_client(webhook_allow_private=True)
+    receiver, url = await start_receiver(aiohttp_server)
+    await client.post("/webhook/both", json={"url": url})
+    await client.post("/api/groups", json={"topic": "both", "group": "g"})
+    await client.post("/publish/both", data=b"x", headers={"X-MQ-Id": "7"})
+    await receiver.wait_for(1)
+    assert receiver.posts[0][0]["X-Mq-Id"] == "7"
+    message = await consume(client, "both", group="g")
+    assert message["headers"] == {"X-Mq-Id": "7"}
+    assert (await client.post(f"/ack/both/{message['id']}", params={"group": "g"})).status == 200
+    k = client.server.app[TOPICS].keys("both")
+    for _ in range(50):  # the webhook's delivery and the group are both done: the message goes
+        if not await redis.exists(k.msgs):
+            break
+        await asyncio.sleep(0.1)
+    assert not await redis.exists(k.msgs, k.gpend)
