@@ -112,6 +112,32 @@ QUEUE_CONFIG = obj({"tenant_id": STRING, "queue_id": STRING, "name": STRING, "is
                     "avg_service_time": NUMBER, "admin_key": STRING, "created_at": STRING},
                    ("tenant_id", "queue_id", "name", "is_public", "avg_service_time"))
 SERVICE_TYPE = obj({"id": STRING, "name": STRING, "code": NULLABLE_STRING})
+PERCENTILES = obj({"p50": {"type": ["number", "null"]}, "p90": {"type": ["number", "null"]}}, ("p50", "p90"))
+ANALYTICS = obj({"queue_id": STRING, "time_zone": STRING, "from": STRING, "to": STRING, "served": INT,
+                 "no_shows": INT, "left": INT, "wait_seconds": PERCENTILES, "service_seconds": PERCENTILES,
+                 "served_per_hour": {"type": "array", "items": INT, "minItems": 24, "maxItems": 24},
+                 "by_service_type": {"type": "array", "items": obj({
+                     "type_id": NULLABLE_STRING, "name": NULLABLE_STRING, "served": INT, "no_shows": INT, "left": INT,
+                     "wait_seconds": PERCENTILES, "service_seconds": PERCENTILES})},
+                 "by_counter": {"type": "array", "items": obj({
+                     "counter_id": NULLABLE_STRING, "name": NULLABLE_STRING, "served": INT,
+                     "service_seconds": PERCENTILES})},
+                 "days": {"type": "array", "items": obj({
+                     "date": STRING, "served": INT, "no_shows": INT, "left": INT, "wait_seconds": PERCENTILES,
+                     "service_seconds": PERCENTILES})}},
+                ("queue_id", "time_zone", "from", "to", "served", "no_shows", "left", "wait_seconds",
+                 "service_seconds", "served_per_hour", "by_service_type", "by_counter", "days"))
+ANALYTICS_EXAMPLE = {
+    "queue_id": "support", "time_zone": "Europe/Berlin", "from": "2026-12-01", "to": "2026-12-01", "served": 2,
+    "no_shows": 1, "left": 0, "wait_seconds": {"p50": 312.4, "p90": 540.0}, "service_seconds": {"p50": 181.0, "p90": 240.2},
+    "served_per_hour": [0] * 9 + [2] + [0] * 14,
+    "by_service_type": [{"type_id": "6f1c0a52-4b0e-4a43-9d3e-0d1e5b7a9c11", "name": "Returns", "served": 2, "no_shows": 1,
+                         "left": 0, "wait_seconds": {"p50": 312.4, "p90": 540.0},
+                         "service_seconds": {"p50": 181.0, "p90": 240.2}}],
+    "by_counter": [{"counter_id": "desk-3", "name": "Desk 3", "served": 2,
+                    "service_seconds": {"p50": 181.0, "p90": 240.2}}],
+    "days": [{"date": "2026-12-01", "served": 2, "no_shows": 1, "left": 0, "wait_seconds": {"p50": 312.4, "p90": 540.0},
+              "service_seconds": {"p50": 181.0, "p90": 240.2}}]}
 SSE = answer("Server-Sent Events: `retry: 2000`, an event per change, a comment every 15 s", STRING,
              media="text/event-stream")
 
@@ -250,6 +276,16 @@ def lines_paths() -> dict:
             "post": op(t, "End the day: the people still waiting finish as closed (500 per call)",
                        {"200": answer("How many closed, how many remain", obj({"closed": INT, "remaining": INT}),
                                       {"closed": 3, "remaining": 0})}, security=ADMIN),
+        },
+        "/api/{tenant_id}/queues/{queue_id}/analytics": {
+            "parameters": LINE,
+            "get": op(t, "Served, no-shows, left, wait and service percentiles, by hour, type, counter and day",
+                      {"200": answer("The analytics of the local days from..to", ANALYTICS, ANALYTICS_EXAMPLE)},
+                      [query("from", {"type": "string", "format": "date"}, "first local day (default: to, or today)"),
+                       query("to", {"type": "string", "format": "date"}, "last local day (default: today); "
+                             "at most 92 days from `from`")], security=ADMIN,
+                      description="From per-day counts and histograms (bucket edges about 26% apart; "
+                                  "percentiles interpolated within a bucket), kept 400 days."),
         },
         "/api/{tenant_id}/{queue_id}/counters": {
             "parameters": LINE,

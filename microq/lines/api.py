@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import uuid
+from datetime import date
 from typing import Any
 
 import segno
@@ -16,7 +18,7 @@ from microq.appkeys import CLIENT_ADDRESS, SETTINGS
 from microq.errors import BadRequest, Gone, NotFound
 from microq.http import public_base_url, read_object
 from microq.idempotency import Once
-from microq.lines import hours, names, tickets, validate, views
+from microq.lines import analytics, hours, names, tickets, validate, views
 from microq.lines.appkeys import HUB, STORE
 from microq.lines.live import event_stream
 from microq.lines.store import Entry, LineStore, key_digest, token_digest
@@ -33,6 +35,7 @@ CLOSE_DAY_BATCH = 500  #: most people one close-day call finishes (each is a few
 EVENTS_LIMIT = 1000
 _EVENT_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  #: fullmatch; ASCII digits only (Redis reads no others)
 _MAX_ID_PART = 2**64 - 1
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  #: fullmatch; ASCII digits only
 _MAX_SINCE_MS = 10**15 - 1  #: `since` as a time: at most 15 digits (year 33658), as before
 #: scheme and host[:port] of the public page when it comes from the request: a DNS name or
 #: IPv4 address, or a bracketed IPv6 address, and a port
@@ -189,6 +192,37 @@ async def close_day(request: web.Request) -> web.Response:
     admin_key, once = await _admin(request, tenant, queue)
     closed, remaining = await _store(request).close_day(tenant, queue, admin_key, CLOSE_DAY_BATCH, once)
     return web.json_response({"closed": closed, "remaining": remaining})
+
+
+@routes.get("/api/{tenant_id}/queues/{queue_id}/analytics")
+async def queue_analytics(request: web.Request) -> web.Response:
+    """Served, no-shows, left, wait and service percentiles, served per hour, by service type and
+    counter, and per day, for the local days `from`..`to` (YYYY-MM-DD in the queue's time zone;
+    both default to today; at most analytics.MAX_RANGE_DAYS days). Admin."""
+    tenant, queue = _line(request)
+    start, end = (_query_date(request, name) for name in ("from", "to"))
+    store = _store(request)
+    zone = await store.authorize(tenant, queue, _admin_key(request))
+    today = analytics.today(zone, time.time())
+    end = end or max(start or today, today)  # from alone: from that day to today
+    start = start or end
+    if start > end:
+        raise BadRequest("from is after to")
+    if (end - start).days >= analytics.MAX_RANGE_DAYS:
+        raise BadRequest(f"from..to covers at most {analytics.MAX_RANGE_DAYS} days")
+    return web.json_response(await store.analytics(tenant, queue, zone, analytics.dates(start, end)))
+
+
+def _query_date(request: web.Request, name: str) -> date | None:
+    value = request.query.get(name, "")
+    if not value:
+        return None
+    if not _DATE.fullmatch(value):
+        raise BadRequest(f"{name} must be a date, YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name} is not a date of the calendar") from None
 
 
 # people in the line

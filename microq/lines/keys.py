@@ -32,6 +32,11 @@ class LineKeys:
     counters: str
     near_front: str  #: set: who had their NEAR_FRONT event (lines_near.lua)
     channel: str  #: pub/sub channel (not a key): wakes live streams on every node
+    analytics_prefix: str  #: + YYYY-MM-DD: hash, that local day's analytics (lines_analytics.lua)
+
+    def analytics(self, day: str) -> str:
+        """The analytics hash of one local day (YYYY-MM-DD)."""
+        return self.analytics_prefix + day
 
     @classmethod
     def of(cls, keyspace: Keyspace, tenant: str, queue: str) -> LineKeys:
@@ -39,7 +44,7 @@ class LineKeys:
         return cls(cfg=key("cfg"), seq=key("seq"), wait=key("wait"), ent=key("ent"), done=key("done"),
                    donex=key("donex"), stats=key("stats"), durations=key("durs"), events=key("ev"),
                    types=key("st"), type_index=key("wt"), counters=key("ctr"), near_front=key("nf"),
-                   channel=key("live"))
+                   channel=key("live"), analytics_prefix=key("an:"))
 
 
 LINE_INDEX = "li"  #: kind of the index of every line ever joined, "<tenant>/<queue>" (microq/name_index.py)

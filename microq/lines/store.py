@@ -11,6 +11,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Callable
 
 import msgpack
@@ -19,7 +20,7 @@ from redis.exceptions import RedisError, ResponseError
 from microq.errors import Unavailable
 from microq.idempotency import Once
 from microq.keys import Keyspace
-from microq.lines import hours, tickets
+from microq.lines import analytics, hours, tickets
 from microq.lines.keys import LINE_INDEX, LineKeys, line_key, tenant_registry
 from microq.name_index import NameIndex
 from microq.scripts import Scripts
@@ -382,6 +383,23 @@ class LineStore:
         self._schedules[(tenant, queue)] = found
         return found
 
+    async def _zoned(self, tenant: str, queue: str, script: str, keys: list[str], args: list[Any],
+                     once: Once | None) -> Any:
+        """Call a script that counts analytics: it takes the three local days' analytics hashes
+        after `keys` and their ARGV tail (analytics.day_args) after `args`; STALE (this node's
+        idea of the line's time zone is old) reads the zone again and retries."""
+        k = self.keys(tenant, queue)
+        zone = self._schedules.get((tenant, queue), (tickets.DEFAULT_ZONE, ""))[0]
+        for attempt in range(3):
+            labels, tail = analytics.day_args(zone, time.time())
+            try:
+                return await self.scripts.call(script, [*keys, *(k.analytics(d) for d in labels)], [*args, *tail],
+                                               once=once)
+            except ResponseError as exc:
+                if not str(exc).startswith("STALE") or attempt == 2:
+                    raise
+                zone, _ = await self._schedule(tenant, queue)
+
     async def status(self, tenant: str, queue: str, uid: str) -> Place:
         k = self.keys(tenant, queue)
         position, blob, minutes, type_name, type_code, open_counters = await self.scripts.call(
@@ -410,10 +428,10 @@ class LineStore:
                          once: Once | None = None, counter: str | None = None) -> Entry | None:
         """The first in line (at a counter: the first of the types it serves), or None."""
         k = self.keys(tenant, queue)
-        reply = await self.scripts.call(
-            "lines_serve_next", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events, k.types,
-                                 k.type_index, k.counters, k.near_front],
-            [key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS, counter or ""], once=once)
+        reply = await self._zoned(
+            tenant, queue, "lines_serve_next", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations,
+                                                k.events, k.types, k.type_index, k.counters, k.near_front],
+            [key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS, counter or ""], once)
         if reply is None:
             return None
         uid, blob, type_name, type_code = reply
@@ -422,22 +440,21 @@ class LineStore:
     async def call(self, tenant: str, queue: str, uid: str, admin_key: str | None,
                    once: Once | None = None, counter: str | None = None) -> Entry:
         k = self.keys(tenant, queue)
-        blob, type_name, type_code = await self.scripts.call(
-            "lines_call", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events, k.types,
-                           k.type_index, k.counters, k.near_front],
-            [uid, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS, counter or ""],
-            once=once)
+        blob, type_name, type_code = await self._zoned(
+            tenant, queue, "lines_call", [k.cfg, k.wait, k.ent, k.done, k.donex, k.stats, k.durations, k.events,
+                                          k.types, k.type_index, k.counters, k.near_front],
+            [uid, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS, counter or ""], once)
         return _entry(uid, blob, type_name, type_code)
 
     async def finish(self, tenant: str, queue: str, uid: str, status: str, admin_key: str | None,
                      leave_token: str | None = None, once: Once | None = None) -> Entry:
         """status: left (the person, with the leave token join gave them), removed or no_show (admin)."""
         k = self.keys(tenant, queue)
-        blob, type_name, type_code = await self.scripts.call(
-            "lines_finish", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.types, k.stats, k.type_index,
-                             k.counters, k.near_front],
+        blob, type_name, type_code = await self._zoned(
+            tenant, queue, "lines_finish", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.types, k.stats,
+                                            k.type_index, k.counters, k.near_front],
             [uid, status, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS,
-             token_digest(leave_token)], once=once)
+             token_digest(leave_token)], once)
         return _entry(uid, blob, type_name, type_code)
 
     # service types
@@ -481,17 +498,17 @@ class LineStore:
                            name: str | None, is_open: bool | None, type_ids: list[str] | None,
                            once: Once | None = None) -> Counter:
         k = self.keys(tenant, queue)
-        packed = await self.scripts.call("lines_counter_save", [k.cfg, k.counters, k.types, k.stats, k.events], [
+        packed = await self._zoned(tenant, queue, "lines_counter_save", [k.cfg, k.counters, k.types, k.stats, k.events], [
             key_digest(admin_key), counter_id, "create" if create else "update", name or "",
             "" if is_open is None else ("1" if is_open else "0"),
-            "" if type_ids is None else json.dumps(type_ids), MAX_COUNTERS, self.events_maxlen, k.channel], once=once)
+            "" if type_ids is None else json.dumps(type_ids), MAX_COUNTERS, self.events_maxlen, k.channel], once)
         return _counter(counter_id, packed)
 
     async def delete_counter(self, tenant: str, queue: str, admin_key: str | None, counter_id: str,
                              once: Once | None = None) -> None:
         k = self.keys(tenant, queue)
-        await self.scripts.call("lines_counter_delete", [k.cfg, k.counters, k.stats, k.events],
-                                [key_digest(admin_key), counter_id, self.events_maxlen, k.channel], once=once)
+        await self._zoned(tenant, queue, "lines_counter_delete", [k.cfg, k.counters, k.stats, k.events],
+                          [key_digest(admin_key), counter_id, self.events_maxlen, k.channel], once)
 
     async def recall(self, tenant: str, queue: str, admin_key: str | None, counter_id: str,
                      once: Once | None = None) -> Counter:
@@ -512,3 +529,23 @@ class LineStore:
             events.append(Event(event_id, int(event_id.partition("-")[0]), _text(fields["type"]),
                                 _text(fields["user_id"]), fields["meta"]))
         return events
+
+    # analytics
+
+    async def authorize(self, tenant: str, queue: str, admin_key: str | None) -> str:
+        """Check the admin key (FORBIDDEN otherwise); the line's time zone."""
+        return _text(await self.scripts.call("lines_authorize", [self.keys(tenant, queue).cfg], [key_digest(admin_key)]))
+
+    async def analytics(self, tenant: str, queue: str, zone: str, days: list[date]) -> dict[str, Any]:
+        """The analytics answer (microq/lines/analytics.py) for `days`, after authorize. The days'
+        hashes are read together and parsed one at a time, yielding to the event loop between
+        them (a busy day is a few thousand fields)."""
+        k = self.keys(tenant, queue)
+        found = await asyncio.gather(*(self.scripts.execute("HGETALL", k.analytics(d.isoformat())) for d in days),
+                                     self.service_types(tenant, queue), self.counters(tenant, queue))
+        parsed = []
+        for d, fields in zip(days, found):
+            parsed.append((d, analytics.parse_day(fields)))
+            await asyncio.sleep(0)
+        types, counters = found[-2], found[-1]
+        return analytics.report(queue, zone, parsed, {t.id: t.name for t in types}, {c.id: c.name for c in counters})

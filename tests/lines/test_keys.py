@@ -18,21 +18,25 @@ def test_headers_name_every_key_and_arg():
         nkeys = int(path.stem.rpartition("-")[2])
         text = path.read_text()
         header = text.split("]]", 1)[0]
-        named = {int(n) for n in re.findall(r"KEYS\[(\d+)\]", header)}
-        ranged = re.search(r"KEYS\[1\.\.(\d+)\]", header)
-        if ranged:
-            named |= set(range(1, int(ranged.group(1)) + 1))
-        assert named == set(range(1, nkeys + 1)), path.name
+        assert _named("KEYS", header) == set(range(1, nkeys + 1)), path.name
         used_args = {int(n) for n in re.findall(r"ARGV\[(\d+)\]", text.split("]]", 1)[1])}
-        documented = {int(n) for n in re.findall(r"ARGV\[(\d+)\]", header)}
+        documented = _named("ARGV", header)
         assert used_args <= documented, path.name
         assert "Returns:" in header and "Errors:" in header, path.name
+
+
+def _named(what: str, header: str) -> set[int]:
+    """The indexes a header documents: KEYS[3], KEYS[13..15] (ARGV alike)."""
+    named: set[int] = set()
+    for first, last in re.findall(what + r"\[(\d+)(?:\.\.(\d+))?\]", header):
+        named |= set(range(int(first), int(last or first) + 1))
+    return named
 
 
 def test_one_line_is_one_slot():
     for tenant, queue in (("acme", "support"), ("a", "b"), ("T-1", "q_2")):
         k = LineKeys.of(Keyspace("mq:"), tenant, queue)
-        keys = [v for name, v in vars(k).items() if name != "channel"]
+        keys = [v for name, v in vars(k).items() if name != "channel"] + [k.analytics("2026-12-01")]
         assert len({key_slot(key.encode()) for key in keys}) == 1
 
 

@@ -11,6 +11,7 @@
   KEYS[9] wt      zset   the type index (lines_counter)
   KEYS[10] ctr    hash   counters (lines_counter): one serving a no-show serves nobody now
   KEYS[11] nf     set    who had their NEAR_FRONT event (lines_near)
+  KEYS[12..14] an hash   the per-day analytics of yesterday, today and tomorrow (lines_analytics)
   ARGV[1] user id
   ARGV[2] new status: left | removed | no_show (the last two need the admin key)
   ARGV[3] SHA-256 hex of the X-Admin-Key header, or ""
@@ -18,15 +19,21 @@
   ARGV[5] pub/sub channel of the line
   ARGV[6] how long finished entries stay answerable, ms
   ARGV[7] digest of the presented leave token (as lines_join ARGV[8]), or "" (checked for left only)
+  ARGV[8] the time zone the caller computed ARGV[9..] in (STALE when it is not the line's)
+  ARGV[9..14] label and start ms of yesterday, today, tomorrow in that zone (lines_analytics)
+  ARGV[15] the zone's UTC offset ms at now
+  ARGV[16] how long a day's analytics are kept, ms
   Returns: {packed finished entry, type name|nil, type code|nil}
   Errors:  FORBIDDEN (admin key; or, for left, the leave token), NOTFOUND, CONFLICT (already
-           finished), INVALID (unknown status) ]]
+           finished), INVALID (unknown status), STALE ]]
 --- @include "now_ms"
 --- @include "lines_admin"
 --- @include "lines_emit"
 --- @include "lines_archive"
 --- @include "lines_counter"
 --- @include "lines_near"
+--- @include "lines_ticket"
+--- @include "lines_analytics"
 local cfg, wait, ent, done, donex, events, types, stats =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local uid, status = ARGV[1], ARGV[2]
@@ -37,7 +44,8 @@ if status ~= "left" then
   local err = admin_error(cfg, ARGV[3])
   if err then return redis.error_reply(err) end
 end
-local now, entry = now_ms(), nil
+if queue_zone(cfg) ~= ARGV[8] then return redis.error_reply("STALE the line's time zone changed") end
+local now, entry, served_entry = now_ms(), nil, nil
 local waiting = redis.call("HGET", ent, uid)
 if waiting then
   entry = cmsgpack.unpack(waiting)
@@ -54,6 +62,7 @@ else
   local finished = redis.call("HGET", done, uid)
   if not finished then return redis.error_reply("NOTFOUND no such user in this queue") end
   entry = cmsgpack.unpack(finished)
+  served_entry = entry
   if not (status == "no_show" and entry[4] == "served") then
     return redis.error_reply("CONFLICT this person is no longer waiting (" .. entry[4] .. ")")
   end
@@ -65,6 +74,8 @@ else
 end
 local packed = archive(done, donex, uid, entry, status, now, tonumber(ARGV[6]))
 emit(events, ARGV[4], ARGV[5], kind, uid, {name = entry[1], ticket = entry[5]})
+analytics_finished(analytics_day({KEYS[12], KEYS[13], KEYS[14]}, ARGV, 9, now), stats, status, uid, entry[3],
+  served_entry)
 redis.call("SREM", KEYS[11], uid)
 near_front(cfg, wait, ent, KEYS[11], events, ARGV[4], ARGV[5])
 local type_name, type_code = false, false

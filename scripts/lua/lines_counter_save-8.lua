@@ -7,6 +7,8 @@
   KEYS[3] types   hash    service type id -> msgpack {name, code}
   KEYS[4] stats   hash    open: how many counters are open
   KEYS[5] events  stream  the line's event log
+  KEYS[6..8] an hash   the per-day analytics of yesterday, today and tomorrow (lines_analytics):
+                          closing or deleting a counter ends its open service
   ARGV[1] SHA-256 hex of the X-Admin-Key header, or ""
   ARGV[2] counter id
   ARGV[3] "create" | "update"
@@ -16,16 +18,24 @@
   ARGV[7] most counters a queue may have
   ARGV[8] event stream maxlen
   ARGV[9] pub/sub channel of the line
+  ARGV[10] the time zone the caller computed ARGV[11..] in (STALE when it is not the line's)
+  ARGV[11..16] label and start ms of yesterday, today, tomorrow in that zone (lines_analytics)
+  ARGV[17] the zone's UTC offset ms at now
+  ARGV[18] how long a day's analytics are kept, ms
   Returns: the packed counter record
   Errors:  FORBIDDEN, NOTFOUND (update of an unknown id), CONFLICT (create of an existing id),
-           FULL (too many), INVALID (an unknown service type id) ]]
+           FULL (too many), INVALID (an unknown service type id), STALE ]]
 --- @include "lines_admin"
 --- @include "lines_emit"
 --- @include "lines_counter"
+--- @include "now_ms"
+--- @include "lines_ticket"
+--- @include "lines_analytics"
 local cfg, ctr, types, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, mode = ARGV[2], ARGV[3]
 local err = admin_error(cfg, ARGV[1])
 if err then return redis.error_reply(err) end
+if queue_zone(KEYS[1]) ~= ARGV[10] then return redis.error_reply("STALE the line's time zone changed") end
 local current = redis.call("HGET", ctr, id)
 local record
 if mode == "create" then
@@ -49,7 +59,10 @@ if ARGV[6] ~= "" then
   end
   record[3] = ids
 end
-if record[2] ~= 1 then record[4] = false end
+if record[2] ~= 1 then
+  record[4] = false
+  analytics_service_end(analytics_day({KEYS[6], KEYS[7], KEYS[8]}, ARGV, 11, now_ms()), stats, id, now_ms())
+end
 local packed = cmsgpack.pack(record)
 redis.call("HSET", ctr, id, packed)
 count_open(ctr, stats)
