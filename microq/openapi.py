@@ -287,6 +287,24 @@ def lines_paths() -> dict:
                       description="From per-day counts and histograms (bucket edges about 26% apart; "
                                   "percentiles interpolated within a bucket), kept 400 days."),
         },
+        "/api/{tenant_id}/{queue_id}/history": {
+            "parameters": LINE,
+            "get": op(t, "The most recently finished people (24 h), newest first",
+                      {"200": answer("A page of finished people", obj({"people": {"type": "array", "items": obj({
+                          "user_id": STRING, "name": STRING, "ticket": NULLABLE_STRING, "status": STRING,
+                          "joined_at": STRING, "called_at": NULLABLE_STRING, "finished_at": STRING,
+                          "waited_seconds": NUMBER, "service_seconds": {"type": ["number", "null"]},
+                          "counter_id": NULLABLE_STRING})}, "next": NULLABLE_STRING}, ("people", "next")),
+                          {"people": [{"user_id": "d70e965f-8ee5-478b-ad0d-89507ec22674", "name": "Ada",
+                                       "ticket": "A-014", "status": "served",
+                                       "joined_at": "2026-12-01T09:02:11.130+00:00",
+                                       "called_at": "2026-12-01T09:14:40.512+00:00",
+                                       "finished_at": "2026-12-01T09:14:40.512+00:00", "waited_seconds": 749.4,
+                                       "service_seconds": 182.3, "counter_id": "desk-3"}],
+                           "next": "1764580480512-d70e965f-8ee5-478b-ad0d-89507ec22674"})},
+                      [query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "default 50"),
+                       query("before", STRING, "the previous page's next")], security=ADMIN),
+        },
         "/api/{tenant_id}/{queue_id}/counters": {
             "parameters": LINE,
             "get": op(t, "The line's counters and whom each serves (public)", {"200": answer(

@@ -33,6 +33,8 @@ QUEUES_LIMIT = 1000  #: most queue configs one GET /api/<tenant>/queues returns 
 STREAM_LIMIT = 100
 CLOSE_DAY_BATCH = 500  #: most people one close-day call finishes (each is a few Redis writes)
 EVENTS_LIMIT = 1000
+HISTORY_LIMIT = 200  #: most finished people one GET /history returns
+HISTORY_LIMIT_DEFAULT = 50
 _EVENT_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  #: fullmatch; ASCII digits only (Redis reads no others)
 _MAX_ID_PART = 2**64 - 1
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  #: fullmatch; ASCII digits only
@@ -223,6 +225,33 @@ def _query_date(request: web.Request, name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise BadRequest(f"{name} is not a date of the calendar") from None
+
+
+@routes.get("/api/{tenant_id}/{queue_id}/history")
+async def history(request: web.Request) -> web.Response:
+    """The most recently finished people (served, no_show, left, removed, closed), newest first,
+    from the finished entries kept FINISHED_RETENTION_MS (24 h). Admin. `next`: pass it back as
+    `before` for the following page (null once a page comes back short)."""
+    tenant, queue = _line(request)
+    limit = validate.query_int(request.query, "limit", HISTORY_LIMIT_DEFAULT, 1, HISTORY_LIMIT)
+    before = _history_cursor(request.query.get("before", ""))
+    found = await _store(request).history(tenant, queue, _admin_key(request), limit, before)
+    following = f"{found[-1].finished_ms}-{found[-1].id}" if len(found) == limit else None
+    return web.json_response({"people": [views.finished(f) for f in found], "next": following})
+
+
+def _history_cursor(value: str) -> tuple[int, str] | None:
+    if not value:
+        return None
+    ms, _, uid = value.partition("-")
+    canonical = names.user_id(uid)
+    try:
+        when = parse.whole_number(ms, 0, _MAX_SINCE_MS)
+    except ValueError:
+        when = None
+    if when is None or canonical is None:
+        raise BadRequest("before must be a history answer's next")
+    return when, canonical
 
 
 # people in the line

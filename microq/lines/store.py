@@ -183,6 +183,35 @@ class ServiceType:
 
 
 @dataclass(frozen=True)
+class Finished:
+    """A finished person, as history lists them."""
+
+    id: str
+    name: str
+    ticket: str | None
+    status: str
+    joined_ms: int
+    called_ms: int | None  #: when served (also for a served person marked a no-show later)
+    finished_ms: int
+    service_ms: int | None  #: set once the service ended (lines_analytics)
+    counter_id: str | None  #: the counter they were called to
+
+    @property
+    def waited_ms(self) -> int:
+        return max(0, (self.called_ms if self.called_ms is not None else self.finished_ms) - self.joined_ms)
+
+
+def _finished(uid: Any, blob: bytes) -> Finished:
+    f = _padded(_unpack(blob), 11)
+    called = f[8] if isinstance(f[8], int) and not isinstance(f[8], bool) else None
+    if called is None and f[3] == "served":
+        called = f[4]  # archived before called_ms existed: served at finishing
+    counter = f[9] or f[6] or None
+    return Finished(_text(uid), f[0], f[5] or None, f[3], f[1], called, f[4],
+                    f[10] if isinstance(f[10], int) else None, counter)
+
+
+@dataclass(frozen=True)
 class Event:
     id: str
     timestamp_ms: int
@@ -498,7 +527,8 @@ class LineStore:
                            name: str | None, is_open: bool | None, type_ids: list[str] | None,
                            once: Once | None = None) -> Counter:
         k = self.keys(tenant, queue)
-        packed = await self._zoned(tenant, queue, "lines_counter_save", [k.cfg, k.counters, k.types, k.stats, k.events], [
+        packed = await self._zoned(tenant, queue, "lines_counter_save", [k.cfg, k.counters, k.types, k.stats, k.events,
+                                                                           k.done], [
             key_digest(admin_key), counter_id, "create" if create else "update", name or "",
             "" if is_open is None else ("1" if is_open else "0"),
             "" if type_ids is None else json.dumps(type_ids), MAX_COUNTERS, self.events_maxlen, k.channel], once)
@@ -507,7 +537,7 @@ class LineStore:
     async def delete_counter(self, tenant: str, queue: str, admin_key: str | None, counter_id: str,
                              once: Once | None = None) -> None:
         k = self.keys(tenant, queue)
-        await self._zoned(tenant, queue, "lines_counter_delete", [k.cfg, k.counters, k.stats, k.events],
+        await self._zoned(tenant, queue, "lines_counter_delete", [k.cfg, k.counters, k.stats, k.events, k.done],
                           [key_digest(admin_key), counter_id, self.events_maxlen, k.channel], once)
 
     async def recall(self, tenant: str, queue: str, admin_key: str | None, counter_id: str,
@@ -529,6 +559,15 @@ class LineStore:
             events.append(Event(event_id, int(event_id.partition("-")[0]), _text(fields["type"]),
                                 _text(fields["user_id"]), fields["meta"]))
         return events
+
+    async def history(self, tenant: str, queue: str, admin_key: str | None, limit: int,
+                      before: tuple[int, str] | None) -> list[Finished]:
+        """Finished people, newest first, after the cursor (finished ms, user id) of a previous page."""
+        k = self.keys(tenant, queue)
+        oldest = int(time.time() * 1000) - FINISHED_RETENTION_MS
+        flat = await self.scripts.call("lines_history", [k.cfg, k.done, k.donex], [
+            key_digest(admin_key), limit, str(before[0]) if before else "", before[1] if before else "", oldest])
+        return [_finished(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
     # analytics
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from microq.lines import hours
-from microq.lines.store import (Counter, Entry, Event, Joined, LinePage, NowServing, Place, QueueConfig,
+from microq.lines.store import (Counter, Entry, Event, Finished, Joined, LinePage, NowServing, Place, QueueConfig,
                                 QueuePage, ServiceType)
 
 
@@ -129,3 +129,12 @@ def event(e: Event) -> dict[str, Any]:
         meta = {}
     return {"id": e.id, "timestamp": iso(e.timestamp_ms), "type": e.type, "user_id": e.user_id,
             "meta": meta if isinstance(meta, dict) else {}}
+
+
+def finished(f: Finished) -> dict[str, Any]:
+    """A history item: times ISO 8601 UTC, durations in seconds (service null until it ended)."""
+    return {"user_id": f.id, "name": f.name, "ticket": f.ticket, "status": f.status, "joined_at": iso(f.joined_ms),
+            "called_at": iso(f.called_ms), "finished_at": iso(f.finished_ms),
+            "waited_seconds": round(f.waited_ms / 1000, 1),
+            "service_seconds": None if f.service_ms is None else round(f.service_ms / 1000, 1),
+            "counter_id": f.counter_id}

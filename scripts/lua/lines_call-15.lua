@@ -46,5 +46,5 @@ local packed = serve({KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS
 redis.call("SREM", KEYS[12], uid)
 near_front(KEYS[1], KEYS[2], KEYS[3], KEYS[12], KEYS[8], ARGV[3], ARGV[4])
 local type_name, type_code = type_of(packed, KEYS[9])
-analytics_served(analytics_day({KEYS[13], KEYS[14], KEYS[15]}, ARGV, 8, now), KEYS[6], uid, packed, type_name, now)
+analytics_served(analytics_day({KEYS[13], KEYS[14], KEYS[15]}, ARGV, 8, now), KEYS[6], KEYS[4], uid, packed, type_name, now)
 return {packed, type_name, type_code}

@@ -72,7 +72,8 @@ else
   clear_serving(KEYS[10], uid)
   entry = {entry[1], entry[2], entry[3], "", entry[6]}  -- the waiting shape archive takes
 end
-local packed = archive(done, donex, uid, entry, status, now, tonumber(ARGV[6]))
+local packed = archive(done, donex, uid, entry, status, now, tonumber(ARGV[6]), nil, nil,
+  served_entry and served_entry[5], served_entry and served_entry[7])
 emit(events, ARGV[4], ARGV[5], kind, uid, {name = entry[1], ticket = entry[5]})
 analytics_finished(analytics_day({KEYS[12], KEYS[13], KEYS[14]}, ARGV, 9, now), stats, status, uid, entry[3],
   served_entry)

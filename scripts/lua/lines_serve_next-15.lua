@@ -49,7 +49,7 @@ else
   first = redis.call("ZRANGE", KEYS[2], 0, 0)[1]
 end
 if not first then  -- the server is free: its service ended
-  analytics_service_end(day, KEYS[6], ARGV[5], now)
+  analytics_service_end(day, KEYS[6], KEYS[4], ARGV[5], now)
   return false
 end
 local packed = serve({KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[10], KEYS[11]},
@@ -57,5 +57,5 @@ local packed = serve({KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS
 redis.call("SREM", KEYS[12], first)
 near_front(KEYS[1], KEYS[2], KEYS[3], KEYS[12], KEYS[8], ARGV[2], ARGV[3])
 local type_name, type_code = type_of(packed, KEYS[9])
-analytics_served(day, KEYS[6], first, packed, type_name, now)
+analytics_served(day, KEYS[6], KEYS[4], first, packed, type_name, now)
 return {first, packed, type_name, type_code}

@@ -36,25 +36,34 @@ local function analytics_add(day, fields)
   redis.call("PEXPIREAT", day.key, day.start + day.retention)
 end
 
--- analytics_service_end(day, stats, counter_id, now): the open service of that counter (or of
--- the line, "") ends now and is counted
-local function analytics_service_end(day, stats, counter_id, now)
+-- analytics_service_end(day, stats, done, counter_id, now): the open service of that counter (or
+-- of the line, "") ends now: counted, and its length kept in the person's finished entry (history)
+local function analytics_service_end(day, stats, done, counter_id, now)
   local field = "sv:" .. counter_id
   local open = redis.call("HGET", stats, field)
   if not open then return end
   redis.call("HDEL", stats, field)
-  local type_id, served = unpack(cmsgpack.unpack(open), 2, 3)
+  local uid, type_id, served = unpack(cmsgpack.unpack(open))
+  local finished = redis.call("HGET", done, uid)
+  if finished then
+    local e = cmsgpack.unpack(finished)
+    if e[4] == "served" then
+      if e[9] == nil then e[9], e[10] = e[5], e[7] or "" end  -- an entry archived before called_ms
+      e[11] = now - served
+      redis.call("HSET", done, uid, cmsgpack.pack(e))
+    end
+  end
   local b = "v" .. seconds_bucket(now - served)
   analytics_add(day, {b, 1, "t|" .. type_id .. "|" .. b, 1, "c|" .. counter_id .. "|" .. b, 1})
 end
 
--- analytics_served(day, stats, uid, packed, type_name, now): a person was served (packed: their
+-- analytics_served(day, stats, done, uid, packed, type_name, now): a person was served (packed: their
 -- finished entry, lines_archive): count them and their wait, end the counter's previous
 -- service and open theirs
-local function analytics_served(day, stats, uid, packed, type_name, now)
+local function analytics_served(day, stats, done, uid, packed, type_name, now)
   local e = cmsgpack.unpack(packed)
   local type_id, counter_id, counter_name = e[3], e[7] or "", e[8] or ""
-  analytics_service_end(day, stats, counter_id, now)
+  analytics_service_end(day, stats, done, counter_id, now)
   redis.call("HSET", stats, "sv:" .. counter_id, cmsgpack.pack({uid, type_id, now}))
   local w = "w" .. seconds_bucket(now - e[2])
   local t, c = "t|" .. type_id .. "|", "c|" .. counter_id .. "|"

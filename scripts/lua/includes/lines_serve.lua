@@ -10,7 +10,8 @@ local function serve(keys, uid, now, kind, maxlen, channel, retention, counter_i
   unindex(wt, entry[3], redis.call("ZSCORE", wait, uid), uid)
   redis.call("ZREM", wait, uid)
   redis.call("HDEL", ent, uid)
-  local packed = archive(done, donex, uid, entry, "served", now, retention, counter_id, counter and counter[1])
+  local packed = archive(done, donex, uid, entry, "served", now, retention, counter_id, counter and counter[1],
+    now, counter_id)
   redis.call("LPUSH", durations, math.max(0, now - entry[2]))
   redis.call("LTRIM", durations, 0, 19)
   local waits = redis.call("LRANGE", durations, 0, -1)

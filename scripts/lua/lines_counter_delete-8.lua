@@ -4,7 +4,8 @@
   KEYS[2] ctr     hash    counter id -> msgpack counter record (lines_counter)
   KEYS[3] stats   hash    open: how many counters are open
   KEYS[4] events  stream  the line's event log
-  KEYS[5..7] an hash   the per-day analytics of yesterday, today and tomorrow (lines_analytics):
+  KEYS[5] done    hash    finished entries: a service that ends is kept in its person's (lines_archive)
+  KEYS[6..8] an hash   the per-day analytics of yesterday, today and tomorrow (lines_analytics):
                           closing or deleting a counter ends its open service
   ARGV[1] SHA-256 hex of the X-Admin-Key header, or ""
   ARGV[2] counter id
@@ -29,7 +30,7 @@ local packed = redis.call("HGET", KEYS[2], ARGV[2])
 if not packed then return redis.error_reply("NOTFOUND no such counter") end
 redis.call("HDEL", KEYS[2], ARGV[2])
 local now = now_ms()
-analytics_service_end(analytics_day({KEYS[5], KEYS[6], KEYS[7]}, ARGV, 6, now), KEYS[3], ARGV[2], now)
+analytics_service_end(analytics_day({KEYS[6], KEYS[7], KEYS[8]}, ARGV, 6, now), KEYS[3], KEYS[5], ARGV[2], now)
 count_open(KEYS[2], KEYS[3])
 emit(KEYS[4], ARGV[3], ARGV[4], "COUNTER_DELETE", "", {id = ARGV[2], name = cmsgpack.unpack(packed)[1]})
 return 1

@@ -7,7 +7,8 @@
   KEYS[3] types   hash    service type id -> msgpack {name, code}
   KEYS[4] stats   hash    open: how many counters are open
   KEYS[5] events  stream  the line's event log
-  KEYS[6..8] an hash   the per-day analytics of yesterday, today and tomorrow (lines_analytics):
+  KEYS[6] done    hash    finished entries: a service that ends is kept in its person's (lines_archive)
+  KEYS[7..9] an hash   the per-day analytics of yesterday, today and tomorrow (lines_analytics):
                           closing or deleting a counter ends its open service
   ARGV[1] SHA-256 hex of the X-Admin-Key header, or ""
   ARGV[2] counter id
@@ -61,7 +62,8 @@ if ARGV[6] ~= "" then
 end
 if record[2] ~= 1 then
   record[4] = false
-  analytics_service_end(analytics_day({KEYS[6], KEYS[7], KEYS[8]}, ARGV, 11, now_ms()), stats, id, now_ms())
+  local now = now_ms()
+  analytics_service_end(analytics_day({KEYS[7], KEYS[8], KEYS[9]}, ARGV, 11, now), stats, KEYS[6], id, now)
 end
 local packed = cmsgpack.pack(record)
 redis.call("HSET", ctr, id, packed)
