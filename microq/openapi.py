@@ -98,7 +98,7 @@ ANY_OBJECT = {"type": "object"}
 LINE = [path_param("tenant_id", ID64, "tenant id"), path_param("queue_id", ID64, "queue (line) id")]
 USER = path_param("user_id", {"type": "string", "maxLength": 200}, "the user id join returned")
 TYPE_ID = path_param("type_id", {"type": "string", "maxLength": 200}, "a service type id")
-ADMIN = [{"AdminKey": []}]
+ADMIN = [{"AdminKey": []}, {"BearerJWT": []}]
 COUNTER_ID = path_param("counter_id", {"type": "string", "maxLength": 32}, "a counter id")
 PERSON = obj({"id": STRING, "name": STRING, "joined_at": STRING, "status": STRING,
               "service_type_id": NULLABLE_STRING, "service_type_name": NULLABLE_STRING,
@@ -732,7 +732,10 @@ def document() -> dict:
                 "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
                            "description": "MICROQ_API_KEYS or `microq api-key create`"},
                 "AdminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key",
-                             "description": "the line's admin key, returned once by create"}},
+                             "description": "the line's admin key, returned once by create"},
+                "BearerJWT": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                              "description": "with MICROQ_JWT_* set: claims tenant_id (the URL's) and role "
+                                             "admin or staff (staff may not change the queue's setup)"}},
         },
     }
 

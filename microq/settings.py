@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from dotenv import dotenv_values
 
-from microq import parse
+from microq import jwt_auth, parse
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,11 @@ class Settings:
     avg_service_time_minutes: float = 4.0
     # Lines
     line_events_maxlen: int = 10000
+    jwt_secret: str = field(default="", repr=False)  #: HS256 bearer tokens authorise lines admin calls
+    jwt_public_key: Any = None  #: RSAPublicKey: RS256 bearer tokens (microq/jwt_auth.py)
+    jwt_jwks: Any = None  #: PyJWKSet: bearer tokens signed by one of its keys (by kid)
+    jwt_audience: str = ""  #: when set, tokens must carry this aud
+    jwt_issuer: str = ""  #: when set, tokens must carry this iss
     # Topics
     topic_max_messages: int = 100000
     topic_max_payload_bytes: int = 2 * 1024 * 1024
@@ -250,6 +255,11 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEFAULT_QUEUE_ID": ("default_queue_id", str.strip),
     "AVG_SERVICE_TIME_MINUTES": ("avg_service_time_minutes", _positive_float),
     "MICROQ_LINE_EVENTS_MAXLEN": ("line_events_maxlen", _positive_int),
+    "MICROQ_JWT_SECRET": ("jwt_secret", jwt_auth.secret),
+    "MICROQ_JWT_PUBLIC_KEY": ("jwt_public_key", jwt_auth.public_key_file),
+    "MICROQ_JWT_JWKS": ("jwt_jwks", jwt_auth.jwks_file),
+    "MICROQ_JWT_AUDIENCE": ("jwt_audience", str.strip),
+    "MICROQ_JWT_ISSUER": ("jwt_issuer", str.strip),
     "MICROQ_TOPIC_MAX_MESSAGES": ("topic_max_messages", _positive_int),
     "MICROQ_TOPIC_MAX_PAYLOAD_BYTES": ("topic_max_payload_bytes", _positive_int),
     "MICROQ_VISIBILITY_TIMEOUT": ("visibility_timeout", _positive_duration),

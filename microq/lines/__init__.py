@@ -8,13 +8,17 @@ from aiohttp import web
 
 from microq.appkeys import KEYSPACE, SCRIPTS, SETTINGS, SUBSCRIBER
 from microq.lines import api, pages
-from microq.lines.appkeys import HUB, STORE
+from microq.jwt_auth import Verifier
+from microq.lines.appkeys import HUB, STORE, VERIFIER
 from microq.lines.live import hub_ctx
 from microq.lines.store import LineStore
 
 
 async def _lines_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[STORE] = LineStore(app[SCRIPTS], app[KEYSPACE], app[SETTINGS])
+    settings = app[SETTINGS]
+    app[STORE] = LineStore(app[SCRIPTS], app[KEYSPACE], settings)
+    app[VERIFIER] = Verifier(settings.jwt_secret, settings.jwt_public_key, settings.jwt_jwks, settings.jwt_audience,
+                             settings.jwt_issuer)
     async for _ in hub_ctx(app, HUB, app[SUBSCRIBER]):
         yield
 

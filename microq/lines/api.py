@@ -3,6 +3,7 @@ plus leave / remove / no-show / call, service types, the event log and live stre
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import time
@@ -15,13 +16,14 @@ from aiohttp import web
 
 from microq import idempotency, parse
 from microq.appkeys import CLIENT_ADDRESS, SETTINGS
-from microq.errors import BadRequest, Gone, NotFound
+from microq.errors import BadRequest, Forbidden, Gone, NotFound
 from microq.http import public_base_url, read_object
 from microq.idempotency import Once
 from microq.lines import analytics, hours, names, tickets, validate, views
-from microq.lines.appkeys import HUB, STORE
+from microq.jwt_auth import TokenError
+from microq.lines.appkeys import HUB, STORE, VERIFIER
 from microq.lines.live import event_stream
-from microq.lines.store import Entry, LineStore, key_digest, token_digest
+from microq.lines.store import Credential, Entry, LineStore, Verified, key_digest, token_digest
 
 routes = web.RouteTableDef()
 
@@ -58,6 +60,41 @@ def _admin_key(request: web.Request) -> str | None:
     return request.headers.get("X-Admin-Key", "").strip() or None
 
 
+#: what a bearer token's `role` may be; staff may not do what MANAGE routes do
+ROLES = ("admin", "staff")
+
+
+def _credential(request: web.Request, tenant: str, *, manage: bool = False) -> Credential:
+    """Who calls an admin route: the X-Admin-Key when one is sent (the queue key's path, as
+    before); else, when MICROQ_JWT_* is set, an `Authorization: Bearer <JWT>` whose `tenant_id`
+    claim is the URL's tenant and whose `role` is admin or staff (403 otherwise, saying why).
+    `manage`: the route changes the queue's setup (config, key rotation, service types,
+    creating or deleting counters, webhooks), which staff may not do."""
+    key = _admin_key(request)
+    verifier = request.app[VERIFIER]
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    if key or not verifier.enabled or scheme.lower() != "bearer":
+        return key
+    try:
+        claims = verifier.claims(token.strip())
+    except TokenError as exc:
+        raise Forbidden(str(exc)) from None
+    if claims.get("tenant_id") != tenant:
+        raise Forbidden("bearer token is for another tenant (its tenant_id claim is not the URL's)")
+    role = claims.get("role")
+    if role not in ROLES:
+        raise Forbidden("bearer token's role must be admin or staff")
+    if manage and role != "admin":
+        raise Forbidden("staff may not change the queue's setup: this needs role admin or the admin key")
+    who = f"{claims.get('iss', '')}\0{claims.get('sub', '')}".encode("utf-8", "surrogateescape")
+    return Verified("jwt:" + hashlib.sha256(who).hexdigest()[:32], role)
+
+
+def _caller(credential: Credential) -> str:
+    """The caller's part of an Idempotency-Key fingerprint."""
+    return credential.caller if isinstance(credential, Verified) else key_digest(credential)
+
+
 async def _once(request: web.Request, tenant: str, queue: str, caller: str = "", *,
                 secret_reply: bool = False) -> Once | None:
     """The request's Idempotency-Key, scoped to the line: a retry within 24 h gets the first
@@ -74,10 +111,11 @@ async def _once(request: web.Request, tenant: str, queue: str, caller: str = "",
     return await idempotency.once_for(request, _store(request).key_of(tenant, queue), extra=caller)
 
 
-async def _admin(request: web.Request, tenant: str, queue: str) -> tuple[str | None, Once | None]:
-    """An admin request's X-Admin-Key and its Once (the key's digest is in the fingerprint)."""
-    admin_key = _admin_key(request)
-    return admin_key, await _once(request, tenant, queue, key_digest(admin_key))
+async def _admin(request: web.Request, tenant: str, queue: str, *,
+                 manage: bool = False) -> tuple[Credential, Once | None]:
+    """An admin request's credential (_credential) and its Once (the caller is in the fingerprint)."""
+    credential = _credential(request, tenant, manage=manage)
+    return credential, await _once(request, tenant, queue, _caller(credential))
 
 
 def _user(request: web.Request) -> str:
@@ -150,7 +188,7 @@ async def update_queue(request: web.Request) -> web.Response:
     if all(v is None for v in (name, public, minutes, prefix, zone, show_names, opening, most, near)):
         raise BadRequest("nothing to change: send name, is_public, avg_service_time, ticket_prefix, "
                          "time_zone, show_names, opening_hours, max_waiting or near_front")
-    admin_key, once = await _admin(request, tenant, queue)
+    admin_key, once = await _admin(request, tenant, queue, manage=True)
     config, _ = await _store(request).configure(
         tenant, queue, admin_key, name=name, public=public, minutes=minutes, once=once,
         ticket_prefix=prefix, time_zone=zone, show_names=show_names, opening_hours=opening, max_waiting=most,
@@ -161,7 +199,7 @@ async def update_queue(request: web.Request) -> web.Response:
 @routes.post("/api/{tenant_id}/queues/{queue_id}/rotate-key")
 async def rotate_key(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
-    admin_key, once = await _admin(request, tenant, queue)
+    admin_key, once = await _admin(request, tenant, queue, manage=True)
     config, new_key = await _store(request).configure(tenant, queue, admin_key, rotate=True, once=once)
     return web.json_response(views.config(config, new_key))
 
@@ -204,7 +242,7 @@ async def queue_analytics(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     start, end = (_query_date(request, name) for name in ("from", "to"))
     store = _store(request)
-    zone = await store.authorize(tenant, queue, _admin_key(request))
+    zone = await store.authorize(tenant, queue, _credential(request, tenant))
     today = analytics.today(zone, time.time())
     end = end or max(start or today, today)  # from alone: from that day to today
     start = start or end
@@ -235,7 +273,7 @@ async def history(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     limit = validate.query_int(request.query, "limit", HISTORY_LIMIT_DEFAULT, 1, HISTORY_LIMIT)
     before = _history_cursor(request.query.get("before", ""))
-    found = await _store(request).history(tenant, queue, _admin_key(request), limit, before)
+    found = await _store(request).history(tenant, queue, _credential(request, tenant), limit, before)
     following = f"{found[-1].finished_ms}-{found[-1].id}" if len(found) == limit else None
     return web.json_response({"people": [views.finished(f) for f in found], "next": following})
 
@@ -266,8 +304,8 @@ async def join(request: web.Request) -> web.Response:
             raise BadRequest(f"{field} in the body does not match the URL")
     name = validate.text(data, "name", validate.NAME_MAX)
     type_id = validate.optional_id(data, "service_type_id")
-    admin_key = _admin_key(request)
-    once = await _once(request, tenant, queue, key_digest(admin_key), secret_reply=True)
+    admin_key = _credential(request, tenant)
+    once = await _once(request, tenant, queue, _caller(admin_key), secret_reply=True)
     joined = await _store(request).join(tenant, queue, name, type_id, admin_key, once)
     return web.json_response(views.joined(joined, tenant, queue), status=201)
 
@@ -433,7 +471,7 @@ async def create_service_type(request: web.Request) -> web.Response:
     data = await read_object(request, empty_ok=False)
     name = validate.text(data, "name", validate.NAME_MAX)
     code = validate.code(data) or validate.code_from_name(name)
-    admin_key, once = await _admin(request, tenant, queue)
+    admin_key, once = await _admin(request, tenant, queue, manage=True)
     saved = await _store(request).save_service_type(tenant, queue, admin_key, None, name, code, once)
     return web.json_response(views.service_type(saved), status=201)
 
@@ -447,7 +485,7 @@ async def update_service_type(request: web.Request) -> web.Response:
     code = validate.code(data)
     if name is None and code is None:
         raise BadRequest("nothing to change: send name or code")
-    admin_key, once = await _admin(request, tenant, queue)
+    admin_key, once = await _admin(request, tenant, queue, manage=True)
     saved = await _store(request).save_service_type(tenant, queue, admin_key, type_id, name, code, once)
     return web.json_response(views.service_type(saved))
 
@@ -456,7 +494,7 @@ async def update_service_type(request: web.Request) -> web.Response:
 async def delete_service_type(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     type_id = _type_id(request)
-    admin_key, once = await _admin(request, tenant, queue)
+    admin_key, once = await _admin(request, tenant, queue, manage=True)
     await _store(request).delete_service_type(tenant, queue, admin_key, type_id, once)
     return web.json_response({"deleted": type_id})
 
@@ -487,7 +525,7 @@ async def create_counter(request: web.Request) -> web.Response:
     counter_id = validate.counter_id(data["id"], "id") if data.get("id") is not None else uuid.uuid4().hex[:12]
     is_open = validate.boolean(data, "open")
     type_ids = validate.type_ids(data)
-    admin_key, once = await _admin(request, tenant, queue)
+    admin_key, once = await _admin(request, tenant, queue, manage=True)
     saved = await _store(request).save_counter(tenant, queue, admin_key, counter_id, True, name,
                                                is_open, type_ids or [], once)
     return web.json_response(views.counter(saved), status=201)
@@ -503,7 +541,7 @@ async def update_counter(request: web.Request) -> web.Response:
     type_ids = validate.type_ids(data)
     if name is None and is_open is None and type_ids is None:
         raise BadRequest("nothing to change: send name, open or service_type_ids")
-    admin_key, once = await _admin(request, tenant, queue)
+    admin_key, once = await _admin(request, tenant, queue, manage=name is not None or type_ids is not None)
     saved = await _store(request).save_counter(tenant, queue, admin_key, counter_id, False, name,
                                                is_open, type_ids, once)
     return web.json_response(views.counter(saved))
@@ -513,7 +551,7 @@ async def update_counter(request: web.Request) -> web.Response:
 async def delete_counter(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     counter_id = _counter_path(request)
-    admin_key, once = await _admin(request, tenant, queue)
+    admin_key, once = await _admin(request, tenant, queue, manage=True)
     await _store(request).delete_counter(tenant, queue, admin_key, counter_id, once)
     return web.json_response({"deleted": counter_id})
 
@@ -545,7 +583,7 @@ async def events(request: web.Request) -> web.Response:
     since = request.query.get("since", "")
     limit = validate.query_int(request.query, "limit", 100, 1, EVENTS_LIMIT)
     start = _events_start(since)
-    found = await _store(request).events(tenant, queue, _admin_key(request), start or "+", limit)
+    found = await _store(request).events(tenant, queue, _credential(request, tenant), start or "+", limit)
     if start is None:  # nothing follows the largest id; the call above still checked the key
         found = []
     return web.json_response({"count": len(found), "events": [views.event(e) for e in found],

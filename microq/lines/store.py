@@ -46,8 +46,27 @@ def _line_keys(prefix: str, tenant: str, queue: str) -> LineKeys:
     return LineKeys.of(Keyspace(prefix), tenant, queue)
 
 
-def key_digest(admin_key: str | None) -> str:
-    """What scripts compare: SHA-256 hex of the presented admin key ("" when none was sent)."""
+#: what scripts accept in place of an admin key's digest (lines_admin.lua): never a SHA-256 hex
+VERIFIED = "!verified"
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A caller the node authorised without the queue's key (a bearer JWT for this tenant)."""
+
+    caller: str  #: who, for Idempotency-Key fingerprints: a digest of the token's issuer and subject
+    role: str  #: admin | staff
+
+
+#: what an admin call presents: the X-Admin-Key text, a Verified caller, or None
+Credential = str | Verified | None
+
+
+def key_digest(admin_key: Credential) -> str:
+    """What scripts compare: SHA-256 hex of the presented admin key ("" when none was sent), or
+    VERIFIED for a caller the handler authorised."""
+    if isinstance(admin_key, Verified):
+        return VERIFIED
     if not admin_key:
         return ""
     return hashlib.sha256(admin_key.encode("utf-8", "surrogateescape")).hexdigest()
@@ -353,7 +372,7 @@ class LineStore:
             log.warning("queue %s/%s left out of the listing: %r", tenant, queue, exc)
             return _UNREADABLE
 
-    async def configure(self, tenant: str, queue: str, admin_key: str | None, *, name: str | None = None,
+    async def configure(self, tenant: str, queue: str, admin_key: Credential, *, name: str | None = None,
                         public: bool | None = None, minutes: float | None = None,
                         rotate: bool = False, once: Once | None = None, ticket_prefix: str | None = None,
                         time_zone: str | None = None, show_names: bool | None = None,
@@ -377,7 +396,7 @@ class LineStore:
     # people in the line
 
     async def join(self, tenant: str, queue: str, name: str, type_id: str | None,
-                   admin_key: str | None, once: Once | None = None) -> Joined:
+                   admin_key: Credential, once: Once | None = None) -> Joined:
         """With `once`, a retry gets the first call's person and leave token (its stored reply holds both)."""
         k = self.keys(tenant, queue)
         uid, token = str(uuid.uuid4()), new_leave_token()
@@ -453,7 +472,7 @@ class LineStore:
             now_serving = NowServing(uid, name, type_id or None, served, ticket[0] if ticket else None)
         return LinePage(waiting, float(minutes), now_serving, places, offset, _counters(counter_flat), open_counters)
 
-    async def serve_next(self, tenant: str, queue: str, admin_key: str | None,
+    async def serve_next(self, tenant: str, queue: str, admin_key: Credential,
                          once: Once | None = None, counter: str | None = None) -> Entry | None:
         """The first in line (at a counter: the first of the types it serves), or None."""
         k = self.keys(tenant, queue)
@@ -466,7 +485,7 @@ class LineStore:
         uid, blob, type_name, type_code = reply
         return _entry(uid, blob, type_name, type_code)
 
-    async def call(self, tenant: str, queue: str, uid: str, admin_key: str | None,
+    async def call(self, tenant: str, queue: str, uid: str, admin_key: Credential,
                    once: Once | None = None, counter: str | None = None) -> Entry:
         k = self.keys(tenant, queue)
         blob, type_name, type_code = await self._zoned(
@@ -475,7 +494,7 @@ class LineStore:
             [uid, key_digest(admin_key), self.events_maxlen, k.channel, FINISHED_RETENTION_MS, counter or ""], once)
         return _entry(uid, blob, type_name, type_code)
 
-    async def finish(self, tenant: str, queue: str, uid: str, status: str, admin_key: str | None,
+    async def finish(self, tenant: str, queue: str, uid: str, status: str, admin_key: Credential,
                      leave_token: str | None = None, once: Once | None = None) -> Entry:
         """status: left (the person, with the leave token join gave them), removed or no_show (admin)."""
         k = self.keys(tenant, queue)
@@ -493,7 +512,7 @@ class LineStore:
         types = [ServiceType(_text(type_id), *_unpack(packed)) for type_id, packed in found.items()]
         return sorted(types, key=lambda t: (t.name.lower(), t.code))
 
-    async def save_service_type(self, tenant: str, queue: str, admin_key: str | None, type_id: str | None,
+    async def save_service_type(self, tenant: str, queue: str, admin_key: Credential, type_id: str | None,
                                 name: str | None, code: str | None, once: Once | None = None) -> ServiceType:
         """Create (type_id None) or rename one."""
         k = self.keys(tenant, queue)
@@ -503,13 +522,13 @@ class LineStore:
             self.events_maxlen, k.channel], once=once)
         return ServiceType(*(_text(v) for v in reply))
 
-    async def delete_service_type(self, tenant: str, queue: str, admin_key: str | None, type_id: str,
+    async def delete_service_type(self, tenant: str, queue: str, admin_key: Credential, type_id: str,
                                   once: Once | None = None) -> None:
         k = self.keys(tenant, queue)
         await self.scripts.call("lines_type_delete", [k.cfg, k.types, k.events],
                                 [key_digest(admin_key), type_id, self.events_maxlen, k.channel], once=once)
 
-    async def close_day(self, tenant: str, queue: str, admin_key: str | None, most: int,
+    async def close_day(self, tenant: str, queue: str, admin_key: Credential, most: int,
                         once: Once | None = None) -> tuple[int, int]:
         """(closed by this call, still waiting): the front `most` people finish as "closed"."""
         k = self.keys(tenant, queue)
@@ -523,7 +542,7 @@ class LineStore:
     async def counters(self, tenant: str, queue: str) -> list[Counter]:
         return _counters(await self.scripts.execute("HGETALL", self.keys(tenant, queue).counters))
 
-    async def save_counter(self, tenant: str, queue: str, admin_key: str | None, counter_id: str, create: bool,
+    async def save_counter(self, tenant: str, queue: str, admin_key: Credential, counter_id: str, create: bool,
                            name: str | None, is_open: bool | None, type_ids: list[str] | None,
                            once: Once | None = None) -> Counter:
         k = self.keys(tenant, queue)
@@ -534,13 +553,13 @@ class LineStore:
             "" if type_ids is None else json.dumps(type_ids), MAX_COUNTERS, self.events_maxlen, k.channel], once)
         return _counter(counter_id, packed)
 
-    async def delete_counter(self, tenant: str, queue: str, admin_key: str | None, counter_id: str,
+    async def delete_counter(self, tenant: str, queue: str, admin_key: Credential, counter_id: str,
                              once: Once | None = None) -> None:
         k = self.keys(tenant, queue)
         await self._zoned(tenant, queue, "lines_counter_delete", [k.cfg, k.counters, k.stats, k.events, k.done],
                           [key_digest(admin_key), counter_id, self.events_maxlen, k.channel], once)
 
-    async def recall(self, tenant: str, queue: str, admin_key: str | None, counter_id: str,
+    async def recall(self, tenant: str, queue: str, admin_key: Credential, counter_id: str,
                      once: Once | None = None) -> Counter:
         k = self.keys(tenant, queue)
         packed = await self.scripts.call("lines_counter_recall", [k.cfg, k.counters, k.events],
@@ -549,7 +568,7 @@ class LineStore:
 
     # event log
 
-    async def events(self, tenant: str, queue: str, admin_key: str | None, start: str, count: int) -> list[Event]:
+    async def events(self, tenant: str, queue: str, admin_key: Credential, start: str, count: int) -> list[Event]:
         k = self.keys(tenant, queue)
         reply = await self.scripts.call("lines_events", [k.cfg, k.events], [key_digest(admin_key), start, count])
         events = []
@@ -560,7 +579,7 @@ class LineStore:
                                 _text(fields["user_id"]), fields["meta"]))
         return events
 
-    async def history(self, tenant: str, queue: str, admin_key: str | None, limit: int,
+    async def history(self, tenant: str, queue: str, admin_key: Credential, limit: int,
                       before: tuple[int, str] | None) -> list[Finished]:
         """Finished people, newest first, after the cursor (finished ms, user id) of a previous page."""
         k = self.keys(tenant, queue)
@@ -571,7 +590,7 @@ class LineStore:
 
     # analytics
 
-    async def authorize(self, tenant: str, queue: str, admin_key: str | None) -> str:
+    async def authorize(self, tenant: str, queue: str, admin_key: Credential) -> str:
         """Check the admin key (FORBIDDEN otherwise); the line's time zone."""
         return _text(await self.scripts.call("lines_authorize", [self.keys(tenant, queue).cfg], [key_digest(admin_key)]))
 
