@@ -287,6 +287,20 @@ def lines_paths() -> dict:
                       description="From per-day counts and histograms (bucket edges about 26% apart; "
                                   "percentiles interpolated within a bucket), kept 400 days."),
         },
+        "/api/{tenant_id}/{queue_id}/webhooks": {
+            "parameters": LINE,
+            "get": op(t, "The line's webhook urls and event topic",
+                      {"200": answer("Webhooks", obj({"topic": STRING, "count": INT, "webhooks": {"type": "array"}}),
+                                     {"topic": "lines.acme.support", "count": 1,
+                                      "webhooks": [{"url": "https://example.com/hook"}]})}, security=ADMIN),
+            "post": op(t, "Add a signed webhook for every line event (at most 10)",
+                       {"201": answer("Added", ANY_OBJECT), "200": answer("Already there", ANY_OBJECT)},
+                       body=json_body(obj({"url": {"type": "string", "maxLength": 2000},
+                                           "secret": {"type": "string", "maxLength": 200}}, ("url",)),
+                                      {"url": "https://example.com/hook", "secret": "s3cret"}), security=ADMIN),
+            "delete": op(t, "Remove a webhook", {"200": answer("Removed", ANY_OBJECT)},
+                         [query("url", STRING, "the webhook's url (or {\"url\"} in the body)")], security=ADMIN),
+        },
         "/api/{tenant_id}/{queue_id}/history": {
             "parameters": LINE,
             "get": op(t, "The most recently finished people (24 h), newest first",

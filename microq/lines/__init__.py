@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import AsyncIterator
 
 from aiohttp import web
@@ -9,7 +10,8 @@ from aiohttp import web
 from microq.appkeys import KEYSPACE, SCRIPTS, SETTINGS, SUBSCRIBER
 from microq.lines import api, pages
 from microq.jwt_auth import Verifier
-from microq.lines.appkeys import HUB, STORE, VERIFIER
+from microq.lines.appkeys import FORWARDER, HUB, STORE, VERIFIER
+from microq.lines.forward import Forwarder
 from microq.lines.live import hub_ctx
 from microq.lines.store import LineStore
 
@@ -19,8 +21,15 @@ async def _lines_ctx(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = LineStore(app[SCRIPTS], app[KEYSPACE], settings)
     app[VERIFIER] = Verifier(settings.jwt_secret, settings.jwt_public_key, settings.jwt_jwks, settings.jwt_audience,
                              settings.jwt_issuer)
-    async for _ in hub_ctx(app, HUB, app[SUBSCRIBER]):
-        yield
+    app[FORWARDER] = forwarder = Forwarder(app, app[STORE])
+    sweep = asyncio.create_task(forwarder.run(), name="lines-sweep")
+    try:
+        async for _ in hub_ctx(app, HUB, app[SUBSCRIBER]):
+            yield
+    finally:
+        sweep.cancel()
+        await asyncio.gather(sweep, return_exceptions=True)
+        await forwarder.stop()
 
 
 async def _end_streams(app: web.Application) -> None:

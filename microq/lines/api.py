@@ -3,29 +3,32 @@ plus leave / remove / no-show / call, service types, the event log and live stre
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
 import time
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import segno
 from aiohttp import web
 
 from microq import idempotency, parse
 from microq.appkeys import CLIENT_ADDRESS, SETTINGS
-from microq.errors import BadRequest, Forbidden, Gone, NotFound
+from microq.errors import BadRequest, Forbidden, Gone, NotFound, Unavailable
+from microq.events import event_sink
 from microq.http import public_base_url, read_object
 from microq.idempotency import Once
-from microq.lines import analytics, hours, names, tickets, validate, views
+from microq.lines import analytics, forward, hours, names, tickets, validate, views
 from microq.jwt_auth import TokenError
-from microq.lines.appkeys import HUB, STORE, VERIFIER
+from microq.lines.appkeys import FORWARDER, HUB, STORE, VERIFIER
 from microq.lines.live import event_stream
 from microq.lines.store import Credential, Entry, LineStore, Verified, key_digest, token_digest
 
 routes = web.RouteTableDef()
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 LEAVE_TOKEN_HEADER = "X-Leave-Token"
 #: shortest Idempotency-Key on create and join, whose retried answer carries a secret
@@ -35,6 +38,8 @@ QUEUES_LIMIT = 1000  #: most queue configs one GET /api/<tenant>/queues returns 
 STREAM_LIMIT = 100
 CLOSE_DAY_BATCH = 500  #: most people one close-day call finishes (each is a few Redis writes)
 EVENTS_LIMIT = 1000
+WEBHOOK_URL_MAX = 2000  #: longest webhook url
+WEBHOOK_SECRET_MAX = 200  #: longest webhook signing secret
 HISTORY_LIMIT = 200  #: most finished people one GET /history returns
 HISTORY_LIMIT_DEFAULT = 50
 _EVENT_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  #: fullmatch; ASCII digits only (Redis reads no others)
@@ -45,6 +50,19 @@ _MAX_SINCE_MS = 10**15 - 1  #: `since` as a time: at most 15 digits (year 33658)
 #: IPv4 address, or a bracketed IPv6 address, and a port
 _BASE_URL = re.compile(r"https?://(?:[A-Za-z0-9_.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?",
                        re.IGNORECASE)  # schemes are case-insensitive: a proxy may send "HTTPS"
+
+
+def changes(handler: Handler) -> Handler:
+    """A route that changes a line: once it answered below 400, the line's new events are
+    forwarded to its topic in the background (microq/lines/forward.py)."""
+    @functools.wraps(handler)
+    async def changing(request: web.Request) -> web.StreamResponse:
+        response = await handler(request)
+        if response.status < 400:
+            info = request.match_info
+            request.app[FORWARDER].changed(info["tenant_id"], info.get("queue_id") or "")
+        return response
+    return changing
 
 
 def _store(request: web.Request) -> LineStore:
@@ -171,6 +189,7 @@ async def get_queue(request: web.Request) -> web.Response:
 
 
 @routes.patch("/api/{tenant_id}/queues/{queue_id}")
+@changes
 async def update_queue(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     data = await read_object(request, empty_ok=False)
@@ -185,18 +204,26 @@ async def update_queue(request: web.Request) -> web.Response:
         opening = "-" if data["opening_hours"] is None else hours.parse(data["opening_hours"])
     most = hours.validated_max(data)
     near = validate.near_front(data)
-    if all(v is None for v in (name, public, minutes, prefix, zone, show_names, opening, most, near)):
+    events_topic = validate.boolean(data, "events_topic")
+    close_at = None
+    if "close_at" in data:  # null: no automatic close
+        close_at = "-" if data["close_at"] is None else hours.parse_close_at(data["close_at"])
+    if all(v is None for v in (name, public, minutes, prefix, zone, show_names, opening, most, near, events_topic,
+                               close_at)):
         raise BadRequest("nothing to change: send name, is_public, avg_service_time, ticket_prefix, "
-                         "time_zone, show_names, opening_hours, max_waiting or near_front")
+                         "time_zone, show_names, opening_hours, max_waiting, near_front, events_topic or close_at")
     admin_key, once = await _admin(request, tenant, queue, manage=True)
     config, _ = await _store(request).configure(
         tenant, queue, admin_key, name=name, public=public, minutes=minutes, once=once,
         ticket_prefix=prefix, time_zone=zone, show_names=show_names, opening_hours=opening, max_waiting=most,
-        near_front=near)
+        near_front=near, events_topic=events_topic, close_at=close_at)
+    if events_topic is not None:
+        request.app[FORWARDER].forget(tenant, queue, config.forwarding)
     return web.json_response(views.config(config))
 
 
 @routes.post("/api/{tenant_id}/queues/{queue_id}/rotate-key")
+@changes
 async def rotate_key(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     admin_key, once = await _admin(request, tenant, queue, manage=True)
@@ -205,6 +232,7 @@ async def rotate_key(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/{tenant_id}/queues/{queue_id}/pause")
+@changes
 async def pause(request: web.Request) -> web.Response:
     """Joins are refused (409, with the message) until resume; the people waiting stay."""
     tenant, queue = _line(request)
@@ -217,6 +245,7 @@ async def pause(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/{tenant_id}/queues/{queue_id}/resume")
+@changes
 async def resume(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     admin_key, once = await _admin(request, tenant, queue)
@@ -225,6 +254,7 @@ async def resume(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/{tenant_id}/queues/{queue_id}/close-day")
+@changes
 async def close_day(request: web.Request) -> web.Response:
     """End of the day: everyone still waiting finishes as "closed" (event CLOSE each), at most
     CLOSE_DAY_BATCH per call; `remaining` > 0 means call again."""
@@ -296,6 +326,7 @@ def _history_cursor(value: str) -> tuple[int, str] | None:
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/join")
+@changes
 async def join(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     data = await read_object(request, empty_ok=False)
@@ -318,6 +349,7 @@ async def status(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/leave/{user_id}")
+@changes
 async def leave(request: web.Request) -> web.Response:
     """The person leaves: authorised by the `leave_token` their join answered with (the user id
     alone is public: /list and /stream show it). Staff use remove, with the admin key."""
@@ -344,6 +376,7 @@ async def boost(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/serve-next")
+@changes
 async def serve_next(request: web.Request) -> web.Response:
     """`counter` (query or JSON body): serve at that counter, the first of the types it serves."""
     tenant, queue = _line(request)
@@ -356,6 +389,7 @@ async def serve_next(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/call/{user_id}")
+@changes
 async def call(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     uid = _user(request)
@@ -376,6 +410,7 @@ async def _counter_of(request: web.Request) -> str | None:
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/remove/{user_id}")
+@changes
 async def remove(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     entry = await _finish(request, tenant, queue, "removed")
@@ -383,6 +418,7 @@ async def remove(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/no-show/{user_id}")
+@changes
 async def no_show(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     entry = await _finish(request, tenant, queue, "no_show")
@@ -466,6 +502,7 @@ async def list_service_types(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/service-types")
+@changes
 async def create_service_type(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     data = await read_object(request, empty_ok=False)
@@ -477,6 +514,7 @@ async def create_service_type(request: web.Request) -> web.Response:
 
 
 @routes.patch("/api/{tenant_id}/{queue_id}/service-types/{type_id}")
+@changes
 async def update_service_type(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     type_id = _type_id(request)
@@ -491,6 +529,7 @@ async def update_service_type(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/{tenant_id}/{queue_id}/service-types/{type_id}")
+@changes
 async def delete_service_type(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     type_id = _type_id(request)
@@ -518,6 +557,7 @@ async def list_counters(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/counters")
+@changes
 async def create_counter(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     data = await read_object(request, empty_ok=False)
@@ -532,6 +572,7 @@ async def create_counter(request: web.Request) -> web.Response:
 
 
 @routes.patch("/api/{tenant_id}/{queue_id}/counters/{counter_id}")
+@changes
 async def update_counter(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     counter_id = _counter_path(request)
@@ -548,6 +589,7 @@ async def update_counter(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/{tenant_id}/{queue_id}/counters/{counter_id}")
+@changes
 async def delete_counter(request: web.Request) -> web.Response:
     tenant, queue = _line(request)
     counter_id = _counter_path(request)
@@ -557,6 +599,7 @@ async def delete_counter(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/{tenant_id}/{queue_id}/counters/{counter_id}/recall")
+@changes
 async def recall(request: web.Request) -> web.Response:
     """Announce the person this counter serves again (event RECALL: kiosks flash and chime)."""
     tenant, queue = _line(request)
@@ -571,6 +614,62 @@ def _counter_path(request: web.Request) -> str:
         return validate.counter_id(request.match_info["counter_id"])
     except BadRequest:
         raise NotFound("no such counter") from None
+
+
+# webhooks and the event topic
+
+
+@routes.get("/api/{tenant_id}/{queue_id}/webhooks")
+async def list_webhooks(request: web.Request) -> web.Response:
+    """The line's webhook urls (never their secrets) and its event topic. Admin."""
+    tenant, queue = _line(request)
+    store = _store(request)
+    await store.authorize(tenant, queue, _credential(request, tenant, manage=True))
+    urls = await store.webhook_urls(tenant, queue)
+    return web.json_response({"topic": forward.topic_of(tenant, queue), "count": len(urls),
+                              "webhooks": [{"url": u} for u in urls]})
+
+
+@routes.post("/api/{tenant_id}/{queue_id}/webhooks")
+@changes
+async def add_webhook(request: web.Request) -> web.Response:
+    """{"url", "secret"?}: every event of the line is POSTed there, signed (the topics' webhook
+    machinery on the line's topic: retries, X-MicroQ-Signature). 201; the same url again: 200."""
+    tenant, queue = _line(request)
+    data = await read_object(request, empty_ok=False)
+    url = validate.text(data, "url", WEBHOOK_URL_MAX)
+    secret = validate.optional_text(data, "secret") or ""
+    if len(secret) > WEBHOOK_SECRET_MAX:
+        raise BadRequest(f"secret: at most {WEBHOOK_SECRET_MAX} characters")
+    credential, once = await _admin(request, tenant, queue, manage=True)
+    store, sink = _store(request), event_sink(request.app)
+    if sink is None:
+        raise Unavailable("webhooks need the topics part, which this node does not run")
+    await store.authorize(tenant, queue, credential)  # before the topic hears of the url
+    await sink.add_webhook(forward.topic_of(tenant, queue), url, secret or None)
+    forwards, count, changed = await store.save_webhook(tenant, queue, credential, True, url, secret, once)
+    request.app[FORWARDER].forget(tenant, queue, forwards)
+    return web.json_response({"url": url, "topic": forward.topic_of(tenant, queue), "count": count},
+                             status=201 if changed else 200)
+
+
+@routes.delete("/api/{tenant_id}/{queue_id}/webhooks")
+@changes
+async def delete_webhook(request: web.Request) -> web.Response:
+    """?url=... (or {"url"}): stop POSTing there; 404 for a url the line does not have."""
+    tenant, queue = _line(request)
+    data = await read_object(request)
+    url = request.query.get("url") or validate.optional_text(data, "url")
+    if not url:
+        raise BadRequest("url is required (query or body)")
+    credential, once = await _admin(request, tenant, queue, manage=True)
+    store, sink = _store(request), event_sink(request.app)
+    if sink is None:
+        raise Unavailable("webhooks need the topics part, which this node does not run")
+    forwards, count, _ = await store.save_webhook(tenant, queue, credential, False, url, once=once)
+    await sink.remove_webhook(forward.topic_of(tenant, queue), url)
+    request.app[FORWARDER].forget(tenant, queue, forwards)
+    return web.json_response({"deleted": url, "count": count})
 
 
 # event log

@@ -137,3 +137,31 @@ def validated_max(data: dict[str, Any], field: str = "max_waiting") -> int | Non
 
 
 MAX_WAITING_LIMIT = 1_000_000
+
+
+_CLOSE_AT = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00")  #: fullmatch
+
+
+def parse_close_at(value: object) -> str:
+    """A queue's `close_at`: "HH:MM" (local, 00:00-24:00) or "end" (the end of the day's
+    opening hours)."""
+    if value == "end" or (isinstance(value, str) and _CLOSE_AT.fullmatch(value)):
+        return value
+    raise BadRequest('close_at must be a local time "HH:MM", "end" (of the opening hours) or null')
+
+
+def close_times(close_at: str, text: str | None, zone_name: str, now: float) -> list[str]:
+    """Flat [label, close ms] of yesterday and today for lines_close_day ("" and "0" for a day
+    that has no close: "end" on a day without opening hours, or without any)."""
+    tz = tickets.zone(zone_name) or ZoneInfo(tickets.DEFAULT_ZONE)
+    today = datetime.fromtimestamp(now, tz).date()
+    flat: list[str] = []
+    for offset in (-1, 0):
+        day = today + timedelta(days=offset)
+        if close_at == "end":
+            spans = intervals(text, zone_name, now, range(offset, offset + 1)) if text else []
+            due = max((end for _, end in spans), default=None)
+        else:
+            due = _at(day, close_at, tz)
+        flat += [day.isoformat(), str(int(due.timestamp() * 1000))] if due else ["", "0"]
+    return flat

@@ -31,6 +31,8 @@ class LineKeys:
     type_index: str  #: zset: typed waiting people by type, then join order (lines_counter.lua)
     counters: str
     near_front: str  #: set: who had their NEAR_FRONT event (lines_near.lua)
+    hooks: str  #: hash: webhook url -> secret (lines_webhook_save.lua)
+    forward_cursor: str  #: string: the last event forwarded to the line's topic (microq/events.py)
     channel: str  #: pub/sub channel (not a key): wakes live streams on every node
     analytics_prefix: str  #: + YYYY-MM-DD: hash, that local day's analytics (lines_analytics.lua)
 
@@ -44,7 +46,18 @@ class LineKeys:
         return cls(cfg=key("cfg"), seq=key("seq"), wait=key("wait"), ent=key("ent"), done=key("done"),
                    donex=key("donex"), stats=key("stats"), durations=key("durs"), events=key("ev"),
                    types=key("st"), type_index=key("wt"), counters=key("ctr"), near_front=key("nf"),
-                   channel=key("live"), analytics_prefix=key("an:"))
+                   hooks=key("wh"), forward_cursor=key("fwc"), channel=key("live"),
+                   analytics_prefix=key("an:"))
+
+
+def forwarding_index(keyspace: Keyspace) -> str:
+    """zset "<tenant>/<queue>" -> ms it began forwarding: the lines the sweep forwards (own slot)."""
+    return keyspace.tagged("lx", "lines", "forwarding")
+
+
+def closing_index(keyspace: Keyspace) -> str:
+    """zset "<tenant>/<queue>" -> ms close_at was set: the lines the sweep closes daily (own slot)."""
+    return keyspace.tagged("lx", "lines", "closing")
 
 
 LINE_INDEX = "li"  #: kind of the index of every line ever joined, "<tenant>/<queue>" (microq/name_index.py)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import json
@@ -21,7 +22,7 @@ from microq.errors import Unavailable
 from microq.idempotency import Once
 from microq.keys import Keyspace
 from microq.lines import analytics, hours, tickets
-from microq.lines.keys import LINE_INDEX, LineKeys, line_key, tenant_registry
+from microq.lines.keys import LINE_INDEX, LineKeys, closing_index, forwarding_index, line_key, tenant_registry
 from microq.name_index import NameIndex
 from microq.scripts import Scripts
 from microq.settings import Settings
@@ -36,6 +37,8 @@ LISTING_READ_TIMEOUT = 2.0
 MAX_SERVICE_TYPES = 100
 #: most counters one queue may have
 MAX_COUNTERS = 50
+#: most webhooks one queue may have
+MAX_WEBHOOKS = 10
 #: most lines whose time zone and hours one node remembers (then it forgets them all and asks again)
 SCHEDULE_CACHE = 10_000
 
@@ -106,6 +109,9 @@ class QueueConfig:
     paused: bool = False
     pause_message: str = ""
     near_front: int = 0  #: NEAR_FRONT events at this position or better; 0: none
+    events_topic: bool = False  #: every event goes to the topic lines.<tenant>.<queue>
+    close_at: str | None = None  #: automatic close: "HH:MM" local, or "end" (of the opening hours)
+    forwarding: bool = False  #: events go to the topic (events_topic or a webhook): configure's answer only
 
 
 @dataclass(frozen=True)
@@ -287,16 +293,16 @@ def _padded(values: list[Any], length: int) -> list[Any]:
 
 
 #: the config fields every read asks for, in _config's order
-CONFIG_FIELDS = ("n", "p", "a", "c", "tp", "tz", "sn", "oh", "mx", "pz", "pm", "nf")
+CONFIG_FIELDS = ("n", "p", "a", "c", "tp", "tz", "sn", "oh", "mx", "pz", "pm", "nf", "et", "ca")
 
 
 def _config(tenant: str, queue: str, values: list[Any]) -> QueueConfig:
-    name, public, minutes, created, prefix, zone, names, hours, most, paused, message, near = (
+    name, public, minutes, created, prefix, zone, names, hours, most, paused, message, near, topic, close = (
         _text(v) for v in _padded(list(values), len(CONFIG_FIELDS)))
     return QueueConfig(tenant, queue, name, public == "1", float(minutes), int(created),
                        prefix or tickets.DEFAULT_PREFIX, zone or tickets.DEFAULT_ZONE, names == "1",
                        hours or None, int(most) if most else None, paused == "1", message or "",
-                       int(near) if near else 0)
+                       int(near) if near else 0, topic == "1", close or None)
 
 
 class LineStore:
@@ -378,20 +384,55 @@ class LineStore:
                         time_zone: str | None = None, show_names: bool | None = None,
                         opening_hours: str | None = None, max_waiting: int | None = None,
                         paused: bool | None = None, pause_message: str = "",
-                        near_front: int | None = None) -> tuple[QueueConfig, str | None]:
+                        near_front: int | None = None, events_topic: bool | None = None,
+                        close_at: str | None = None) -> tuple[QueueConfig, str | None]:
         """opening_hours: canonical JSON, "-" to remove; max_waiting 0: no limit; None: keep."""
         """(config after the change, the new admin key when rotate)."""
         new_key = new_admin_key() if rotate else None
         k = self.keys(tenant, queue)
-        reply = await self.scripts.call("lines_configure", [k.cfg, k.events], [
+        reply = await self.scripts.call("lines_configure", [k.cfg, k.events, k.hooks, k.forward_cursor], [
             key_digest(admin_key), name or "", "" if public is None else ("1" if public else "0"),
             "" if minutes is None else repr(float(minutes)), key_digest(new_key), self.events_maxlen, k.channel,
             new_key if once and new_key else "", ticket_prefix or "", time_zone or "",
             "" if show_names is None else ("1" if show_names else "0"), opening_hours or "",
             "" if max_waiting is None else str(max_waiting), "" if paused is None else ("1" if paused else "0"),
-            pause_message, "" if near_front is None else str(near_front)], once=once)
-        return (_config(tenant, queue, [*reply[:4], *reply[5:]]),
-                (_text(reply[4]) or new_key) if rotate else None)
+            pause_message, "" if near_front is None else str(near_front),
+            "" if events_topic is None else ("1" if events_topic else "0"), close_at or ""], once=once)
+        reply = _padded(reply, 16)
+        config = dataclasses.replace(_config(tenant, queue, [*reply[:4], *reply[5:15]]), forwarding=reply[15] == 1)
+        if events_topic is not None:
+            await self._index(forwarding_index(self.keyspace), tenant, queue, reply[15] == 1)
+        if close_at is not None:
+            await self._index(closing_index(self.keyspace), tenant, queue, config.close_at is not None)
+        return config, (_text(reply[4]) or new_key) if rotate else None
+
+    async def _index(self, index: str, tenant: str, queue: str, member: bool) -> None:
+        """Add the line to (or take it from) a sweep index, in its own slot: a separate,
+        idempotent command after the script, like the tenant registry; a failure is logged (the
+        same request again repairs it)."""
+        try:
+            if member:
+                await self.scripts.execute("ZADD", index, "NX", int(time.time() * 1000), f"{tenant}/{queue}")
+            else:
+                await self.scripts.execute("ZREM", index, f"{tenant}/{queue}")
+        except Exception as exc:  # noqa: BLE001 - the change is made; repeating the request lists it
+            log.warning("line %s/%s changed but %s not updated (%s); repeat the request", tenant, queue, index, exc)
+
+    # webhooks
+
+    async def webhook_urls(self, tenant: str, queue: str) -> list[str]:
+        return sorted(_text(u) for u in await self.scripts.execute("HKEYS", self.keys(tenant, queue).hooks))
+
+    async def save_webhook(self, tenant: str, queue: str, admin_key: Credential, add: bool, url: str,
+                           secret: str = "", once: Once | None = None) -> tuple[bool, int, bool]:
+        """(the line forwards now, its webhooks, whether this call changed the list)."""
+        k = self.keys(tenant, queue)
+        forwards, count, changed = await self.scripts.call(
+            "lines_webhook_save", [k.cfg, k.hooks, k.events, k.forward_cursor],
+            [key_digest(admin_key), "add" if add else "remove", url, secret, MAX_WEBHOOKS, self.events_maxlen,
+             k.channel], once=once)
+        await self._index(forwarding_index(self.keyspace), tenant, queue, forwards == 1)
+        return forwards == 1, int(count), changed == 1
 
     # people in the line
 
@@ -532,10 +573,31 @@ class LineStore:
                         once: Once | None = None) -> tuple[int, int]:
         """(closed by this call, still waiting): the front `most` people finish as "closed"."""
         k = self.keys(tenant, queue)
-        closed, remaining = await self.scripts.call(
+        closed, remaining, *_ = await self.scripts.call(
             "lines_close_day", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.type_index, k.near_front],
             [key_digest(admin_key), most, self.events_maxlen, k.channel, FINISHED_RETENTION_MS], once=once)
         return int(closed), int(remaining)
+
+    async def auto_close(self, tenant: str, queue: str, most: int = 500, calls: int = 10,
+                         days: list[str] | None = None) -> int:
+        """The sweep's end-of-day close for a line with `close_at`: how many it closed (at most
+        `calls` batches of `most`; the next sweep goes on). The script decides whether a day is
+        due and not closed yet, by the Redis clock, so nodes sweeping together close it once.
+        `days`: the [label, close ms] candidates (default: hours.close_times by this node's clock)."""
+        k = self.keys(tenant, queue)
+        zone, hours_text, close_at = (_text(v) for v in await self.scripts.execute("HMGET", k.cfg, "tz", "oh", "ca"))
+        if not close_at:
+            return 0
+        total = 0
+        for _ in range(calls):
+            candidates = days or hours.close_times(close_at, hours_text, zone or tickets.DEFAULT_ZONE, time.time())
+            closed, _, marked = _padded(await self.scripts.call(
+                "lines_close_day", [k.cfg, k.wait, k.ent, k.done, k.donex, k.events, k.type_index, k.near_front],
+                [VERIFIED, most, self.events_maxlen, k.channel, FINISHED_RETENTION_MS, *candidates]), 3)
+            total += int(closed)
+            if marked or int(closed) == 0:
+                break
+        return total
 
     # counters
 

@@ -85,7 +85,8 @@ def config(c: QueueConfig, admin_key: str | None = None) -> dict[str, Any]:
                             "ticket_prefix": c.ticket_prefix, "time_zone": c.time_zone, "show_names": c.show_names,
                             "opening_hours": hours.schedule(c.opening_hours), "max_waiting": c.max_waiting,
                             "paused": c.paused, "pause_message": c.pause_message or None,
-                            "near_front": c.near_front or None, "joining": joining(c)}
+                            "near_front": c.near_front or None, "events_topic": c.events_topic,
+                            "close_at": c.close_at, "joining": joining(c)}
     if admin_key is not None:
         data["admin_key"] = admin_key
     data["created_at"] = iso(c.created_ms)

@@ -11,7 +11,7 @@ from tests.lines.conftest import create_line
 
 #: config fields MicroQ adds beside the seed's (README, Lines: Tickets; Hours, pause and capacity)
 EXTRA_CONFIG = ("ticket_prefix", "time_zone", "show_names", "opening_hours", "max_waiting", "paused",
-                 "pause_message", "near_front", "joining")
+                 "pause_message", "near_front", "events_topic", "close_at", "joining")
 
 
 async def test_quick_start(client):
