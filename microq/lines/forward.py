@@ -74,6 +74,7 @@ class Forwarder:
         self._previous: set[str] = set()
         self._pending: set[asyncio.Task[Any]] = set()
         self._offset = 0  #: where in the forwarding index the next sweep starts
+        self._closing_offset = 0  #: and in the closing index
 
     def _forwards(self, tenant: str, queue: str) -> bool:
         """Whether the line forwards, as this node's sweeps last read the index (no round trip
@@ -136,7 +137,9 @@ class Forwarder:
         else:
             self._offset += SWEEP_LINES
         await asyncio.gather(*(self._sweep_one(m) for m in members))
-        closing = await self.store.scripts.execute("ZRANGE", closing_index(self.store.keyspace), 0, SWEEP_LINES - 1)
+        closing = await self.store.scripts.execute("ZRANGE", closing_index(self.store.keyspace), self._closing_offset,
+                                                   self._closing_offset + SWEEP_LINES - 1)
+        self._closing_offset = 0 if len(closing) < SWEEP_LINES else self._closing_offset + SWEEP_LINES
         await asyncio.gather(*(self._close_one(m) for m in closing))
 
     async def _sweep_one(self, member: bytes) -> None:
