@@ -335,9 +335,18 @@ async def join(request: web.Request) -> web.Response:
             raise BadRequest(f"{field} in the body does not match the URL")
     name = validate.text(data, "name", validate.NAME_MAX)
     type_id = validate.optional_id(data, "service_type_id")
-    admin_key = _credential(request, tenant)
+    refused: Forbidden | None = None
+    try:  # a public line takes anyone: a bad bearer token matters only where a key is needed
+        admin_key = _credential(request, tenant)
+    except Forbidden as exc:
+        admin_key, refused = None, exc
     once = await _once(request, tenant, queue, _caller(admin_key), secret_reply=True)
-    joined = await _store(request).join(tenant, queue, name, type_id, admin_key, once)
+    try:
+        joined = await _store(request).join(tenant, queue, name, type_id, admin_key, once)
+    except Forbidden:
+        if refused is not None:  # a private line: say why the token was not taken
+            raise refused from None
+        raise
     return web.json_response(views.joined(joined, tenant, queue), status=201)
 
 

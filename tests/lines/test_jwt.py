@@ -148,3 +148,16 @@ def test_bad_jwt_settings_are_one_line_errors(tmp_path: Path):
         assert "\n" not in str(caught.value)
     off = Settings.from_env({"MICROQ_JWT_SECRET": "", "MICROQ_JWT_PUBLIC_KEY": "", "MICROQ_JWT_JWKS": ""}, dotenv=None)
     assert (off.jwt_secret, off.jwt_public_key, off.jwt_jwks) == ("", None, None)
+
+
+async def test_joining_a_public_line_ignores_a_bad_token_and_a_private_one_says_why(make_client):
+    client = await make_client(jwt_secret=SECRET)
+    line = await create_line(client)
+    expired = _hs({"tenant_id": "acme", "role": "staff", "exp": int(time.time()) - 120})
+    response = await client.post(f"{line.base}/join", headers=_bearer(expired), json={"name": "Ada"})
+    assert response.status == 201
+    await client.patch("/api/acme/queues/support", headers=line.admin, json={"is_public": False})
+    response = await client.post(f"{line.base}/join", headers=_bearer(expired), json={"name": "Bo"})
+    assert response.status == 403 and "expired" in (await response.json())["error"]
+    staff = _hs({"tenant_id": "acme", "role": "staff"})
+    assert (await client.post(f"{line.base}/join", headers=_bearer(staff), json={"name": "Cy"})).status == 201
