@@ -17,7 +17,7 @@ from aiohttp import web
 
 from microq import idempotency, parse
 from microq.appkeys import CLIENT_ADDRESS, SETTINGS
-from microq.errors import BadRequest, Forbidden, Gone, NotFound, Unavailable
+from microq.errors import BadRequest, Forbidden, Gone, NotFound, TooManyRequests, Unavailable
 from microq.events import event_sink
 from microq.http import public_base_url, read_object
 from microq.idempotency import Once
@@ -25,7 +25,7 @@ from microq.lines import analytics, forward, hours, names, tickets, validate, vi
 from microq.jwt_auth import TokenError
 from microq.lines.appkeys import FORWARDER, HUB, STORE, VERIFIER
 from microq.lines.live import event_stream
-from microq.lines.store import Credential, Entry, LineStore, Verified, key_digest, token_digest
+from microq.lines.store import MAX_WEBHOOKS, Credential, Entry, LineStore, Verified, key_digest, token_digest
 
 routes = web.RouteTableDef()
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -655,6 +655,9 @@ async def add_webhook(request: web.Request) -> web.Response:
     if sink is None:
         raise Unavailable("webhooks need the topics part, which this node does not run")
     await store.authorize(tenant, queue, credential)  # before the topic hears of the url
+    known = await store.webhook_urls(tenant, queue)
+    if url not in known and len(known) >= MAX_WEBHOOKS:  # refused before the topic hears of it, too
+        raise TooManyRequests(f"a line has at most {MAX_WEBHOOKS} webhooks")
     await sink.add_webhook(forward.topic_of(tenant, queue), url, secret or None)
     forwards, count, changed = await store.save_webhook(tenant, queue, credential, True, url, secret, once)
     request.app[FORWARDER].forget(tenant, queue, forwards)

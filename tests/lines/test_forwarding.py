@@ -142,3 +142,16 @@ async def test_topic_switched_off_forwards_nothing_more(client):
     await line.join("Bo")
     await asyncio.sleep(1.5)  # a sweep or two
     assert await _drain(client, "lines.acme.support", 0, rounds=3) == []
+
+
+async def test_at_most_ten_webhooks_and_the_eleventh_reaches_no_topic(make_client):
+    from microq.events import event_sink
+
+    client = await make_client(webhook_allow_private=True)
+    line = await create_line(client)
+    urls = [f"http://127.0.0.1:9/{i}" for i in range(11)]
+    for url in urls[:10]:
+        assert (await client.post(f"{line.base}/webhooks", headers=line.admin, json={"url": url})).status == 201
+    response = await client.post(f"{line.base}/webhooks", headers=line.admin, json={"url": urls[10]})
+    assert response.status == 429
+    assert sorted(await event_sink(client.app).webhooks("lines.acme.support")) == sorted(urls[:10])
