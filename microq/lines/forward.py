@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 SWEEP_INTERVAL = 1.0  #: seconds between two sweeps of one node
 SWEEP_LINES = 200  #: most lines one sweep forwards or closes (the next sweep goes on from there)
 FORWARD_BATCHES = 5  #: most Outbox batches (100 events each) one line gets per forward
+FAILING_LOGGED = 10_000  #: most failing lines remembered so as to log each once
 PENDING_MAX = 1000  #: most after-change forwards one node runs at once (more: the sweep does them)
 
 #: log types published under another name: a person called to be served
@@ -75,6 +76,7 @@ class Forwarder:
         self._pending: set[asyncio.Task[Any]] = set()
         self._offset = 0  #: where in the forwarding index the next sweep starts
         self._closing_offset = 0  #: and in the closing index
+        self._failing: set[str] = set()  #: lines whose forwarding failed (logged once); bounded
 
     def _forwards(self, tenant: str, queue: str) -> bool:
         """Whether the line forwards, as this node's sweeps last read the index (no round trip
@@ -100,7 +102,7 @@ class Forwarder:
         try:
             await self.forward(tenant, queue)
         except Exception as exc:  # noqa: BLE001 - best effort: the sweep forwards what this missed
-            log.warning("forwarding %s/%s after a change failed (the sweep retries): %r", tenant, queue, exc)
+            log.debug("forwarding %s/%s after a change failed (the sweep retries and logs): %r", tenant, queue, exc)
 
     async def forward(self, tenant: str, queue: str) -> int:
         """Forward the line's backlog (at most FORWARD_BATCHES batches); how many events."""
@@ -143,11 +145,19 @@ class Forwarder:
         await asyncio.gather(*(self._close_one(m) for m in closing))
 
     async def _sweep_one(self, member: bytes) -> None:
-        tenant, _, queue = member.decode().partition("/")
+        line = member.decode()
+        tenant, _, queue = line.partition("/")
         try:
             await self.forward(tenant, queue)
         except Exception as exc:  # noqa: BLE001 - one line's trouble must not stop the others
-            log.warning("forwarding %s/%s failed: %r", tenant, queue, exc)
+            if line not in self._failing:  # once until it works again, not every second
+                log.warning("forwarding %s failed (logged once until it works; the sweep retries): %r", line, exc)
+                if len(self._failing) < FAILING_LOGGED:
+                    self._failing.add(line)
+        else:
+            if line in self._failing:
+                self._failing.discard(line)
+                log.info("forwarding %s works again", line)
 
     async def _close_one(self, member: bytes) -> None:
         tenant, _, queue = member.decode().partition("/")

@@ -155,3 +155,18 @@ async def test_at_most_ten_webhooks_and_the_eleventh_reaches_no_topic(make_clien
     response = await client.post(f"{line.base}/webhooks", headers=line.admin, json={"url": urls[10]})
     assert response.status == 429
     assert sorted(await event_sink(client.app).webhooks("lines.acme.support")) == sorted(urls[:10])
+
+
+async def test_a_refusing_topic_holds_forwarding_back_and_it_resumes_from_its_cursor(make_client, caplog):
+    client = await make_client(max_topics=1)
+    assert (await client.post("/publish/other", data=b"x")).status == 202  # the one topic allowed
+    line = await create_line(client)
+    await client.patch("/api/acme/queues/support", headers=line.admin, json={"events_topic": True})
+    for name in ("Ada", "Bo"):
+        await line.join(name)
+    await asyncio.sleep(2.5)  # sweeps fail: the topic cannot be made
+    assert (await client.get("/consume/lines.acme.support", params={"timeout": "0.1s"})).status == 404
+    assert sum("forwarding acme/support failed" in r.getMessage() for r in caplog.records) <= 1
+    assert (await client.delete("/api/topics/other")).status == 200
+    got = await _drain(client, "lines.acme.support", 3)
+    assert [m["type"] for m in got] == ["CONFIGURE", "JOIN", "JOIN"]
