@@ -166,8 +166,13 @@ class Forwarder:
             if closed:
                 log.info("closed the day of %s/%s: %d people", tenant, queue, closed)
                 await self._after_change(tenant, queue)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("closing the day of %s/%s failed: %r", tenant, queue, exc)
+        except Exception as exc:  # noqa: BLE001 - one line's trouble must not stop the others
+            if "close:" + member.decode() not in self._failing:
+                log.warning("closing the day of %s/%s failed (logged once until it works): %r", tenant, queue, exc)
+                if len(self._failing) < FAILING_LOGGED:
+                    self._failing.add("close:" + member.decode())
+        else:
+            self._failing.discard("close:" + member.decode())
 
     async def stop(self) -> None:
         for task in list(self._pending):
