@@ -80,3 +80,42 @@ async def test_venue_features_on_a_cluster(aiohttp_client, redis_cluster, settin
         assert closed == {"closed": 1, "remaining": 0}
         events = await (await first.get(f"{line.base}/events", headers=line.admin)).json()
         assert [e["type"] for e in events["events"] if e["user_id"]] == ["JOIN", "NEAR_FRONT", "JOIN", "SERVE", "CLOSE"]
+
+
+async def test_analytics_history_and_the_event_topic_on_a_cluster(aiohttp_client, redis_cluster, settings):
+    # the per-day analytics hashes and history in the line's slot, the forwarding index in its
+    # own, the topic in the topic's: each call stays in one slot, from two nodes
+    import asyncio
+    import base64
+    import json
+
+    flush = connect(redis_cluster.url, cluster=True)
+    await flush.flushall()
+    await flush.aclose()
+    cluster_settings = settings.replace(redis_url=redis_cluster.url, redis_cluster=True)
+    first, second = [await aiohttp_client(create_app(cluster_settings)) for _ in range(2)]
+    for i in range(3):
+        line = await create_line(first, "acme", f"a{i}")
+        await second.patch(f"/api/acme/queues/a{i}", headers=line.admin, json={"events_topic": True, "time_zone": "Asia/Tokyo"})
+        await first.post(f"{line.base}/counters", headers=line.admin, json={"id": "d1", "name": "Desk 1"})
+        people = [await line.join(f"p{j}", client=(first, second)[j % 2]) for j in range(3)]
+        for client in (first, second):
+            assert (await client.post(f"{line.base}/serve-next", headers=line.admin, json={"counter": "d1"})).status == 200
+        await line.leave(people[2], client=second)
+        got = await (await second.get(f"/api/acme/queues/a{i}/analytics", headers=line.admin)).json()
+        assert (got["served"], got["left"], got["by_counter"][0]["served"]) == (2, 1, 2)
+        assert got["by_counter"][0]["service_seconds"]["p50"] is not None  # p0's service ended at p1's serve
+        history = await (await first.get(f"{line.base}/history", headers=line.admin)).json()
+        assert [p["status"] for p in history["people"]] == ["left", "served", "served"]
+        types: list[str] = []
+        for _ in range(100):
+            response = await first.get(f"/consume/lines.acme.a{i}",
+                                       params={"limit": "100", "timeout": "0.2s", "auto_ack": "true"})
+            if response.status == 200:
+                found = await response.json()
+                types += [json.loads(base64.b64decode(m["payload"]))["type"] for m in
+                          (found if isinstance(found, list) else [found])]
+            if len(types) >= 8:
+                break
+            await asyncio.sleep(0.05)
+        assert types == ["CONFIGURE", "COUNTER_CREATE", "JOIN", "JOIN", "JOIN", "CALLED", "CALLED", "LEAVE"]
