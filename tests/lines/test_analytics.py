@@ -127,3 +127,21 @@ def test_percentiles_come_from_buckets():
     for b in range(analytics.BUCKETS - 1):
         lower, upper = analytics.bucket_edges(b)
         assert analytics.bucket_of((lower + upper) / 2) == b
+
+
+async def test_without_counters_the_line_is_one_server(line):
+    for name in ("a", "b"):
+        await line.join(name)
+    await line.serve()
+    started = time.monotonic()
+    await asyncio.sleep(0.3)
+    await line.serve()  # a's service ends
+    elapsed = time.monotonic() - started
+    got = await (await line.client.get("/api/acme/queues/support/analytics", headers=line.admin)).json()
+    assert got["served"] == 2
+    assert got["by_counter"] == [{"counter_id": None, "name": None, "served": 2,
+                                  "service_seconds": got["service_seconds"]}]
+    assert _within(got["service_seconds"]["p50"], 0.3, elapsed)
+    history = await (await line.client.get(f"{line.base}/history", headers=line.admin)).json()
+    first = next(p for p in history["people"] if p["name"] == "a")
+    assert 0.29 <= first["service_seconds"] <= elapsed + 0.1 and first["counter_id"] is None
