@@ -15,7 +15,8 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from itertools import islice
+from typing import Any, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from microq.lines import tickets
@@ -103,10 +104,15 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
-def parse_day(fields: dict[Any, Any]) -> Day:
-    """A day hash (HGETALL) as a Day; fields it does not know are skipped."""
-    day = Day()
-    for raw_name, raw_value in fields.items():
+#: most hash fields parsed between two yields to the event loop (a day holds up to ~17,000)
+PARSE_CHUNK = 2000
+
+
+def parse_day(fields: Iterable[tuple[Any, Any]], day: Day | None = None) -> Day:
+    """Fields of a day hash (HGETALL's items) added to `day` (a new Day by default); fields it
+    does not know are skipped."""
+    day = day or Day()
+    for raw_name, raw_value in fields:
         name, value = _text(raw_name), _text(raw_value)
         if name[:2] in ("t|", "c|"):
             scope_id, _, sub = name[2:].rpartition("|")
@@ -125,6 +131,13 @@ def parse_day(fields: dict[Any, Any]) -> Day:
         else:
             day.total.set(name, int(value))
     return day
+
+
+def chunks(fields: dict[Any, Any]) -> Iterator[list[tuple[Any, Any]]]:
+    """A day hash's items, PARSE_CHUNK at a time."""
+    items = iter(fields.items())
+    while chunk := list(islice(items, PARSE_CHUNK)):
+        yield chunk
 
 
 def dates(start: date, end: date) -> list[date]:
