@@ -22,8 +22,10 @@ NASTY_STRINGS = [
 NASTY_NUMBERS = [0, -1, 1, 2**63, -(2**63), 2**64 + 1, 10**400, 1.5, -0.0, 1e308, float("nan")]
 QUERY_KEYS = ["timeout", "limit", "auto_ack", "ttl", "delay", "broadcast", "visibility", "queue",
               "status", "offset", "since", "count", "url", "cursor"]
-QUERY_VALUES = ["", "0", "-1", "abc", "1e9", "99999999999999999999", "5s", "100ms", "1h", "true",
-                "false", "yes", "0.5", "1ms", "-5s", "NEW", "%", "😀", "x" * 2000]
+#: the valid durations are hours long: a lease, delay or TTL that ran out during the run would move keys
+#: in the background just as a 4xx answer is checked for changing nothing
+QUERY_VALUES = ["", "0", "-1", "abc", "1e9", "99999999999999999999", "2h45m", "90m", "1h", "true",
+                "false", "yes", "5400.5", "3600000ms", "-5s", "NEW", "%", "😀", "x" * 2000]
 
 
 def nasty_json(rng: random.Random, depth: int = 0):
@@ -183,7 +185,10 @@ def fuzz_node(redis_server, tmp_path_factory):
     client.flushall()
     settings = Settings(redis_url=redis_server.url, data_dir=tmp_path_factory.mktemp("fuzz") / "data",
                         api_keys=("fuzz-key",), ban_threshold=10**6, rate_limit_queue=(10**6, 60.0),
-                        rate_limit_trigger=(10**6, 60.0), consume_max_timeout=0.2)
+                        rate_limit_trigger=(10**6, 60.0), consume_max_timeout=0.2,
+                        # nothing the run makes may move on its own: leases outlast it, and each
+                        # scrape reads the state itself (no shared snapshot renewed in the background)
+                        visibility_timeout=6 * 3600.0, metrics_state_ttl=0.0)
     with _ThreadNode(settings) as node:
         connection = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10)
         connection.request("POST", "/api/acme/queues", '{"queue_id": "support", "name": "Support"}',
