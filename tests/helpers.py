@@ -144,3 +144,45 @@ class RedisClusterProcesses:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+
+
+class WebhookReceiver:
+    """A loopback HTTP endpoint recording every POST to `path`; answers `status`.
+    Serve it with pytest-aiohttp's `aiohttp_server(receiver.app)`."""
+
+    def __init__(self, status: int = 200, path: str = "/hook") -> None:
+        from aiohttp import web
+
+        self.status, self.path = status, path
+        self.posts: list[tuple[dict, bytes]] = []
+        self.app = web.Application()
+        self.app.router.add_post(path, self.incoming)
+
+    async def incoming(self, request):
+        from aiohttp import web
+
+        self.posts.append((dict(request.headers), await request.read()))
+        return web.Response(status=self.status)
+
+    async def wait_for(self, count: int, timeout: float = 15.0) -> None:
+        import asyncio
+
+        for _ in range(int(timeout / 0.05)):
+            if len(self.posts) >= count:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"got {len(self.posts)} posts, expected {count}")
+
+
+async def topic_messages(client, topic: str) -> list:
+    """Every message ready on `topic` now, consumed with auto-ack, as decoded JSON payloads."""
+    import base64
+    import json
+
+    found = []
+    while True:
+        response = await client.get(f"/consume/{topic}", params={"limit": "100", "timeout": "0", "auto_ack": "true"})
+        if response.status == 404:
+            return found
+        assert response.status == 200, await response.text()
+        found += [json.loads(base64.b64decode(m["payload"])) for m in await response.json()]

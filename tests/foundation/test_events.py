@@ -1,30 +1,19 @@
 """The bridge from lines and work to topics: an outbox stream forwarded to a topic exactly once."""
 
 import asyncio
-import base64
 import json
 
 from redis.asyncio import Redis
 
 from microq.appkeys import SCRIPTS
 from microq.events import EVENT_SINK, Event, Outbox, event_sink
+from tests.helpers import topic_messages
 
 STREAM, CURSOR, TOPIC = "mq:test:{src}:events", "mq:test:{src}:fwd", "bridge.events"
 
 
 def _event(entry_id: str, fields: dict[bytes, bytes]) -> Event:
     return Event(f"test:{entry_id}", json.dumps({"n": int(fields[b"n"])}).encode())
-
-
-async def _messages(client) -> list[int]:
-    found = []
-    while True:
-        response = await client.get(f"/consume/{TOPIC}", params={"limit": "100", "timeout": "0",
-                                                                 "auto_ack": "true"})
-        if response.status == 404:
-            return found
-        assert response.status == 200
-        found += [json.loads(base64.b64decode(m["payload"]))["n"] for m in await response.json()]
 
 
 async def test_two_nodes_forwarding_at_once_publish_each_event_once(two_clients, redis: Redis):
@@ -38,7 +27,7 @@ async def test_two_nodes_forwarding_at_once_publish_each_event_once(two_clients,
             pass
 
     await asyncio.gather(*(drain(o) for o in outboxes), *(drain(o) for o in outboxes))
-    assert sorted(await _messages(first)) == list(range(250))
+    assert sorted(m["n"] for m in await topic_messages(first, TOPIC)) == list(range(250))
     last = (await redis.xrevrange(STREAM, count=1))[0][0]
     assert await redis.get(CURSOR) == last
 
@@ -52,7 +41,7 @@ async def test_a_forward_cut_short_before_the_cursor_moved_publishes_nothing_twi
     await sink.publish(TOPIC, [_event(i.decode(), f) for i, f in entries])
     assert await Outbox(client.app[SCRIPTS], sink).forward(STREAM, CURSOR, TOPIC, _event) == 5
     assert await Outbox(client.app[SCRIPTS], sink).forward(STREAM, CURSOR, TOPIC, _event) == 0
-    assert sorted(await _messages(client)) == [0, 1, 2, 3, 4]
+    assert sorted(m["n"] for m in await topic_messages(client, TOPIC)) == [0, 1, 2, 3, 4]
 
 
 async def test_the_cursor_never_moves_back(client, redis: Redis):

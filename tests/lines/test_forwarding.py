@@ -10,10 +10,10 @@ import hmac
 import json
 from collections import Counter
 
-from aiohttp import web
 
 from microq.lines.appkeys import FORWARDER
 
+from tests.helpers import WebhookReceiver
 from tests.lines.conftest import create_line
 
 
@@ -79,22 +79,11 @@ async def test_every_event_reaches_the_topic_once_from_two_nodes(two_clients):
     assert {j["entry"]["id"] for j in joined} >= served
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.posts: list[tuple[dict, bytes]] = []
-        self.app = web.Application()
-        self.app.router.add_post("/hook", self.incoming)
-
-    async def incoming(self, request: web.Request) -> web.Response:
-        self.posts.append((dict(request.headers), await request.read()))
-        return web.Response(status=200)
-
-
 async def test_signed_webhooks_get_called_deliveries(aiohttp_server, make_client):
     secret = "hook-secret-0123456789"
     a = await make_client(webhook_allow_private=True, webhook_secret=secret)
     b = await make_client(webhook_allow_private=True, webhook_secret=secret)
-    receiver = Receiver()
+    receiver = WebhookReceiver()
     url = str((await aiohttp_server(receiver.app)).make_url("/hook"))
     line = await create_line(a)
     response = await a.post(f"{line.base}/webhooks", headers=line.admin, json={"url": url, "secret": secret})

@@ -4,8 +4,6 @@ work.<queue> exactly once, however many nodes forward."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 
 import pytest
 from redis.asyncio import Redis
@@ -14,28 +12,19 @@ from microq.keys import Keyspace
 from microq.work.api import WORK
 from microq.work.keys import WorkKeys
 from microq.work.outbox import topic_name
+from tests.helpers import topic_messages
 from tests.work.conftest import AUTH
-
-
-async def messages(api, topic):
-    found = []
-    while True:
-        resp = await api.get(f"/consume/{topic}", params={"limit": "100", "timeout": "0", "auto_ack": "true"})
-        if resp.status == 404:
-            return found
-        assert resp.status == 200, await resp.text()
-        found += [json.loads(base64.b64decode(m["payload"])) for m in await resp.json()]
 
 
 async def wait_messages(api, topic, count, timeout=10.0):
     found = []
     for _ in range(int(timeout / 0.05)):
-        found += await messages(api, topic)
+        found += await topic_messages(api, topic)
         if len(found) >= count:
             break
         await asyncio.sleep(0.05)
     await asyncio.sleep(1.2)  # a sweep round: room for any duplicate
-    return found + await messages(api, topic)
+    return found + await topic_messages(api, topic)
 
 
 async def events_on(api, queue="jobs"):

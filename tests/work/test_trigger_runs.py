@@ -4,14 +4,13 @@ nodes, and their notifications (a signed webhook, a topic message) through the t
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import json
 
 import pytest
-from aiohttp import web
 
+from tests.helpers import WebhookReceiver, topic_messages
 from tests.work.conftest import AUTH
 
 
@@ -37,34 +36,6 @@ async def end(api, run_id, name="robot", status="done", expect=200):
     resp = await api.post(f"/api/triggers/{name}/runs/{run_id}", json={"status": status}, headers=AUTH)
     assert resp.status == expect, await resp.text()
     return await resp.json()
-
-
-async def messages(api, topic):
-    found = []
-    while True:
-        resp = await api.get(f"/consume/{topic}", params={"limit": "100", "timeout": "0", "auto_ack": "true"})
-        if resp.status == 404:
-            return found
-        assert resp.status == 200, await resp.text()
-        found += [json.loads(base64.b64decode(m["payload"])) for m in await resp.json()]
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.posts: list[tuple[dict, bytes]] = []
-        self.app = web.Application()
-        self.app.router.add_post("/hook", self.incoming)
-
-    async def incoming(self, request: web.Request) -> web.Response:
-        self.posts.append((dict(request.headers), await request.read()))
-        return web.Response(status=200)
-
-    async def wait_for(self, count: int, timeout: float = 15.0) -> None:
-        for _ in range(int(timeout / 0.05)):
-            if len(self.posts) >= count:
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"got {len(self.posts)} posts, expected {count}")
 
 
 async def test_fires_at_min_items_then_waits_for_its_run_to_end(api):
@@ -175,7 +146,7 @@ async def test_a_deleted_trigger_fires_no_more(api):
 
 async def test_fires_exactly_once_when_100_workers_add_on_two_nodes(work_node, aiohttp_server):
     nodes = [await work_node(webhook_allow_private=True, webhook_secret="s3cret") for _ in range(2)]
-    receiver = Receiver()
+    receiver = WebhookReceiver()
     url = str((await aiohttp_server(receiver.app)).make_url("/hook"))
     shown = await define(nodes[0], type="QUEUE", queue_name="jobs", min_items=50, max_running=1,
                          webhook_url=url, publish=True)
@@ -192,7 +163,7 @@ async def test_fires_exactly_once_when_100_workers_add_on_two_nodes(work_node, a
     event = json.loads(body)
     assert event["type"] == "trigger.fired" and event["trigger_name"] == "robot" and event["queue"] == "jobs"
     assert event["run_id"] == shown["runs"][0]["run_id"] and event["waiting"] >= 50 and event["running"] == 1
-    published = [m for m in await messages(nodes[0], "work.jobs") if m["type"] == "trigger.fired"]
+    published = [m for m in await topic_messages(nodes[0], "work.jobs") if m["type"] == "trigger.fired"]
     assert len(published) == 1 and published[0]["run_id"] == event["run_id"]
 
 
@@ -226,12 +197,12 @@ async def test_single_trigger_status_changes_are_published_once(work_node):
                                        headers=AUTH)
         assert resp.status == 200
     for _ in range(40):
-        found = await messages(nodes[1], "work-trigger.nightly")
+        found = await topic_messages(nodes[1], "work-trigger.nightly")
         if found:
             break
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.3)
-    found += await messages(nodes[1], "work-trigger.nightly")
+    found += await topic_messages(nodes[1], "work-trigger.nightly")
     assert [(m["from"], m["to"]) for m in found] == [("IDLE", "RUNNING"), ("RUNNING", "DONE"), ("DONE", "IDLE")]
 
 
@@ -243,7 +214,7 @@ async def test_fires_once_with_two_real_nodes_and_100_workers(tmp_path, redis_ur
     from tests.foundation.nodes import start_node, stop_node, wait_ready
     from tests.helpers import free_port
 
-    receiver = Receiver()
+    receiver = WebhookReceiver()
     url = str((await aiohttp_server(receiver.app)).make_url("/hook"))
     env = {"REDIS_URL": redis_url, "MICROQ_API_KEYS": "test-key-0123456789", "MICROQ_WEBHOOK_ALLOW_PRIVATE": "1",
            "MICROQ_WEBHOOK_SECRET": "s3cret", "MICROQ_RATE_LIMIT_QUEUE": "100000/minute",
@@ -285,7 +256,7 @@ async def test_a_create_refused_for_its_name_leaves_no_webhook(work_node, aiohtt
 
     api = await work_node(webhook_allow_private=True)
     await define(api, type="QUEUE", queue_name="jobs")
-    url = str((await aiohttp_server(Receiver().app)).make_url("/hook"))
+    url = str((await aiohttp_server(WebhookReceiver().app)).make_url("/hook"))
     resp = await api.post("/api/triggers", json={"trigger_name": "robot", "type": "QUEUE", "queue_name": "jobs",
                                                  "webhook_url": url}, headers=AUTH)
     assert resp.status == 409
