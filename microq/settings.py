@@ -220,12 +220,12 @@ class Settings:
             if ignored in merged:
                 log.warning("%s is ignored: MicroQ stores everything in Redis; set REDIS_URL instead", ignored)
         values: dict[str, Any] = {}
-        for name, (attr, parse) in ENVIRONMENT.items():
+        for name, (attr, read) in ENVIRONMENT.items():
             raw = merged.get(name)
             if raw is None:
                 continue
             try:
-                values[attr] = parse(raw)
+                values[attr] = read(raw)
             except (ValueError, TypeError) as exc:
                 raise SettingsError(f"{name}: {exc}") from None
         return cls(**values)

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from redis.asyncio import Redis
 

@@ -57,7 +57,7 @@ async def test_a_scripted_day_on_two_nodes(two_clients, redis):
     assert (await serve(b, "desk-2")) == {"message": "queue is empty"}  # p2's service ends: ~0.2 s+
     service2 = (0.2, time.monotonic() - t2)
 
-    response = await b.get(f"/api/acme/queues/support/analytics", headers=line.admin)
+    response = await b.get("/api/acme/queues/support/analytics", headers=line.admin)
     assert response.status == 200, await response.text()
     got = await response.json()
     today = datetime.now(ZoneInfo("Europe/Berlin")).date().isoformat()

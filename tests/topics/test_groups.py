@@ -3,7 +3,6 @@ group of a topic receives every message published after it was created; members 
 compete; each group has its own leases, retries and dead letters; ungrouped consume is unchanged."""
 
 import asyncio
-import json
 from collections import Counter
 
 from microq.topics.appkeys import TOPICS
