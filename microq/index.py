@@ -36,7 +36,7 @@ def page_paths(tenant: str, queue: str) -> list[tuple[str, str]]:
 @routes.get("/")
 async def index(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    items = "\n".join(f'      <li><a href="{html.escape(path)}">{html.escape(path)}</a> {html.escape(what)}</li>'
+    items = "\n".join(f'        <li><a href="{html.escape(path)}">{html.escape(path)}</a> <span>{html.escape(what)}</span></li>'
                       for path, what in page_paths(settings.default_tenant_id, settings.default_queue_id))
     body = _PAGE.substitute(version=html.escape(__version__), links=items)
     return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-cache"})

@@ -19,7 +19,7 @@ async def test_pages_render_and_escape(client):
     assert (await client.get("/queue/queue/x")).status == 400
     redirect = await client.get("/queue", allow_redirects=False)
     assert redirect.status == 302 and redirect.headers["Location"] == "/queue/default_tenant/main"
-    for name in ("lines_style.css", "lines_common.js", "lines_public.js", "lines_kiosk.js", "lines_kiosk.css", "lines_admin.js"):
+    for name in ("microq.css", "microq.js", "lines_common.js", "lines_public.js", "lines_kiosk.js", "lines_kiosk.css", "lines_admin.js"):
         assert (await client.get(f"/static/{name}")).status == 200, name
     assert (await client.get("/static/lines_nothing.js")).status == 404
 

@@ -15,13 +15,6 @@ function label(person) {  // "RET-014", or "RET-014 · Alex Rivera"; a pre-ticke
   return SHOW_NAMES ? `${person.ticket} · ${person.name}` : person.ticket;
 }
 
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 // The tiles: one per open counter; with no counters, one for the line's own now serving.
 function tiles(line) {
   const open = (line.counters || []).filter((c) => c.open);
@@ -34,16 +27,16 @@ function tiles(line) {
 }
 
 function renderTile(tile, flashing) {
-  const li = element("li", "kiosk-tile");
+  const li = MQ.el("li", { class: "kiosk-tile" });
   li.dataset.counter = tile.key;
   if (tile.serving) {
-    li.append(element("span", "kiosk-ticket", tile.serving.ticket || (SHOW_NAMES ? "" : "–")));
-    if (SHOW_NAMES) li.append(element("span", "kiosk-person", tile.serving.name));
+    li.append(MQ.el("span", { class: "kiosk-ticket" }, tile.serving.ticket || (SHOW_NAMES ? "" : "–")));
+    if (SHOW_NAMES) li.append(MQ.el("span", { class: "kiosk-person" }, tile.serving.name));
   } else {
     li.classList.add("idle");
-    li.append(element("span", "kiosk-idle", "Waiting for the next call"));
+    li.append(MQ.el("span", { class: "kiosk-idle" }, "Waiting for the next call"));
   }
-  if (tile.name) li.append(element("span", "kiosk-counter", tile.name));
+  if (tile.name) li.append(MQ.el("span", { class: "kiosk-counter" }, tile.name));
   if (flashing) {
     li.classList.add("flash");
     li.dataset.flash = "1";
@@ -58,6 +51,13 @@ function announce(tile) {
   banner.classList.remove("show");
   void banner.offsetWidth;  // restart the animation when two calls come close together
   banner.classList.add("show");
+}
+
+function flashScreen() {  // the screen's edge too: a call is seen from across the room
+  const edge = document.getElementById("flash");
+  edge.classList.remove("on");
+  void edge.offsetWidth;  // restart the animation
+  edge.classList.add("on");
 }
 
 function chime() {
@@ -87,13 +87,14 @@ function render(line) {
   document.getElementById("counters").dataset.tiles = String(list.length);
   if (fresh.length > 0) {
     announce(fresh[fresh.length - 1]);
+    flashScreen();
     chime();
     setTimeout(() => document.querySelectorAll(".kiosk-tile.flash").forEach((t) => t.classList.remove("flash")),
                FLASH_MS);
   }
   const minutes = Math.round(line.avg_service_time);
   document.getElementById("waiting").textContent = `${line.count} waiting · about ${minutes} min each`;
-  const next = line.queue.slice(0, NEXT_COUNT).map((p) => element("li", "kiosk-chip", label(p)));
+  const next = line.queue.slice(0, NEXT_COUNT).map((p) => MQ.el("li", { class: "kiosk-chip" }, label(p)));
   document.getElementById("next").replaceChildren(...next);
   document.getElementById("next-empty").hidden = next.length > 0;
 }
@@ -102,7 +103,7 @@ function soundOn() {
   if (audio) return;
   audio = new AudioContext();
   const button = document.getElementById("sound");
-  button.textContent = "Sound on";
+  button.textContent = "\u{1F514} Sound on";
   button.setAttribute("aria-pressed", "true");
   document.body.dataset.sound = "on";
 }

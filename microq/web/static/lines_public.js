@@ -1,69 +1,94 @@
 "use strict";
-// The public page: join, then follow your own entry live. The user id and the leave token
-// (shown by join once) stay in localStorage, so a reload (or a closed tab) comes back to the
-// same place in line and can still leave it.
+// The public page: who is served now, why the line takes no joins (paused, closed, full), then
+// join and follow your own entry live. The user id and the leave token (shown by join once)
+// stay in localStorage, so a reload (or a closed tab) comes back to the same place in line and
+// can still leave it.
 const STORAGE = `microq:${LINE.tenant}/${LINE.queue}`;
 const FINISHED = { served: "It's your turn! Please go to the counter.", left: "You left the line.",
                    removed: "You were removed from the line.", no_show: "You were marked as not present.",
                    closed: "The line has closed for today. Sorry!" };
+const $ = (id) => document.getElementById(id);
 let source = null;
+let config = {};      // the queue's config (hours, pause, capacity), read each minute
+let lineCount = null; // people waiting, from the line's stream
 
 function show(section) {
-  document.getElementById("join").hidden = section !== "join";
-  document.getElementById("ticket").hidden = section !== "ticket";
+  $("join").hidden = section !== "join";
+  $("ticket").hidden = section !== "ticket";
 }
 
 async function loadTypes() {
   try {
     const { service_types: types } = await api("GET", "/service-types");
-    const select = document.getElementById("service-type");
-    select.replaceChildren(new Option("Something else / not sure", ""), ...types.map((t) => new Option(t.name, t.id)));
-    document.getElementById("type-field").hidden = types.length === 0;
+    // "no type" is said as such, never as a type-like "General" next to a real one
+    $("service-type").replaceChildren(new Option("Something else / not sure", ""), ...types.map((t) => new Option(t.name, t.id)));
+    $("type-field").hidden = types.length === 0;
   } catch (e) { /* types are optional */ }
 }
 
-// Why the line takes no joins now (paused, outside its hours), from the queue's config; the
-// server decides at the join itself (a 409 says why), so this is checked again each minute.
-function closedReason(config) {
+// Why the line takes no joins now (paused, outside its hours, full). The server decides at the
+// join itself (a 409 says why), so this is a hint, checked again each minute and on changes.
+function closedReason() {
   const j = config.joining;
-  if (!j || j.open) return "";
-  if (j.reason === "paused") {
-    return config.pause_message ? `This line is paused: ${config.pause_message}` : "This line is paused for now.";
+  if (j && !j.open) {
+    if (j.reason === "paused") {
+      return config.pause_message ? `This line is paused: ${config.pause_message}` : "This line is paused for now.";
+    }
+    if (j.opens_at) {
+      // in the queue's own time zone: the hours people read on the door
+      const at = new Date(j.opens_at).toLocaleString([], { weekday: "long", hour: "2-digit", minute: "2-digit",
+                                                           timeZone: config.time_zone });
+      return `This line is closed now. It opens ${at}.`;
+    }
+    return "This line is closed now.";
   }
-  if (j.opens_at) {
-    // in the queue's own time zone: the hours people read on the door
-    const at = new Date(j.opens_at).toLocaleString([], { weekday: "long", hour: "2-digit", minute: "2-digit",
-                                                         timeZone: config.time_zone });
-    return `This line is closed now. It opens ${at}.`;
+  if (config.max_waiting && lineCount !== null && lineCount >= config.max_waiting) {
+    return `This line is full right now (${lineCount} waiting). Please try again in a little while.`;
   }
-  return "This line is closed now.";
+  return "";
+}
+
+function showClosed() {
+  const reason = closedReason();
+  $("closed").textContent = reason;
+  $("closed").hidden = !reason;
+  document.body.dataset.closed = reason ? "1" : "0";
 }
 
 async function checkOpen() {
-  let reason = "";
   try {
-    const config = await fetch(`/api/${LINE.tenant}/queues/${LINE.queue}`).then((r) => (r.ok ? r.json() : {}));
-    reason = closedReason(config);
-  } catch (e) { /* unknown: let the join answer */ }
-  const closed = document.getElementById("closed");
-  closed.textContent = reason;
-  closed.hidden = !reason;
-  document.body.dataset.closed = reason ? "1" : "0";
+    config = await MQ.api(LINE.config);
+  } catch (e) { config = {}; /* unknown: let the join answer */ }
+  showClosed();
+}
+
+// "A-014 → Desk 3" for each open counter serving someone; the line's own now serving when it
+// has no counters. Tickets only: this is a public screen.
+function renderLine(line) {
+  const open = (line.counters || []).filter((c) => c.open && c.now_serving);
+  const serving = open.length ? open.map((c) => [c.now_serving.ticket, c.name])
+    : line.now_serving ? [[line.now_serving.ticket, ""]] : [];
+  $("serving").replaceChildren(...(serving.length
+    ? serving.map(([ticket, counter]) => MQ.el("li", {}, ticket || "–", counter ? MQ.el("span", {}, ` → ${counter}`) : null))
+    : [MQ.el("li", { class: "none" }, "Nobody yet")]));
+  lineCount = line.count;
+  $("waiting").textContent = line.count === 1 ? "1 person waiting" : `${line.count} people waiting`;
+  showClosed();
 }
 
 function render(status) {
   const { entry, position, eta_minutes: eta } = status;
-  document.getElementById("ticket-name").textContent = entry.name;
-  document.getElementById("ticket-number").textContent = entry.ticket || "–";
+  $("ticket-name").textContent = entry.name;
+  $("ticket-number").textContent = entry.ticket || "–";
   const waiting = entry.status === "waiting";
-  document.getElementById("position").textContent = waiting ? position : "✓";
-  document.getElementById("eta").textContent = waiting ? `Estimated wait: ${minutes(eta)}` : "";
+  $("position").textContent = waiting ? position : "✓";
+  $("eta").textContent = waiting ? `Estimated wait: ${minutes(eta)}` : "";
   let state = waiting ? (position === 1 ? "You're next!" : "") : FINISHED[entry.status] || entry.status;
   if (entry.status === "served" && entry.counter) state = `It's your turn! Please go to ${entry.counter.name}.`;
-  document.getElementById("state").textContent = state;
+  $("state").textContent = state;
   document.body.dataset.status = entry.status;
-  document.getElementById("leave").hidden = !waiting;
-  document.getElementById("again").hidden = waiting;
+  $("leave").hidden = !waiting;
+  $("again").hidden = waiting;
   show("ticket");
 }
 
@@ -95,7 +120,7 @@ function forget() {
   show("join");
 }
 
-document.getElementById("join-form").addEventListener("submit", async (event) => {
+$("join-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
   const body = { name: form.name.value };
@@ -109,7 +134,7 @@ document.getElementById("join-form").addEventListener("submit", async (event) =>
   } catch (e) { showError(e); if (e.status === 409) checkOpen(); }
 });
 
-document.getElementById("leave").addEventListener("click", async () => {
+$("leave").addEventListener("click", async () => {
   const me = saved();
   if (!me) { forget(); return; }
   // the token goes in a JSON body (the API also takes an X-Leave-Token header)
@@ -118,10 +143,11 @@ document.getElementById("leave").addEventListener("click", async () => {
     render({ ...(await api("POST", `/leave/${me.id}`, body)), position: null, eta_minutes: null });
   } catch (e) { showError(e); }
 });
-document.getElementById("again").addEventListener("click", forget);
+$("again").addEventListener("click", forget);
 
 loadTypes();
 checkOpen();
 setInterval(checkOpen, 60000);
+follow("/stream?limit=1", "line", renderLine);
 const returning = saved();
 if (returning) { track(returning.id); } else { show("join"); }

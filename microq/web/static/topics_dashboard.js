@@ -1,39 +1,14 @@
 // MicroQ topics dashboard: reads /api/stats every 2 s; peeks, publishes, requeues and purges
 // through the same HTTP API any client uses. Plain DOM, no build step; all text goes through
-// textContent so topic names and payloads cannot inject markup.
+// microq.js's MQ.el (textContent), so topic names and payloads cannot inject markup. Fields
+// the page does not know are ignored, except a topic's consumer groups, shown when present.
 "use strict";
 
 const REFRESH_MS = 2000;
 const $ = (selector) => document.querySelector(selector);
 let peeked = null;
 
-function cell(text, className) {
-  const td = document.createElement("td");
-  td.textContent = String(text);
-  if (className) td.className = className;
-  return td;
-}
-
-function button(label, onClick, className) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = label;
-  if (className) b.className = className;
-  b.addEventListener("click", onClick);
-  return b;
-}
-
-async function api(method, path, body) {
-  const options = { method, headers: {} };
-  if (body !== undefined) {
-    options.body = body;
-    options.headers["Content-Type"] = "application/json";
-  }
-  const response = await fetch(path, options);
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
-  return data;
-}
+const cell = (text, className) => MQ.el("td", { class: className }, String(text));
 
 function decode(base64) {
   const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -44,40 +19,50 @@ function decode(base64) {
   }
 }
 
+// a topic's groups, whatever their shape (a count, a list of names or of {name}, a map)
+function groups(value) {
+  if (value === undefined || value === null) return "";
+  if (typeof value === "number" || typeof value === "string") return String(value);
+  const names = Array.isArray(value) ? value.map((g) => (g && typeof g === "object" ? g.name ?? g.Name ?? "?" : g))
+    : Object.keys(value);
+  return names.map(String).join(", ");
+}
+
 function render(data) {
-  const tbody = $("#topics tbody");
   const rows = data.stats;
+  const groupsOf = (t) => t.Groups ?? t.groups;
+  const withGroups = rows.some((t) => groupsOf(t) !== undefined);
+  $("#groups-head").hidden = !withGroups;
   $("#empty").hidden = rows.length > 0;
-  $("#totals").textContent = `${rows.length} topics · ${data.total_messages ?? 0} messages · ${data.total_webhooks} webhooks`;
-  tbody.replaceChildren(...rows.map((t) => {
-    const tr = document.createElement("tr");
-    tr.dataset.topic = t.Name;
-    if (t.IsDLQ) tr.className = "dlq";
-    tr.append(cell(t.Name), cell(t.Ready, "num"), cell(t.InFlight, "num"), cell(t.Delayed, "num"),
+  $("#totals").textContent = `${rows.length} topics · ${data.total_messages ?? 0} messages · ${data.total_webhooks ?? 0} webhooks`;
+  $("#topics tbody").replaceChildren(...rows.map((t) => {
+    const tr = MQ.el("tr", { class: t.IsDLQ ? "dlq" : undefined, dataset: { topic: t.Name } },
+      cell(t.Name), cell(t.Ready, "num"), cell(t.InFlight, "num"), cell(t.Delayed, "num"),
       cell(t.IsDLQ ? "–" : t.DeadLetters, "num" + (t.DeadLetters > 0 ? " hot" : "")),
       cell(t.WaitingConsumers, "num"), cell(t.Webhooks, "num"));
-    const actions = document.createElement("td");
-    actions.append(button("Peek", () => peek(t.Name)));
+    if (withGroups) tr.append(cell(groups(groupsOf(t)), "groups"));
+    const actions = MQ.el("div", { class: "actions" }, MQ.button("Peek", () => peek(t.Name)));
+    const enc = encodeURIComponent(t.Name);
     if (t.IsDLQ) {
-      actions.append(" ", button("Requeue all", () => act(`/api/topics/${encodeURIComponent(t.Name)}/redrive`,
+      actions.append(MQ.button("Requeue all", () => act(`/api/topics/${enc}/redrive`,
         `Move every message of ${t.Name} back to its topic?`)));
     }
-    actions.append(" ", button("Purge", () => act(`/api/topics/${encodeURIComponent(t.Name)}/purge`,
-      `Delete every message of ${t.Name}?`), "danger"));
-    tr.append(actions);
+    actions.append(MQ.button("Purge", () => act(`/api/topics/${enc}/purge`, `Delete every message of ${t.Name}?`),
+      "small danger"));
+    tr.append(MQ.el("td", {}, actions));
     return tr;
   }));
 }
 
 async function refresh() {
   try {
-    render(await api("GET", "/api/stats"));
+    render(await MQ.api("/api/stats"));
     $("#status").textContent = `live · updated ${new Date().toLocaleTimeString()}`;
-    $("#status").classList.remove("down");
+    $("#status").className = "badge good";
     if (peeked) await peek(peeked, true);
   } catch (error) {
     $("#status").textContent = `unreachable: ${error.message}`;
-    $("#status").classList.add("down");
+    $("#status").className = "badge bad";
   }
 }
 
@@ -86,35 +71,24 @@ async function peek(topic, quiet) {
   $("#peek-topic").textContent = topic;
   const enc = encodeURIComponent(topic);
   const [messages, hooks] = await Promise.all([
-    api("GET", `/api/queues/peek?queue=${enc}&limit=10`),
-    api("GET", `/webhook/${enc}`),
+    MQ.api(`/api/queues/peek?queue=${enc}&limit=10`),
+    MQ.api(`/webhook/${enc}`),
   ]);
   $("#peek-hint").textContent = messages.length ? "" : "No ready messages.";
-  $("#peek-list").replaceChildren(...messages.map((m) => {
-    const li = document.createElement("li");
-    const meta = document.createElement("div");
-    meta.className = "meta";
-    meta.textContent = `${m.id} · ${m.timestamp} · retry ${m.retry_count}`;
-    const pre = document.createElement("pre");
-    pre.textContent = decode(m.payload);
-    li.append(meta, pre);
-    return li;
-  }));
+  $("#peek-list").replaceChildren(...messages.map((m) => MQ.el("li", {},
+    MQ.el("div", { class: "meta" }, `${m.id} · ${m.timestamp} · retry ${m.retry_count}`),
+    MQ.el("pre", { class: "payload" }, decode(m.payload)))));
   $("#hooks").hidden = hooks.webhooks.length === 0;
-  $("#hook-list").replaceChildren(...hooks.webhooks.map((h) => {
-    const li = document.createElement("li");
-    li.textContent = h.url + " ";
-    li.append(button("Remove", () => act(`/webhook/${enc}/${encodeURIComponent(h.id)}`,
-      `Stop delivering ${topic} to ${h.url}?`, "DELETE"), "danger"));
-    return li;
-  }));
+  $("#hook-list").replaceChildren(...hooks.webhooks.map((h) => MQ.el("li", {}, MQ.el("span", { class: "mono" }, h.url),
+    MQ.button("Remove", () => act(`/webhook/${enc}/${encodeURIComponent(h.id)}`, `Stop delivering ${topic} to ${h.url}?`,
+      "DELETE"), "small danger"))));
   if (!quiet) $("#peek").scrollIntoView({ block: "nearest" });
 }
 
 async function act(path, question, method = "POST") {
   if (!window.confirm(question)) return;
   try {
-    await api(method, path);
+    await MQ.api(path, { method });
   } catch (error) {
     window.alert(error.message);
   }
@@ -129,14 +103,14 @@ $("#publish").addEventListener("submit", async (event) => {
   const topic = form.topic.value.trim();
   const out = $("#publish-result");
   try {
-    const response = await fetch(`/publish/${encodeURIComponent(topic)}?${query}`, {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: form.payload.value,
-    });
-    const data = await response.json();
-    if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+    // the payload is sent as typed (raw), not re-encoded
+    const data = await MQ.api(`/publish/${encodeURIComponent(topic)}?${query}`, {
+      method: "POST", body: form.payload.value, raw: true, headers: { "Content-Type": "application/json" } });
     out.textContent = `Published ${data.id} to ${data.topic}`;
+    out.className = "notice good";
   } catch (error) {
     out.textContent = `Not published: ${error.message}`;
+    out.className = "notice error";
   }
   await refresh();
 });
