@@ -108,6 +108,7 @@ async def test_kiosk_shows_tickets_per_counter_flashes_on_a_call_and_scales(brow
             tile = page.locator('.kiosk-tile[data-counter="d2"]')
             await expect(tile.locator(".kiosk-ticket")).to_have_text("RET-002")
             await expect(tile).to_have_class("kiosk-tile flash")
+            await expect(page.locator("#flash")).to_have_class("kiosk-flash on")  # the screen's edge too
             await expect(page.locator("#announce")).to_have_text("RET-002 → Desk 2")
             await expect(page.locator("#next li").first).to_have_text("A-003")
             await page.screenshot(path=str(artifacts / f"lines_kiosk_call_{width}x{height}.png"))
@@ -214,3 +215,187 @@ async def test_admin_page_manages_counters_and_serves_at_one(browser, live_serve
         assert problems == []
     finally:
         await page.close()
+
+
+HISTORY = {"people": [
+    {"user_id": "u1", "name": "<b>Alex</b> Rivera", "ticket": "RET-001", "status": "served",
+     "joined_at": "2026-03-02T09:00:00.000+00:00", "called_at": "2026-03-02T09:05:30.000+00:00",
+     "finished_at": "2026-03-02T09:07:35.000+00:00", "waited_seconds": 330, "service_seconds": 125, "counter_id": "d1"},
+    {"user_id": "u2", "name": "Sam Okafor", "ticket": "A-002", "status": "no_show",
+     "joined_at": "2026-03-02T09:01:00.000+00:00", "called_at": "2026-03-02T09:10:00.000+00:00",
+     "finished_at": "2026-03-02T09:12:00.000+00:00", "waited_seconds": 540, "service_seconds": None, "counter_id": None},
+], "next": "page-2"}
+OLDER = {"people": [{"user_id": "u0", "name": "Kim Lee", "ticket": "A-000", "status": "left",
+                     "joined_at": "2026-03-01T16:00:00.000+00:00", "called_at": None,
+                     "finished_at": "2026-03-01T16:20:00.000+00:00", "waited_seconds": 1200, "service_seconds": None,
+                     "counter_id": None}], "next": None}
+ANALYTICS = {
+    "queue_id": "support", "time_zone": "Europe/Berlin", "from": "2026-02-24", "to": "2026-03-02",
+    "served": 42, "no_shows": 3, "left": 5, "wait_seconds": {"p50": 300, "p90": 900},
+    "service_seconds": {"p50": 150, "p90": 420},
+    "served_per_hour": [0] * 8 + [4, 7, 9, 6, 3, 5, 4, 2, 2] + [0] * 7,
+    "by_service_type": [{"service_type_id": "t1", "name": "Returns", "served": 30, "wait_seconds": {"p50": 240, "p90": 600}},
+                        {"service_type_id": None, "name": None, "served": 12}],
+    "by_counter": [{"counter_id": "d1", "name": "Desk 1", "served": 25}, {"counter_id": "d2", "name": "Desk 2", "served": 17}],
+    "days": [{"date": f"2026-02-{d}", "served": 6, "no_shows": 1 if d % 2 else 0, "left": 1,
+              "wait_seconds": {"p50": 280, "p90": 800}, "service_seconds": {"p50": 140, "p90": 400}}
+             for d in range(24, 29)] + [{"date": "2026-03-01", "served": 0, "no_shows": 0, "left": 0,
+                                        "wait_seconds": {"p50": None, "p90": None},
+                                        "service_seconds": {"p50": None, "p90": None}}],
+}
+
+
+async def test_admin_page_shows_history_and_draws_analytics(browser, live_server, artifacts):
+    # the history and analytics answers in the shapes the lines API gives (docs/compat.md),
+    # served by the browser's router so the drawing is tested whatever the data of the day
+    import json
+
+    from playwright.async_api import expect
+
+    server = await live_server()
+    base = str(server.make_url("")).rstrip("/")
+    key = await _line(base)
+    async with ClientSession() as session:
+        await session.post(f"{base}/api/acme/support/counters", headers={"X-Admin-Key": key},
+                           json={"id": "d1", "name": "Desk 1"})
+    asked: list[tuple[str, dict, str | None]] = []
+
+    async def answer(route):
+        from urllib.parse import parse_qs, urlsplit
+        url = urlsplit(route.request.url)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        asked.append((url.path, query, route.request.headers.get("x-admin-key")))
+        if url.path.endswith("/history"):
+            body = OLDER if query.get("before") == "page-2" else HISTORY
+        else:
+            body = ANALYTICS
+        await route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    problems: list[str] = []
+    _watch(page, problems)
+    try:
+        await page.route("**/api/acme/support/history*", answer)
+        await page.route("**/api/acme/queues/support/analytics*", answer)
+        await page.goto(f"{base}/queue/acme/support/admin")
+        await page.fill("#admin-key", key)
+        await page.click("#key-form button[type=submit]")
+        rows = page.locator("#history tr")
+        await expect(rows).to_have_count(2)
+        await expect(rows.nth(0)).to_contain_text("RET-001")
+        await expect(rows.nth(0)).to_contain_text("<b>Alex</b> Rivera")  # a name is text, never markup
+        await expect(rows.nth(0).locator("td").nth(4)).to_have_text("5 min")  # waited 330 s
+        await expect(rows.nth(0).locator("td").nth(5)).to_have_text("2 min")  # served in 125 s
+        await expect(rows.nth(0).locator("td").nth(6)).to_have_text("Desk 1")  # the counter's name, not its id
+        await expect(rows.nth(1).locator("td").nth(2)).to_have_text("no-show")
+        await expect(rows.nth(1).locator("td").nth(5)).to_have_text("–")
+        assert await rows.nth(0).locator("time").get_attribute("datetime") == "2026-03-02T09:00:00.000+00:00"
+        await page.click("#history-more")
+        await expect(rows).to_have_count(3)
+        await expect(page.locator("#history-more")).to_be_hidden()
+        history_asks = [q for path, q, _ in asked if path.endswith("/history")]
+        assert history_asks[0] == {"limit": "20"} and history_asks[-1] == {"limit": "20", "before": "page-2"}
+
+        await expect(page.locator("#stats")).to_contain_text("Served42")
+        await expect(page.locator("#stats")).to_contain_text("Wait p505 min")
+        await expect(page.locator("#stats")).to_contain_text("Service p907 min")
+        await expect(page.locator("#chart-hours rect.bar")).to_have_count(9)  # the hours with someone served
+        await expect(page.locator("#chart-days rect")).to_have_count(5 + 2 + 5)  # served, no-shows, left; none on 03-01
+        await expect(page.locator("#chart-types text.value").first).to_have_text("30 · wait 4 min")
+        await expect(page.locator("#chart-counters rect.bar")).to_have_count(2)
+        (path, query, sent_key), = [a for a in asked if a[0].endswith("/analytics")]
+        assert sent_key == key and query["from"] <= query["to"] and len(query["to"]) == 10  # YYYY-MM-DD
+        await page.screenshot(path=str(artifacts / "lines_admin_analytics_1280x800.png"), full_page=True)
+        await page.click("[data-days='30']")
+        await expect(page.locator("[data-days='30']")).to_have_attribute("aria-pressed", "true")
+        days_30 = [a[1] for a in asked if a[0].endswith("/analytics")][-1]
+        from datetime import date
+        assert (date.fromisoformat(days_30["to"]) - date.fromisoformat(days_30["from"])).days == 29
+        assert problems == []
+    finally:
+        await page.close()
+
+
+async def test_admin_page_says_so_when_the_server_has_no_history_or_analytics(browser, live_server):
+    from playwright.async_api import expect
+
+    server = await live_server()
+    base = str(server.make_url("")).rstrip("/")
+    key = await _line(base)
+
+    async def missing(route):
+        await route.fulfill(status=404, content_type="application/json", body='{"error": "not found"}')
+
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    problems: list[str] = []
+    _watch(page, problems)
+    try:
+        await page.route("**/api/acme/support/history*", missing)
+        await page.route("**/api/acme/queues/support/analytics*", missing)
+        await page.goto(f"{base}/queue/acme/support/admin")
+        await page.fill("#admin-key", key)
+        await page.click("#key-form button[type=submit]")
+        await expect(page.locator("#history-note")).to_have_text("This server does not keep a history yet.")
+        await expect(page.locator("#analytics-note")).to_have_text("This server does not compute analytics yet.")
+        await expect(page.locator("#analytics")).to_be_hidden()
+        await expect(page.locator("#panel")).to_be_visible()  # the rest of the page works
+        await expect(page.locator("#error")).to_have_text("")
+        assert problems == []
+    finally:
+        await page.close()
+
+
+async def test_admin_pauses_and_the_public_page_shows_now_serving_and_a_full_line(browser, live_server, artifacts):
+    from playwright.async_api import expect
+
+    server = await live_server()
+    base = str(server.make_url("")).rstrip("/")
+    key = await _line(base)
+    admin = {"X-Admin-Key": key}
+    line = f"{base}/api/acme/support"
+    async with ClientSession() as session:
+        await session.post(f"{line}/counters", headers=admin, json={"id": "d3", "name": "Desk 3"})
+        for person in ("Alex Rivera", "Sam Okafor", "Priya Natarajan"):
+            await session.post(f"{line}/join", json={"name": person})
+        await session.post(f"{line}/serve-next", headers=admin, json={"counter": "d3"})
+        await session.patch(f"{base}/api/acme/queues/support", headers=admin, json={"max_waiting": 2})
+    phone = await browser.new_page(viewport={"width": 390, "height": 844})
+    desk = await browser.new_page(viewport={"width": 1280, "height": 800})
+    problems: list[str] = []
+    _watch(phone, problems)
+    _watch(desk, problems)
+    desk.on("dialog", lambda dialog: dialog.accept("back at 14:00"))
+    try:
+        await phone.goto(f"{base}/queue/acme/support")
+        await expect(phone.locator("#serving li")).to_have_text(["A-001 → Desk 3"])
+        await expect(phone.locator("#waiting")).to_have_text("2 people waiting")
+        await expect(phone.locator("#closed")).to_contain_text("This line is full right now (2 waiting)")
+        assert "Alex" not in await phone.text_content("body")  # a public page shows tickets only
+        await phone.screenshot(path=str(artifacts / "lines_public_full_390x844.png"))
+        await phone.fill("#name", "Kim Lee")
+        await phone.click("#join-form button[type=submit]")
+        await expect(phone.locator("#error")).not_to_have_text("")  # the join's own 409
+
+        await desk.goto(f"{base}/queue/acme/support/admin")
+        await desk.fill("#admin-key", key)
+        await desk.click("#key-form button[type=submit]")
+        await expect(desk.locator("#line-state")).to_have_text("taking joins")
+        await desk.click("#pause")
+        await expect(desk.locator("#line-state")).to_have_text("paused")
+        await expect(desk.locator("#resume")).to_be_visible()
+        async with ClientSession() as session:
+            config = await (await session.get(f"{base}/api/acme/queues/support")).json()
+            assert config["paused"] and config["pause_message"] == "back at 14:00"
+        await phone.reload()
+        await expect(phone.locator("#closed")).to_have_text("This line is paused: back at 14:00")
+        await desk.click("#resume")
+        await expect(desk.locator("#line-state")).to_have_text("taking joins")
+        await phone.reload()  # (an open page rereads the config each minute)
+        # serve next at the counter's own button: the phone sees the new ticket there
+        await desk.click("#counters button:has-text('Serve next')")
+        await expect(phone.locator("#serving li")).to_have_text(["A-002 → Desk 3"])
+        await expect(phone.locator("#closed")).to_be_hidden()  # one waits now: room again
+        assert problems == []
+    finally:
+        await phone.close()
+        await desk.close()

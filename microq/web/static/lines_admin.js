@@ -187,14 +187,14 @@ async function loadAnalytics() {
   const days = (data.days || []).map((d) => ({ label: d.date.slice(5), values: [d.served, d.no_shows, d.left] }));
   $("chart-days").replaceChildren(columns(days, ["bar", "bar bad", "bar alt"], "Served, no-shows and left per day",
     Math.max(1, Math.ceil(days.length / 10))));
-  $("chart-types").replaceChildren(rows(data.by_service_type || [], "By service type"));
-  $("chart-counters").replaceChildren(rows(data.by_counter || [], "By counter"));
+  $("chart-types").replaceChildren(rows(data.by_service_type || [], "By service type", "no type"));
+  $("chart-counters").replaceChildren(rows(data.by_counter || [], "By counter", "no counter"));
 }
 
 // Stacked columns: items [{label, values: [n, ...]}], one class per stacked value; every
 // `every`-th label is written. The viewBox scales the drawing to its box.
 function columns(items, classes, title, every) {
-  const W = 480, H = 180, left = 28, bottom = 20, top = 14;
+  const W = 360, H = 170, left = 26, bottom = 20, top = 14;
   const most = Math.max(1, ...items.map((i) => i.values.reduce((a, b) => a + (b || 0), 0)));
   const step = (W - left) / Math.max(1, items.length);
   const chart = MQ.svg("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title },
@@ -220,18 +220,18 @@ function columns(items, classes, title, every) {
 }
 
 // Horizontal bars of `served` per entry (a service type or a counter), with its p50 wait.
-function rows(entries, title) {
+function rows(entries, title, unnamed) {
   if (!entries.length) return MQ.el("p", { class: "empty" }, "Nothing yet.");
-  const W = 480, line = 26, left = 130;
+  const W = 340, line = 24, left = 96;
   const most = Math.max(1, ...entries.map((e) => e.served || 0));
   const chart = MQ.svg("svg", { class: "chart", viewBox: `0 0 ${W} ${entries.length * line + 4}`, role: "img", "aria-label": title },
     MQ.svg("title", {}, title));
   entries.forEach((e, i) => {
-    const name = e.name || e.service_type_name || e.counter_name || e.code || e.service_type_id || e.counter_id || e.id || "none";
-    const width = ((e.served || 0) / most) * (W - left - 120);
+    const name = e.name || e.service_type_name || e.counter_name || e.code || e.service_type_id || e.counter_id || e.id || unnamed;
+    const width = ((e.served || 0) / most) * (W - left - 110);
     const y = i * line + 4;
     const wait = e.wait_seconds && e.wait_seconds.p50 !== undefined ? ` · wait ${MQ.duration(e.wait_seconds.p50)}` : "";
-    chart.append(MQ.svg("text", { x: left - 6, y: y + 14, "text-anchor": "end" }, String(name).slice(0, 20)),
+    chart.append(MQ.svg("text", { x: left - 6, y: y + 14, "text-anchor": "end" }, String(name).slice(0, 16)),
       MQ.svg("rect", { class: "bar", x: left, y, width: Math.max(width, 1), height: line - 8 }),
       MQ.svg("text", { class: "value", x: left + width + 6, y: y + 14 }, `${e.served || 0}${wait}`));
   });

@@ -103,7 +103,7 @@ function soundOn() {
   if (audio) return;
   audio = new AudioContext();
   const button = document.getElementById("sound");
-  button.textContent = "\u{1F514} Sound on";
+  button.textContent = "\u266A Sound on";
   button.setAttribute("aria-pressed", "true");
   document.body.dataset.sound = "on";
 }

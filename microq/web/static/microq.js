@@ -116,11 +116,12 @@ const MQ = (() => {
     if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
     return `${Math.floor(h / 24)} d ${h % 24} h`;
   }
-  function relative(iso, now = Date.now()) {  // "just now", "5 min ago", "in 2 h"
+  function relative(iso, now = Date.now()) {  // "just now", "5 min ago", "in 2 h"; a date beyond a week
     const at = Date.parse(iso);
     if (!Number.isFinite(at)) return "";
     const seconds = (at - now) / 1000;
     if (Math.abs(seconds) < 45) return "just now";
+    if (Math.abs(seconds) > 7 * 86400) return new Date(at).toLocaleDateString([], { dateStyle: "medium" });
     return seconds < 0 ? `${duration(-seconds)} ago` : `in ${duration(seconds)}`;
   }
   function absolute(iso) {

@@ -4,7 +4,7 @@
 
 const KEY_STORAGE = "microq-work-key";
 const state = { key: sessionStorage.getItem(KEY_STORAGE) || "", queue: "", status: "NEW", next: null, queuesNext: null,
-                history: null };
+                history: null, epoch: 0 };  // epoch: bumped by each clean slate; older answers are dropped
 const $ = (id) => document.getElementById(id);
 const BY = "console";  // who the console acts as, in claims and items' history
 const BULK_MAX = 1000;
@@ -56,6 +56,7 @@ function fail(error) { notice(error.message, "error"); }
 
 // Nothing the previous key could read stays on screen.
 function cleanSlate() {
+  state.epoch += 1;
   sessionStorage.removeItem(KEY_STORAGE);
   state.queue = "";
   state.next = null;
@@ -70,6 +71,7 @@ function cleanSlate() {
   $("queues-more").hidden = true;
   $("queues-hint").hidden = true;
   $("items-empty").hidden = true;
+  $("triggers-empty").hidden = true;
   $("bulk-result").textContent = "";
 }
 
@@ -78,15 +80,18 @@ const queuePath = (name = state.queue) => `/api/queue/${encodeURIComponent(name)
 // -- the queues: GET /api/queue lists them with counts; a server without that list (404, 405)
 // leaves typing a name
 async function loadQueues(more) {
+  const epoch = state.epoch;
   let page;
   try {
     page = await api("GET", `/api/queue${more && state.queuesNext ? `?after=${encodeURIComponent(state.queuesNext)}` : ""}`);
   } catch (e) {
     if (e.status !== 404 && e.status !== 405) throw e;
+    if (epoch !== state.epoch) return;
     $("queues-hint").textContent = "This server does not list queues: type a queue's name.";
     $("queues-hint").hidden = false;
     return;
   }
+  if (epoch !== state.epoch) return;
   const items = (page.queues || []).map((q) => {
     const overdue = q.overdue ? MQ.el("span", { class: "badge bad" }, `${q.overdue} overdue`) : null;
     const counts = q.counts || {};
@@ -112,7 +117,9 @@ async function openQueue(name) {
 }
 
 async function loadCounts() {
+  const epoch = state.epoch;
   const summary = await api("GET", queuePath());
+  if (epoch !== state.epoch) return;
   $("statuses").replaceChildren(...Object.entries(summary.counts).map(([status, count]) => MQ.el("button", {
     type: "button", class: "small", "aria-pressed": String(status === state.status),
     on: { click: () => { state.status = status; loadItems(false).catch(fail); } } }, `${status} (${count})`)));
@@ -123,7 +130,7 @@ function itemRow(item) {
   const due = item.due_date ? MQ.el("span", {}, MQ.time(item.due_date), item.overdue ? " " : "",
     item.overdue ? MQ.el("span", { class: "badge bad" }, "overdue") : null) : "–";
   const retry = item.retry_number ? MQ.el("span", { class: "badge" }, `retry ${item.retry_number}`) : null;
-  const claimed = item.claimed_by ? MQ.el("span", {}, item.claimed_by, " ", MQ.time(item.claimed_date)) : "–";
+  const claimed = item.claimed_by ? [item.claimed_by, MQ.el("div", { class: "meta" }, MQ.time(item.claimed_date))] : "–";
   const actions = MQ.el("div", { class: "actions" },
     ...ACTIONS[item.status].map(([label, target, exception, ask]) => MQ.el("button", {
       type: "button", class: label.startsWith("Failed") || label === "Abandon" ? "small danger" : "small", title: HINTS[label],
@@ -133,7 +140,7 @@ function itemRow(item) {
     MQ.el("td", {}, MQ.el("div", {}, item.reference || MQ.el("span", { class: "muted" }, "no reference")),
       MQ.el("div", { class: "meta", title: item.id }, item.id.slice(0, 8)), retry),
     MQ.el("td", {}, MQ.el("span", { class: `badge ${PRIORITY_BADGE[item.priority] || ""}` }, item.priority)),
-    MQ.el("td", {}, MQ.el("span", { class: `badge ${STATUS_BADGE[item.status] || ""}` }, item.status.replace("_", " ").toLowerCase()),
+    MQ.el("td", {}, MQ.el("span", { class: `badge ${STATUS_BADGE[item.status] || ""}` }, item.status),
       item.exception_type ? MQ.el("div", { class: "meta" }, item.exception_type) : null,
       item.message ? MQ.el("div", { class: "meta" }, item.message) : null),
     MQ.el("td", { class: item.overdue ? "overdue" : undefined }, due),
@@ -146,8 +153,10 @@ function itemRow(item) {
 
 async function loadItems(append) {
   if (!state.queue) return;
+  const epoch = state.epoch;
   const after = append && state.next ? `&after=${state.next}` : "";
   const page = await api("GET", `${queuePath()}/items?status=${state.status}&limit=50${after}`);
+  if (epoch !== state.epoch) return;
   $("queue-shown").textContent = state.queue;
   const body = $("items").tBodies[0];
   if (!append) body.replaceChildren();
@@ -168,7 +177,8 @@ async function move(item, label, status, exceptionType, ask) {
   if (message) body.message = message;
   if (exceptionType) body.exception_type = exceptionType;
   const reply = await api("POST", `${queuePath()}/items/${encodeURIComponent(item.id)}/status`, body);
-  notice(reply.retry ? `${label}: retried as ${reply.retry.id} (retry ${reply.retry.retry_number}).` : `${label}: done.`, "good");
+  const moved = `${label}: ${item.reference || item.id} is now ${reply.item.status}`;
+  notice(reply.retry ? `${moved}, retried as ${reply.retry.id} (retry ${reply.retry.retry_number}).` : `${moved}.`, "good");
   await loadItems(false);
   if (state.history === item.id) await showHistory(reply.item);
   loadQueues(false).catch(fail);
@@ -263,7 +273,10 @@ $("bulk-form").addEventListener("submit", async (event) => {
 
 // -- triggers
 async function loadTriggers() {
+  const epoch = state.epoch;
   const { triggers } = await api("GET", "/api/triggers");
+  if (epoch !== state.epoch) return;
+  $("triggers-empty").hidden = triggers.length > 0;
   $("triggers").tBodies[0].replaceChildren(...triggers.map((t) => {
     const set = MQ.el("div", { class: "actions" });
     if (t.type === "SINGLE") {
