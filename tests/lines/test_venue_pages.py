@@ -107,6 +107,7 @@ async def test_kiosk_shows_tickets_per_counter_flashes_on_a_call_and_scales(brow
         for (width, height), page in pages.items():
             tile = page.locator('.kiosk-tile[data-counter="d2"]')
             await expect(tile.locator(".kiosk-ticket")).to_have_text("RET-002")
+            await expect(page.locator("body")).to_have_attribute("data-calls", "1")
             await expect(tile).to_have_class("kiosk-tile flash")
             await expect(page.locator("#flash")).to_have_class("kiosk-flash on")  # the screen's edge too
             await expect(page.locator("#announce")).to_have_text("RET-002 → Desk 2")
@@ -117,6 +118,7 @@ async def test_kiosk_shows_tickets_per_counter_flashes_on_a_call_and_scales(brow
 
         async with ClientSession() as session:  # a recall flashes and chimes again
             await session.post(f"{line}/counters/d1/recall", headers=admin)
+        await expect(first.locator("body")).to_have_attribute("data-calls", "2")
         await expect(first.locator('.kiosk-tile[data-counter="d1"]')).to_have_class("kiosk-tile flash")
         await expect(first.locator("#announce")).to_have_text("A-001 → Desk 1")
         await expect(first.locator("body")).to_have_attribute("data-chimes", "2")
@@ -162,10 +164,18 @@ async def test_kiosk_shows_names_only_when_the_queue_says_so_and_one_tile_withou
             await session.post(f"{line}/serve-next", headers={"X-Admin-Key": key}, json={})
         await expect(page.locator(".kiosk-tile .kiosk-ticket")).to_have_text("A-001")
         await expect(page.locator(".kiosk-tile .kiosk-person")).to_have_text("Alex Rivera")
+        await expect(page.locator("body")).to_have_attribute("data-calls", "1")  # kept: the flash is held 4 s
         await expect(page.locator(".kiosk-tile")).to_have_class("kiosk-tile flash")
         await expect(page.locator("#announce")).to_have_text("A-001, please come forward")
         await expect(page.locator("#next li")).to_have_text(["A-002 · Sam Okafor"])
         await page.screenshot(path=str(artifacts / "lines_kiosk_names_1920x1080.png"))
+        # someone joins during the flash: the tile is kept as it is, so its flash runs on
+        await page.evaluate("document.querySelector('.kiosk-tile').dataset.mark = 'kept'")
+        async with ClientSession() as session:
+            await session.post(f"{line}/join", json={"name": "Kim Lee"})
+        await expect(page.locator("#next li")).to_have_count(2)
+        await expect(page.locator(".kiosk-tile[data-mark='kept']")).to_have_count(1)
+        assert await page.get_attribute("body", "data-calls") == "1"  # a join is no call
         assert problems == []
     finally:
         await page.close()

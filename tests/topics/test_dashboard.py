@@ -59,3 +59,41 @@ async def test_dashboard_end_to_end(live_server, browser, artifacts):
         await expect(page.locator("tr[data-topic='dash.test'] td:nth-child(2)")).to_have_text("0")  # no eval: the page's CSP
         assert errors == []
         await page.close()
+
+
+async def test_dashboard_shows_consumer_groups_when_the_stats_have_them(live_server, browser, artifacts):
+    # /api/stats may gain fields (a topic's consumer groups); the page shows groups in a column
+    # of their own and ignores what it does not know, whatever its shape
+    import json
+
+    server = await live_server()
+    base = str(server.make_url("")).rstrip("/")
+    async with aiohttp.ClientSession() as http:
+        await http.post(f"{base}/publish/orders.eu", data=b"one")
+        await http.post(f"{base}/publish/audit", data=b"two")
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        await page.goto(f"{base}/dashboard")
+        await page.locator("tr[data-topic='orders.eu']").wait_for()
+        await expect(page.locator("#groups-head")).to_be_hidden()  # no groups in the stats: no column
+
+        async def with_groups(route):
+            response = await route.fetch()
+            data = await response.json()
+            for row in data["stats"]:
+                row["Groups"] = [{"name": "billing", "pending": 1}, {"name": "<b>x</b>"}] if row["Name"] == "orders.eu" else 2
+                row["SomethingNew"] = {"nested": ["anything"]}
+            await route.fulfill(response=response, body=json.dumps(data))
+
+        await page.route("**/api/stats", with_groups)
+        await expect(page.locator("#groups-head")).to_be_visible()
+        await expect(page.locator("tr[data-topic='orders.eu'] td.groups")).to_have_text("billing, <b>x</b>")
+        await expect(page.locator("tr[data-topic='audit'] td.groups")).to_have_text("2")
+        await expect(page.locator("tr[data-topic='orders.eu'] td").nth(1)).to_have_text("1")  # the rest as before
+        assert "nested" not in await page.text_content("#topics")
+        await page.screenshot(path=str(artifacts / "topics_dashboard_groups_1280x800.png"))
+        assert errors == []
+    finally:
+        await page.close()

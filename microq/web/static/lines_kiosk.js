@@ -78,19 +78,35 @@ function chime() {
   document.body.dataset.chimes = String(chimes);
 }
 
+// A tile whose call and text are unchanged is kept as it is, so a line update during a flash
+// (someone joins) neither cuts the flash short nor restarts it.
+const shownTiles = new Map();  // counter key -> {signature, node}
+let calls = 0;
+
 function render(line) {
   const list = tiles(line);
-  const calls = new Map(list.map((t) => [t.key, t.call]));
   const fresh = list.filter((t) => lastCalls !== null && t.call && lastCalls.get(t.key) !== t.call);
-  lastCalls = calls;
-  document.getElementById("counters").replaceChildren(...list.map((t) => renderTile(t, fresh.includes(t))));
-  document.getElementById("counters").dataset.tiles = String(list.length);
+  lastCalls = new Map(list.map((t) => [t.key, t.call]));
+  const nodes = list.map((t) => {
+    const signature = JSON.stringify([t.call, t.name, t.serving && t.serving.ticket, t.serving && t.serving.name]);
+    const kept = shownTiles.get(t.key);
+    if (kept && kept.signature === signature && !fresh.includes(t)) return kept.node;
+    const node = renderTile(t, fresh.includes(t));
+    if (fresh.includes(t)) setTimeout(() => node.classList.remove("flash"), FLASH_MS);
+    shownTiles.set(t.key, { signature, node });
+    return node;
+  });
+  for (const key of shownTiles.keys()) if (!list.some((t) => t.key === key)) shownTiles.delete(key);
+  const box = document.getElementById("counters");
+  nodes.forEach((node, i) => { if (box.children[i] !== node) box.insertBefore(node, box.children[i] || null); });
+  while (box.children.length > nodes.length) box.lastElementChild.remove();
+  box.dataset.tiles = String(list.length);
   if (fresh.length > 0) {
     announce(fresh[fresh.length - 1]);
     flashScreen();
     chime();
-    setTimeout(() => document.querySelectorAll(".kiosk-tile.flash").forEach((t) => t.classList.remove("flash")),
-               FLASH_MS);
+    calls += fresh.length;
+    document.body.dataset.calls = String(calls);  // how many calls this screen has shown
   }
   const minutes = Math.round(line.avg_service_time);
   document.getElementById("waiting").textContent = `${line.count} waiting · about ${minutes} min each`;
