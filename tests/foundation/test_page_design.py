@@ -46,8 +46,10 @@ async def _open(page, base: str, name: str, admin_key: str) -> None:
         await page.evaluate("localStorage.clear()")
         await page.reload()
         await page.fill("#name", "Lea Braun")
+        await page.select_option("#service-type", label="Something else / not sure")
         await page.click("#join-form button[type=submit]")
         await page.wait_for_selector("#ticket:not([hidden])")
+        assert (await page.text_content("#ticket-number")).startswith("A-")  # no type: the queue's own prefix
         await page.wait_for_selector("#serving li:not(.none)")
     elif name == "kiosk":
         await page.goto(f"{base}/queue/acme/support/kiosk")

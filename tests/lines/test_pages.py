@@ -94,8 +94,10 @@ async def test_join_serve_and_live_update_in_chromium(browser, live_server, arti
         await phone.goto(f"{base}/queue/acme/support")
         await phone.fill("#name", "Alex Rivera")
         # "no type" is not labelled "General" above a type called "General Inquiry" (issue 13)
-        await expect(phone.locator("#service-type option")).to_have_text(["Something else / not sure",
-                                                                          "General Inquiry"])
+        await expect(phone.locator("#service-type option")).to_have_text(["Choose one", "General Inquiry",
+                                                                          "Something else / not sure"])
+        await phone.click("#join-form button[type=submit]")  # a choice is asked for: nothing is sent
+        assert await phone.evaluate("document.querySelector('#service-type').validity.valueMissing")
         await phone.select_option("#service-type", label="General Inquiry")
         await phone.click("#join-form button[type=submit]")
         await expect(phone.locator("#position")).to_have_text("2")

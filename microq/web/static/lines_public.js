@@ -8,6 +8,7 @@ const FINISHED = { served: "It's your turn! Please go to the counter.", left: "Y
                    removed: "You were removed from the line.", no_show: "You were marked as not present.",
                    closed: "The line has closed for today. Sorry!" };
 const $ = (id) => document.getElementById(id);
+const NO_TYPE = "-";  // the select's value for "Something else / not sure": joined with no service type
 let source = null;
 let config = {};      // the queue's config (hours, pause, capacity), read each minute
 let lineCount = null; // people waiting, from the line's stream
@@ -20,8 +21,13 @@ function show(section) {
 async function loadTypes() {
   try {
     const { service_types: types } = await api("GET", "/service-types");
-    // "no type" is said as such, never as a type-like "General" next to a real one
-    $("service-type").replaceChildren(new Option("Something else / not sure", ""), ...types.map((t) => new Option(t.name, t.id)));
+    // a choice is asked for; "no type" is said as such, last, never as a type-like "General"
+    // next to a real one
+    const choose = new Option("Choose one", "", true, true);
+    choose.disabled = true;
+    $("service-type").replaceChildren(choose, ...types.map((t) => new Option(t.name, t.id)),
+      new Option("Something else / not sure", NO_TYPE));
+    $("service-type").required = types.length > 0;
     $("type-field").hidden = types.length === 0;
   } catch (e) { /* types are optional */ }
 }
@@ -124,7 +130,8 @@ $("join-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
   const body = { name: form.name.value };
-  if (form.service_type_id.value) body.service_type_id = form.service_type_id.value;
+  const type = form.service_type_id.value;
+  if (type && type !== NO_TYPE) body.service_type_id = type;
   try {
     const joined = await api("POST", "/join", body);
     localStorage.setItem(STORAGE, JSON.stringify({ id: joined.entry.id, token: joined.leave_token }));
