@@ -244,9 +244,10 @@ ANALYTICS = {
     "served": 42, "no_shows": 3, "left": 5, "wait_seconds": {"p50": 300, "p90": 900},
     "service_seconds": {"p50": 150, "p90": 420},
     "served_per_hour": [0] * 8 + [4, 7, 9, 6, 3, 5, 4, 2, 2] + [0] * 7,
-    "by_service_type": [{"service_type_id": "t1", "name": "Returns", "served": 30, "wait_seconds": {"p50": 240, "p90": 600}},
-                        {"service_type_id": None, "name": None, "served": 12}],
-    "by_counter": [{"counter_id": "d1", "name": "Desk 1", "served": 25}, {"counter_id": "d2", "name": "Desk 2", "served": 17}],
+    "by_service_type": [{"type_id": "t1", "name": "Returns", "served": 30, "wait_seconds": {"p50": 240, "p90": 600}},
+                        {"type_id": None, "name": None, "served": 12, "wait_seconds": {"p50": None, "p90": None}}],
+    "by_counter": [{"counter_id": "d1", "name": "Desk 1", "served": 25, "service_seconds": {"p50": 150, "p90": 400}},
+                   {"counter_id": "d2", "name": "Desk 2", "served": 17, "service_seconds": {"p50": None, "p90": None}}],
     "days": [{"date": f"2026-02-{d}", "served": 6, "no_shows": 1 if d % 2 else 0, "left": 1,
               "wait_seconds": {"p50": 280, "p90": 800}, "service_seconds": {"p50": 140, "p90": 400}}
              for d in range(24, 29)] + [{"date": "2026-03-01", "served": 0, "no_shows": 0, "left": 0,
@@ -312,7 +313,10 @@ async def test_admin_page_shows_history_and_draws_analytics(browser, live_server
         await expect(page.locator("#chart-hours rect.bar")).to_have_count(9)  # the hours with someone served
         await expect(page.locator("#chart-days rect")).to_have_count(5 + 2 + 5)  # served, no-shows, left; none on 03-01
         await expect(page.locator("#chart-types text.value").first).to_have_text("30 · wait 4 min")
+        await expect(page.locator("#chart-types text.value").nth(1)).to_have_text("12")  # no p50: nothing said
+        await expect(page.locator("#chart-types text").nth(2)).to_have_text("no type")
         await expect(page.locator("#chart-counters rect.bar")).to_have_count(2)
+        await expect(page.locator("#chart-counters text.value").first).to_have_text("25 · service 2 min")
         (path, query, sent_key), = [a for a in asked if a[0].endswith("/analytics")]
         assert sent_key == key and query["from"] <= query["to"] and len(query["to"]) == 10  # YYYY-MM-DD
         await page.screenshot(path=str(artifacts / "lines_admin_analytics_1280x800.png"), full_page=True)

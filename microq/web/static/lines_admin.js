@@ -39,7 +39,7 @@ function renderLine(line) {
   $("people").replaceChildren(...line.queue.map((p) => {
     const tr = MQ.el("tr", {}, MQ.el("td", { class: "num" }, p.position));
     cells(tr, [MQ.el("b", {}, p.ticket || ""), p.name, p.service_type_code || ""]);
-    tr.append(MQ.el("td", { class: "waited", dataset: { since: p.joined_at } }), MQ.el("td", {}, minutes(p.eta_minutes)),
+    tr.append(MQ.el("td", { class: "waited", dataset: { since: p.joined_at } }), MQ.el("td", { class: "num" }, p.eta_minutes === null ? "" : `${Math.round(p.eta_minutes)} min`),
       MQ.el("td", {}, MQ.el("div", { class: "actions" },
         MQ.button("Call", () => act("POST", `/call/${p.id}`, atCounter())),
         MQ.button("No-show", () => act("POST", `/no-show/${p.id}`)),
@@ -219,7 +219,7 @@ function columns(items, classes, title, every) {
   return chart;
 }
 
-// Horizontal bars of `served` per entry (a service type or a counter), with its p50 wait.
+// Horizontal bars of `served` per entry (a service type or a counter), with its p50 wait (or service time).
 function rows(entries, title, unnamed) {
   if (!entries.length) return MQ.el("p", { class: "empty" }, "Nothing yet.");
   const W = 340, line = 24, left = 96;
@@ -227,13 +227,15 @@ function rows(entries, title, unnamed) {
   const chart = MQ.svg("svg", { class: "chart", viewBox: `0 0 ${W} ${entries.length * line + 4}`, role: "img", "aria-label": title },
     MQ.svg("title", {}, title));
   entries.forEach((e, i) => {
-    const name = e.name || e.service_type_name || e.counter_name || e.code || e.service_type_id || e.counter_id || e.id || unnamed;
+    const name = e.name || e.type_id || e.counter_id || unnamed;
     const width = ((e.served || 0) / most) * (W - left - 110);
     const y = i * line + 4;
-    const wait = e.wait_seconds && e.wait_seconds.p50 !== undefined ? ` · wait ${MQ.duration(e.wait_seconds.p50)}` : "";
+    const p50 = (times) => times && times.p50 !== null && times.p50 !== undefined;
+    const detail = p50(e.wait_seconds) ? ` · wait ${MQ.duration(e.wait_seconds.p50)}`
+      : p50(e.service_seconds) ? ` · service ${MQ.duration(e.service_seconds.p50)}` : "";
     chart.append(MQ.svg("text", { x: left - 6, y: y + 14, "text-anchor": "end" }, String(name).slice(0, 16)),
       MQ.svg("rect", { class: "bar", x: left, y, width: Math.max(width, 1), height: line - 8 }),
-      MQ.svg("text", { class: "value", x: left + width + 6, y: y + 14 }, `${e.served || 0}${wait}`));
+      MQ.svg("text", { class: "value", x: left + width + 6, y: y + 14 }, `${e.served || 0}${detail}`));
   });
   return chart;
 }

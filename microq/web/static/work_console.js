@@ -83,7 +83,7 @@ async function loadQueues(more) {
   const epoch = state.epoch;
   let page;
   try {
-    page = await api("GET", `/api/queue${more && state.queuesNext ? `?after=${encodeURIComponent(state.queuesNext)}` : ""}`);
+    page = await api("GET", `/api/queue${more && state.queuesNext ? `?cursor=${encodeURIComponent(state.queuesNext)}` : ""}`);
   } catch (e) {
     if (e.status !== 404 && e.status !== 405) throw e;
     if (epoch !== state.epoch) return;
