@@ -140,5 +140,5 @@ const MQ = (() => {
   setInterval(refreshTimes, 15000);
 
   document.addEventListener("DOMContentLoaded", themeButton);
-  return { api, ApiError, el, button, svg, duration, relative, time };
+  return { api, el, button, svg, duration, time };
 })();
