@@ -34,7 +34,9 @@ function render(data) {
   const withGroups = rows.some((t) => groupsOf(t) !== undefined);
   $("#groups-head").hidden = !withGroups;
   $("#empty").hidden = rows.length > 0;
-  $("#totals").textContent = `${rows.length} topics · ${data.total_messages ?? 0} messages · ${data.total_webhooks ?? 0} webhooks`;
+  const count = (n, what) => `${n} ${what}${n === 1 ? "" : "s"}`;
+  $("#totals").textContent = [count(rows.length, "topic"), count(data.total_messages ?? 0, "message"),
+    count(data.total_webhooks ?? 0, "webhook")].join(" · ");
   $("#topics tbody").replaceChildren(...rows.map((t) => {
     const tr = MQ.el("tr", { class: t.IsDLQ ? "dlq" : undefined, dataset: { topic: t.Name } },
       cell(t.Name), cell(t.Ready, "num"), cell(t.InFlight, "num"), cell(t.Delayed, "num"),
