@@ -97,8 +97,8 @@ async function loadQueues(more) {
     const counts = q.counts || {};
     const open = (counts.NEW || 0) + (counts.IN_PROGRESS || 0);
     return MQ.el("li", {}, MQ.el("button", { type: "button", dataset: { queue: q.name }, "aria-pressed": String(q.name === state.queue),
-      title: Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(" · "), on: { click: () => openQueue(q.name) } },
-    q.name, MQ.el("span", {}, `${open} open · ${q.total ?? ""}`), overdue));
+      title: Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(" · "), on: { click: () => openQueue(q.name).catch(fail) } },
+    q.name, MQ.el("span", {}, `${open} open · ${q.total ?? 0} in all`), overdue));
   });
   if (more) $("queues").append(...items); else $("queues").replaceChildren(...items);
   state.queuesNext = page.next || null;
