@@ -77,20 +77,11 @@ function cleanSlate() {
 
 const queuePath = (name = state.queue) => `/api/queue/${encodeURIComponent(name)}`;
 
-// -- the queues: GET /api/queue lists them with counts; a server without that list (404, 405)
-// leaves typing a name
+// -- the queues: GET /api/queue lists them with counts, paged by its cursor (a name typed
+// below opens any queue, listed or not)
 async function loadQueues(more) {
   const epoch = state.epoch;
-  let page;
-  try {
-    page = await api("GET", `/api/queue${more && state.queuesNext ? `?cursor=${encodeURIComponent(state.queuesNext)}` : ""}`);
-  } catch (e) {
-    if (e.status !== 404 && e.status !== 405) throw e;
-    if (epoch !== state.epoch) return;
-    $("queues-hint").textContent = "This server does not list queues: type a queue's name.";
-    $("queues-hint").hidden = false;
-    return;
-  }
+  const page = await api("GET", `/api/queue${more && state.queuesNext ? `?cursor=${encodeURIComponent(state.queuesNext)}` : ""}`);
   if (epoch !== state.epoch) return;
   const items = (page.queues || []).map((q) => {
     const overdue = q.overdue ? MQ.el("span", { class: "badge bad" }, `${q.overdue} overdue`) : null;
