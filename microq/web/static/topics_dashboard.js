@@ -19,13 +19,17 @@ function decode(base64) {
   }
 }
 
-// a topic's groups, whatever their shape (a count, a list of names or of {name}, a map)
+// a topic's consumer groups ([{Name, Backlog, ...}]: "billing (3 behind)"), and harmlessly any
+// other shape (a count, a list of names, a map)
 function groups(value) {
   if (value === undefined || value === null) return "";
   if (typeof value === "number" || typeof value === "string") return String(value);
-  const names = Array.isArray(value) ? value.map((g) => (g && typeof g === "object" ? g.name ?? g.Name ?? "?" : g))
-    : Object.keys(value);
-  return names.map(String).join(", ");
+  if (!Array.isArray(value)) return Object.keys(value).join(", ");
+  return value.map((g) => {
+    if (!g || typeof g !== "object") return String(g);
+    const name = String(g.Name ?? g.name ?? "?");
+    return typeof g.Backlog === "number" ? `${name} (${g.Backlog} behind)` : name;
+  }).join(", ");
 }
 
 function render(data) {
