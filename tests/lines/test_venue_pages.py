@@ -330,30 +330,46 @@ async def test_admin_page_shows_history_and_draws_analytics(browser, live_server
         await page.close()
 
 
-async def test_admin_page_says_so_when_the_server_has_no_history_or_analytics(browser, live_server):
+async def test_admin_page_history_and_analytics_of_a_real_day(browser, live_server, artifacts):
     from playwright.async_api import expect
 
     server = await live_server()
     base = str(server.make_url("")).rstrip("/")
     key = await _line(base)
-
-    async def missing(route):
-        await route.fulfill(status=404, content_type="application/json", body='{"error": "not found"}')
-
+    admin = {"X-Admin-Key": key}
+    line = f"{base}/api/acme/support"
+    async with ClientSession() as session:
+        returns = await (await session.post(f"{line}/service-types", headers=admin,
+                                            json={"name": "Returns", "code": "RET"})).json()
+        await session.post(f"{line}/counters", headers=admin, json={"id": "d1", "name": "Desk 1"})
+        joined = []
+        for i, person in enumerate(("Alex Rivera", "Sam Okafor", "Kim Lee", "Jo Martins")):
+            reply = await session.post(f"{line}/join", json={"name": person, **({"service_type_id": returns["id"]}
+                                                                                 if i % 2 else {})})
+            joined.append((await reply.json())["entry"]["id"])
+        for _ in range(3):
+            await session.post(f"{line}/serve-next", headers=admin, json={"counter": "d1"})
+        await session.post(f"{line}/no-show/{joined[2]}", headers=admin)  # Kim, just served, did not come
     page = await browser.new_page(viewport={"width": 1280, "height": 800})
     problems: list[str] = []
     _watch(page, problems)
     try:
-        await page.route("**/api/acme/support/history*", missing)
-        await page.route("**/api/acme/queues/support/analytics*", missing)
         await page.goto(f"{base}/queue/acme/support/admin")
         await page.fill("#admin-key", key)
         await page.click("#key-form button[type=submit]")
-        await expect(page.locator("#history-note")).to_have_text("This server does not keep a history yet.")
-        await expect(page.locator("#analytics-note")).to_have_text("This server does not compute analytics yet.")
-        await expect(page.locator("#analytics")).to_be_hidden()
-        await expect(page.locator("#panel")).to_be_visible()  # the rest of the page works
+        rows = page.locator("#history tr")
+        await expect(rows).to_have_count(3)  # newest first
+        await expect(rows.nth(0)).to_contain_text("A-003")
+        await expect(rows.nth(0).locator("td").nth(2)).to_have_text("no-show")
+        await expect(rows.nth(1)).to_contain_text("RET-002")
+        await expect(rows.nth(1).locator("td").nth(6)).to_have_text("Desk 1")
+        await expect(page.locator("#analytics")).to_be_visible()
+        await expect(page.locator("#stats")).to_contain_text("Served2")
+        await expect(page.locator("#stats")).to_contain_text("No-shows1")
+        await expect(page.locator("#chart-hours rect.bar")).to_have_count(1)  # this hour only
+        await expect(page.locator("#chart-counters text").first).to_have_text("Desk 1")
         await expect(page.locator("#error")).to_have_text("")
+        await page.screenshot(path=str(artifacts / "lines_admin_real_day_1280x800.png"), full_page=True)
         assert problems == []
     finally:
         await page.close()

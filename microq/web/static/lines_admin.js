@@ -11,7 +11,6 @@ let counterNames = new Map();  // counter id -> name, for the history
 let config = {};
 let historyBefore = null;      // the cursor of the next older history page
 let historyPaged = false;      // older pages are shown: a change of the line does not reread the first
-let historyMissing = false;    // the server has no history route (404): not asked again by itself
 
 // a call with the admin key; errors are shown, and a refused key locks the page again
 async function call(method, url, body) {
@@ -123,7 +122,7 @@ async function loadConfig(fresh) {
 const OUTCOMES = { served: "good", no_show: "bad", left: "warn", removed: "warn", closed: "" };
 let historyTimer = null;
 function historySoon() {  // the line changed: reread the first page, at most every 5 s
-  if (historyPaged || historyMissing || historyTimer) return;
+  if (historyPaged || historyTimer) return;
   historyTimer = setTimeout(() => { historyTimer = null; loadHistory(false); }, 5000);
 }
 
@@ -137,8 +136,7 @@ async function loadHistory(older) {
     $("history").replaceChildren();
     $("history-more").hidden = true;
     $("history-note").hidden = false;
-    historyMissing = e.status === 404;
-    $("history-note").textContent = e.status === 404 ? "This server does not keep a history yet." : `History: ${e.message}`;
+    $("history-note").textContent = `History: ${e.message}`;
     return;
   }
   const rows = page.people.map((p) => {
@@ -172,7 +170,7 @@ async function loadAnalytics() {
   } catch (e) {
     $("analytics").hidden = true;
     $("analytics-note").hidden = false;
-    $("analytics-note").textContent = e.status === 404 ? "This server does not compute analytics yet." : `Analytics: ${e.message}`;
+    $("analytics-note").textContent = `Analytics: ${e.message}`;
     return;
   }
   $("analytics-note").hidden = true;
