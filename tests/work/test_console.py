@@ -235,6 +235,7 @@ async def test_queue_list_opens_a_queue_and_a_refused_key_leaves_a_clean_slate(l
         await expect(page.locator("#triggers tbody tr")).to_have_count(0)
         await expect(page.locator("#statuses button")).to_have_count(0)
         await expect(page.locator("#queue-shown")).to_have_text("")
+        await expect(page.locator("#queue-name")).to_have_value("")  # not even the name the list gave
         assert await page.evaluate("sessionStorage.getItem('microq-work-key')") is None
         await page.screenshot(path=str(artifacts / "work_console_refused_1280x800.png"), full_page=True)
         await page.click("#claim")  # with nothing open, nothing is claimed

@@ -66,6 +66,7 @@ function cleanSlate() {
   $("items").tBodies[0].replaceChildren();
   $("triggers").tBodies[0].replaceChildren();
   $("queue-shown").textContent = "";
+  $("queue-name").value = "";
   $("history").hidden = true;
   $("more").hidden = true;
   $("queues-more").hidden = true;
