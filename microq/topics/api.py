@@ -24,7 +24,7 @@ from microq.topics.messages import Message, new_ids, parse_iso_ms
 from microq.topics.names import check_topic, check_topic_or_pattern, dlq_of, is_dlq, is_pattern, source_of
 from microq.topics.registry import BUCKETS, bucket_of
 from microq.topics.store import Outgoing, TopicStore
-from microq.topics.webhooks import check_webhook_url
+from microq.topics.webhooks import check_webhook_secret, check_webhook_url
 
 routes = web.RouteTableDef()
 
@@ -408,18 +408,21 @@ async def add_webhook(request: web.Request) -> web.Response:
     topic = check_topic(request.match_info["topic"])
     data = await read_object(request, empty_ok=False)
     url = check_webhook_url(data.get("url"), request.app[SETTINGS].webhook_allow_private)
+    secret = check_webhook_secret(data.get("secret"))
     store = request.app[TOPICS]
     await store.ensure_registered(topic)
-    hook_id, _ = await store.add_webhook(topic, url, await idempotency.once_for(request, store.key_of(topic)))
-    return web.json_response({"status": "webhook_registered", "id": hook_id, "url": url}, status=201)
+    hook_id, _ = await store.add_webhook(topic, url, secret, await idempotency.once_for(request, store.key_of(topic)))
+    return web.json_response({"status": "webhook_registered", "id": hook_id, "url": url,
+                              "has_secret": bool(secret)}, status=201)
 
 
 @routes.get("/webhook/{topic}")
 async def list_webhooks(request: web.Request) -> web.Response:
-    """Extension: the topic's webhooks."""
+    """Extension: the topic's webhooks (whether each has a secret, never the secret)."""
     topic = check_topic(request.match_info["topic"])
-    hooks = await request.app[TOPICS].webhooks(topic)
-    return web.json_response({"topic": topic, "webhooks": [{"id": i, "url": u} for i, u in hooks.items()]})
+    hooks = await request.app[TOPICS].webhook_list(topic)
+    return web.json_response({"topic": topic, "webhooks": [{"id": h.id, "url": h.url, "has_secret": bool(h.secret)}
+                                                           for h in hooks]})
 
 
 @routes.delete("/webhook/{topic}/{hook_id}")
@@ -510,7 +513,8 @@ async def stats(request: web.Request) -> web.Response:
             "Name": c.name, "MessageCount": c.stored, "WaitingConsumers": waiting.get(c.name, 0),
             "IsDLQ": is_dlq(c.name), "HasWebhooks": c.webhooks > 0,
             "Ready": c.ready, "InFlight": c.in_flight, "Delayed": c.delayed, "Webhooks": c.webhooks,
-            "PendingDeliveries": c.pending_deliveries, "DeadLetters": dlq.stored if dlq else 0,
+            "PendingDeliveries": c.pending_deliveries, "FailingDeliveries": c.failing_deliveries,
+            "DeadLetters": dlq.stored if dlq else 0,
             "Policy": c.policy, "RetainMs": c.retain_ms, "Dropped": c.dropped,
         })
         if c.name in group_rows:
@@ -614,9 +618,14 @@ async def _delete(store: TopicStore, topic: str, with_dlq: bool) -> dict[str, An
 
 
 async def _several_calls(request: web.Request, key_of, run) -> web.Response:
-    """An operation of several script calls, at most once per Idempotency-Key: a retry after it
-    finished gets its answer, one while it runs is 409 (microq.idempotency.begin)."""
-    once = await idempotency.once_for(request, key_of)
+    """An operation of several script calls, at most once per Idempotency-Key."""
+    return await at_most_once(request, await idempotency.once_for(request, key_of), run)
+
+
+async def at_most_once(request: web.Request, once: idempotency.Once | None, run) -> web.Response:
+    """`run()`'s answer, at most once per Idempotency-Key (microq.idempotency.begin): a retry after
+    it finished gets the first answer, one while it runs is 409. For what takes several script
+    calls, or takes something a retry could not take again."""
     if once is None:
         return web.json_response(await run())
     store = request.app[TOPICS]

@@ -1,7 +1,7 @@
 """The topics part's state gauges for /metrics, read from Redis (microq/metrics_snapshot.py says when).
 
 Every registered topic (from the node's mirror of the registry; dead-letter topics excluded: they
-are the `dead_letters` of their source) is counted with five ZCARDs, read in bounded batches that
+are the `dead_letters` of their source) is counted with five ZCARDs and an HGET, read in bounded batches that
 yield the event loop (microq.metrics.read_many); the totals cover all topics, the per-topic series
 only the `top_n` topics holding the most messages (ready + in flight + delayed + dead letters).
 Per-topic gauges of other kinds are read for those `top_n` topics only.
@@ -16,15 +16,17 @@ from microq.appkeys import KEYSPACE, SCRIPTS
 from microq.metrics import Largest, read_many
 from microq.topics.appkeys import HOUSEKEEPER, TOPICS
 from microq.topics.names import is_dlq
+from microq.topics.webhooks import DELIVERY_STATE, delivery_state, delivery_state_commands
 
-SLICE = 500  #: topics whose commands are built and counted at a time (2,500 commands)
-FIELDS = ("ready", "in_flight", "delayed", "dead_letters", "webhook_pending")
+SLICE = 500  #: topics whose commands are built and counted at a time (3,000 commands)
+FIELDS = ("ready", "in_flight", "delayed", "dead_letters", *DELIVERY_STATE)
 HELP = {
     "ready": "Messages visible to consumers",
     "in_flight": "Messages consumed and not yet acknowledged",
     "delayed": "Messages published with a delay that is not over yet",
     "dead_letters": "Messages in the topic's dead-letter topic (<topic>.dlq)",
     "webhook_pending": "Webhook deliveries queued or being POSTed",
+    "webhook_failing": "Webhook deliveries whose last attempt failed, waiting for a retry",
 }
 
 
@@ -60,11 +62,12 @@ async def _depths(app: web.Application, names: list[str],
             # store.keys() caches 10k topics, which a read would churn, and dataclasses cost 30 µs each
             key = keyspace.entity("t", name)
             commands += [("ZCARD", key("ready")), ("ZCARD", key("inflight")), ("ZCARD", key("delayed")),
-                         ("ZCARD", key("dlq:ready")), ("ZCARD", key("hookq"))]
+                         ("ZCARD", key("dlq:ready")), *delivery_state_commands(key)]
         replies = await read_many(app[SCRIPTS], commands)
         sizes = {}
         for i, name in enumerate(part):
-            row = [r if isinstance(r, int) else 0 for r in replies[i * 5:i * 5 + 5]]
+            mine = replies[i * len(FIELDS):(i + 1) * len(FIELDS)]
+            row = [r if isinstance(r, int) else 0 for r in mine[:4]] + delivery_state(mine[4:])
             counts[name], sizes[name] = row, sum(row[:4])
             for index, value in enumerate(row):
                 totals[index] += value

@@ -67,6 +67,7 @@ class TopicCounts:
     retain_ms: int = 0  #: the ttl of messages published without one; 0: none
     dropped: int = 0  #: messages drop-oldest dropped
     groups: int = 0  #: consumer groups
+    failing_deliveries: int = 0  #: pending deliveries whose last attempt failed (waiting for a retry)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,23 @@ class HookDelivery:
     message: Message
     url: str
     attempts: int
+    secret: str = ""  #: the webhook's own secret ("": none), which signs this POST
+
+
+#: a webhook with a secret is stored as "url\nsecret": a URL never holds a newline (check_webhook_url)
+HOOK_SECRET_SEPARATOR = "\n"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: str
+    url: str
+    secret: str = ""  #: never shown: listings say only whether there is one
+
+    @classmethod
+    def from_stored(cls, hook_id: str, stored: str) -> Webhook:
+        url, _, secret = stored.partition(HOOK_SECRET_SEPARATOR)
+        return cls(hook_id, url, secret)
 
 
 class TopicStore:
@@ -299,10 +317,10 @@ class TopicStore:
     async def counts(self, topic: str) -> TopicCounts:
         k = self.keys(topic)
         reply = await self.scripts.call("topics_stats", [k.ready, k.delayed, k.inflight, k.msgs, k.hooks, k.hookq,
-                                                         k.conf, k.groups])
-        stored, ready, delayed, in_flight, webhooks, pending, policy, retain_ms, dropped, groups = reply
+                                                         k.conf, k.groups, k.hookatt])
+        stored, ready, delayed, in_flight, webhooks, pending, policy, retain_ms, dropped, groups, failing = reply
         return TopicCounts(topic, stored, ready, delayed, in_flight, webhooks, pending,
-                           policy.decode() or "reject", retain_ms, dropped, groups)
+                           policy.decode() or "reject", retain_ms, dropped, groups, failing)
 
     async def purge(self, topic: str, once: Once | None = None) -> int:
         k = self.keys(topic)
@@ -331,15 +349,24 @@ class TopicStore:
         """Stable per URL, so registering a URL twice is one webhook."""
         return hashlib.sha256(url.encode()).hexdigest()[:16]
 
-    async def add_webhook(self, topic: str, url: str, once: Once | None = None) -> tuple[str, bool]:
+    async def add_webhook(self, topic: str, url: str, secret: str = "",
+                          once: Once | None = None) -> tuple[str, bool]:
+        """(id, added). Registering a URL again is the same webhook, with the secret given now
+        (none: unsigned from then on), so a secret can be rotated."""
         hook_id = self.webhook_id(url)
-        added = await self.scripts.call("topics_hookadd", [self.keys(topic).hooks], [hook_id, url, MAX_WEBHOOKS],
-                                        once=once)
+        stored = url + HOOK_SECRET_SEPARATOR + secret if secret else url
+        added = await self.scripts.call("topics_hookadd", [self.keys(topic).hooks],
+                                        [hook_id, stored, MAX_WEBHOOKS], once=once)
         return hook_id, added == 1
 
-    async def webhooks(self, topic: str) -> dict[str, str]:
+    async def webhook_list(self, topic: str) -> list[Webhook]:
+        """The topic's webhooks by id, with their secrets (callers must not show them)."""
         found = await self.execute("HGETALL", self.keys(topic).hooks)  # a dict
-        return dict(sorted((k.decode(), v.decode()) for k, v in found.items()))
+        return sorted((Webhook.from_stored(k.decode(), v.decode()) for k, v in found.items()), key=lambda h: h.id)
+
+    async def webhooks(self, topic: str) -> dict[str, str]:
+        """id -> url."""
+        return {hook.id: hook.url for hook in await self.webhook_list(topic)}
 
     async def remove_webhook(self, topic: str, hook_id: str, once: Once | None = None) -> bool:
         """Removing the last webhook hands its backlog back in chunks (see topics_unhook). With
@@ -364,10 +391,11 @@ class TopicStore:
             await self.due.note(topic, reply[0])
         out = []
         for i in range(1, len(reply), 5):
-            member, url, payload, meta, attempts = reply[i:i + 5]
+            member, stored, payload, meta, attempts = reply[i:i + 5]
             message_id = member.rpartition(b"|")[0]
+            hook = Webhook.from_stored("", stored.decode())
             out.append(HookDelivery(member.decode(), Message.from_script(topic, message_id, payload, meta),
-                                    url.decode(), attempts))
+                                    hook.url, attempts, hook.secret))
         return out
 
     async def finish_delivery(self, topic: str, member: str, outcome: str, backoff_ms: int) -> str:

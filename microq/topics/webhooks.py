@@ -16,7 +16,7 @@ import logging
 import re
 import socket
 import time
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -135,8 +135,59 @@ class PublicResolver(AbstractResolver):
         await self._resolver.close()
 
 
+MAX_SECRET_BYTES = 1024  #: a webhook's secret, in UTF-8
+
+
+def check_webhook_secret(secret: Any) -> str:
+    """A registration's `secret` (TinyMQ 3's field): absent, null or "" is none."""
+    if secret is None or secret == "":
+        return ""
+    if not isinstance(secret, str):
+        raise BadRequest("secret must be a string")
+    try:
+        size = len(secret.encode())
+    except UnicodeEncodeError:  # a lone surrogate from a JSON escape: no bytes to key an HMAC with
+        raise BadRequest("invalid secret: not valid Unicode text") from None
+    if size > MAX_SECRET_BYTES:
+        raise BadRequest(f"invalid secret: at most {MAX_SECRET_BYTES} bytes")
+    return secret
+
+
 def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """MicroQ's X-MicroQ-Signature: the timestamp is signed too, so a receiver can refuse replays."""
     return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def tinymq_signature(secret: str, body: bytes) -> str:
+    """TinyMQ 3's X-TinyMQ-Signature (internal/broker/broker.go): "sha256=" and the lower-case hex
+    HMAC-SHA256 of the POST body alone, keyed with the webhook's secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+# -- delivery state for /metrics (microq/topics/metrics.py calls these at scrape time) ----------
+
+FAILING_FIELD = "|failing"  #: hookatt's count of failing deliveries (scripts/lua/includes/topics_hook_failing.lua)
+DELIVERY_STATE = ("webhook_pending", "webhook_failing")  #: what delivery_state_commands reads, in order
+
+
+def delivery_state_commands(key: Callable[[str], str]) -> list[tuple[str, ...]]:
+    """The commands that read one topic's webhook deliveries, pipelined with the other counts of a
+    scrape: `key` builds the topic's keys (Keyspace.entity("t", topic)). O(1) each: pending is
+    every delivery queued or being POSTed (hookq), failing those of them whose last attempt failed."""
+    return [("ZCARD", key("hookq")), ("HGET", key("hookatt"), FAILING_FIELD)]
+
+
+def delivery_state(replies: Sequence[Any]) -> list[int]:
+    """delivery_state_commands' replies as numbers, in DELIVERY_STATE order (0 for none, or an error)."""
+    return [_count(reply) for reply in replies]
+
+
+def _count(reply: Any) -> int:
+    if isinstance(reply, bytes):
+        reply = reply.decode("ascii", "replace")
+    if isinstance(reply, str):
+        return int(reply) if reply.isdigit() else 0
+    return reply if isinstance(reply, int) else 0
 
 
 class Circuit:
@@ -313,8 +364,14 @@ class WebhookDispatcher:
                    "X-MicroQ-Message-Id": message.id, "X-MicroQ-Topic": message.topic,
                    "X-MicroQ-Attempt": str(delivery.attempts + 1), "X-MicroQ-Timestamp": timestamp,
                    "User-Agent": "MicroQ-Webhook/1"}
-        if self.settings.webhook_secret:
-            headers["X-MicroQ-Signature"] = signature(self.settings.webhook_secret, timestamp, message.payload)
+        # the webhook's own secret signs both ways; without one, the node-wide secret signs MicroQ's way
+        if delivery.secret:
+            headers["X-TinyMQ-Signature"] = tinymq_signature(delivery.secret, message.payload)
+        secret = delivery.secret or self.settings.webhook_secret
+        if secret:
+            headers["X-MicroQ-Signature"] = signature(secret, timestamp, message.payload)
+        for name, value in (getattr(message, "headers", None) or {}).items():  # X-MQ-* of the publish, if kept
+            headers[name if name.lower().startswith("x-mq-") else "X-MQ-" + name] = value
         try:
             async with session.post(delivery.url, data=message.payload, headers=headers,
                                     allow_redirects=False) as response:

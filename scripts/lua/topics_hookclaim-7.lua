@@ -14,6 +14,7 @@
 --- @include "now_ms"
 --- @include "topics_meta"
 --- @include "topics_maintain"
+--- @include "topics_hook_failing"
 --- @include "topics_hook_finish"
 local hookq, hookatt, msgs, meta, hooks, expiry = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now = now_ms()

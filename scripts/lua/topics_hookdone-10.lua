@@ -1,5 +1,6 @@
 --[[ topics_hookdone: record how a claimed webhook delivery went.
   KEYS[1] hookq  KEYS[2] hookatt  KEYS[3] msgs  KEYS[4] meta  KEYS[5] expiry  (as topics_hookclaim)
+  (hookatt also keeps "|failing": deliveries whose last attempt failed, see topics_hook_failing)
   KEYS[6] dlq seq  KEYS[7] dlq ready  KEYS[8] dlq msgs  KEYS[9] dlq meta  (the dead-letter topic)
   KEYS[10] gpend  hash id -> holds left (consumer groups: includes/topics_maintain)
   ARGV[1] member        "msg_id|hook_id"
@@ -13,6 +14,7 @@
 --- @include "now_ms"
 --- @include "topics_meta"
 --- @include "topics_maintain"
+--- @include "topics_hook_failing"
 --- @include "topics_hook_finish"
 local hookq, hookatt, msgs, meta, expiry = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local member, outcome = ARGV[1], ARGV[2]
@@ -27,6 +29,7 @@ if outcome == "later" then
   return {"retrying", at}
 end
 local attempts = redis.call("HINCRBY", hookatt, member, 1)
+if attempts == 1 then topics_hook_failing(hookatt, 1) end  -- failing from now until it is over
 if outcome == "retry" and attempts < tonumber(ARGV[3]) then
   local at = now_ms() + math.min(tonumber(ARGV[4]) * 2 ^ (attempts - 1), 3600000)
   redis.call("ZADD", hookq, at, member)

@@ -2,7 +2,7 @@
   consumers, a bounded chunk per call (the caller calls again with hook_id "" while `more`).
   KEYS[1] hooks     hash  webhook id -> url
   KEYS[2] hookq     zset  "msg_id|hook_id" -> due ms (a claimed one: its lease end)
-  KEYS[3] hookatt   hash  "msg_id|hook_id" -> attempts made; msg_id -> deliveries left
+  KEYS[3] hookatt   hash  "msg_id|hook_id" -> attempts made; msg_id -> deliveries left; "|failing"
   KEYS[4] seq       string FIFO counter
   KEYS[5] ready     zset  id -> seq
   KEYS[6] delayed   zset  id -> due ms
@@ -20,6 +20,7 @@
            ahead, so housekeeping finishes the hand-back if the caller dies; -1: none)} ]]
 --- @include "now_ms"
 --- @include "topics_meta"
+--- @include "topics_hook_failing"
 local hooks, hookq, hookatt, seq, ready, delayed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local drain = KEYS[8]
 if ARGV[1] ~= "" then
@@ -36,8 +37,8 @@ for i = 1, #pending, 2 do
   local member = pending[i]
   local id = string.match(member, "^(.*)|[^|]*$")
   local due = tonumber(pending[i + 1])
-  local tried = redis.call("HEXISTS", hookatt, member) == 1
-  redis.call("HDEL", hookatt, member)
+  local tried = redis.call("HDEL", hookatt, member) == 1
+  if tried then topics_hook_failing(hookatt, -1) end
   if redis.call("HDEL", hookatt, id) == 1 then  -- the first of its deliveries seen: hand it back once
     -- a first attempt not yet due: a delayed publish, or a POST in flight (due at its lease end)
     if due > now and not tried then
