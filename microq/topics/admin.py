@@ -9,12 +9,14 @@ handler calls TopicStore's public methods; nothing here touches Redis keys.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from typing import Any
 
 from aiohttp import web
 
+from microq import idempotency
 from microq.appkeys import SETTINGS
 from microq.errors import BadRequest, Conflict, NotFound
 from microq.http import read_object
@@ -23,13 +25,16 @@ from microq.topics.appkeys import HOUSEKEEPER, TOPICS
 from microq.topics.messages import Message, iso_ms, new_ids
 from microq.topics.names import check_topic, dlq_of, is_dlq, source_of
 from microq.topics.store import Outgoing, TopicStore
-from microq.topics.webhooks import check_webhook_url
+from microq.topics.webhooks import check_webhook_secret, check_webhook_url
 
 routes = web.RouteTableDef()
 
 _STAT_FIELDS = ("Name", "MessageCount", "WaitingConsumers", "IsDLQ", "HasWebhooks")  #: TinyMQ 3's TopicStat
 REDRIVE_ROUNDS = 1000  #: script calls one redrive makes at most (each moves up to 1000 messages)
 _ALIVE_MS = 3000  #: a peer whose last heartbeat is older is reported dead (the housekeeper beats every second)
+#: how long a keyed /api/queues/consume keeps its answer (the message, payload included) for a retry:
+#: the message is gone from the topic once taken, so the answer is all a retry can get back
+CONSUME_REMEMBERED_MS = 10 * 60 * 1000
 
 
 def _queue(request: web.Request) -> str:
@@ -73,7 +78,8 @@ async def create_queue(request: web.Request) -> web.Response:
         raise BadRequest("policy: only reject is supported (a full topic answers 429); drop-oldest is not")
     if retain:
         raise BadRequest("retain: per-topic retention is not supported; publish with ttl= instead")
-    if not await request.app[TOPICS].create(name):
+    store = request.app[TOPICS]
+    if not await store.create(name, await idempotency.once_for(request, store.registry.key_of(name))):
         raise Conflict(f"topic {name} already exists")
     return web.json_response({"status": "topic_created", "name": name}, status=201)
 
@@ -100,10 +106,11 @@ async def publish(request: web.Request) -> web.Response:
     store = request.app[TOPICS]
     (message_id,) = new_ids(1)
     await store.ensure_registered(topic)
-    if broadcast:
+    if broadcast:  # stores nothing: nothing to apply twice (as /publish, the key is ignored)
         await store.broadcast(topic, Message(message_id, topic, body, int(time.time() * 1000), 0))
     else:
-        await store.publish(topic, [Outgoing(message_id, body, delay_ms, ttl_ms)])
+        once = await idempotency.once_for(request, store.key_of(topic))
+        (message_id,) = await store.publish(topic, [Outgoing(message_id, body, delay_ms, ttl_ms)], once)
     return web.json_response({"status": "accepted", "queue": topic, "id": message_id}, status=202)
 
 
@@ -114,13 +121,21 @@ async def consume(request: web.Request) -> web.Response:
     if not data.get("queue"):
         raise BadRequest("missing queue")
     topic = check_topic(data["queue"], "queue")
-    messages, _ = await request.app[TOPICS].consume(topic, 1, 0)
+    store = request.app[TOPICS]
+    once = await idempotency.once_for(request, store.key_of(topic))
+    if once is not None:  # a retry gets the message the first call took, which is gone from the topic
+        once = dataclasses.replace(once, ttl_ms=CONSUME_REMEMBERED_MS)
+    return await api.at_most_once(request, once, lambda: _consume_one(store, topic))
+
+
+async def _consume_one(store: TopicStore, topic: str) -> dict[str, Any]:
+    messages, _ = await store.consume(topic, 1, 0)
     if not messages:
         raise NotFound("no messages available")
-    return web.json_response(messages[0].to_json())
+    return messages[0].to_json()
 
 
-# purge, redrive -------------------------------------------------------------------------
+# purge, delete, redrive ----------------------------------------------------------------
 
 @routes.delete("/api/queues/purge")
 @routes.post("/api/queues/purge")
@@ -128,8 +143,24 @@ async def purge(request: web.Request) -> web.Response:
     """`tmq purge <queue>`: DELETE ?queue= -> 200; 404 for a queue that does not exist."""
     store = request.app[TOPICS]
     topic = await _existing(store, _queue(request))
-    deleted = await store.purge(topic)
+    deleted = await store.purge(topic, await idempotency.once_for(request, store.key_of(topic)))
     return web.json_response({"status": "purged", "queue": topic, "deleted": deleted})
+
+
+@routes.delete("/api/queues/delete")
+@routes.post("/api/queues/delete")
+async def delete(request: web.Request) -> web.Response:
+    """`tmq rm <queue>`: DELETE ?queue= -> 200; 404 for a queue that does not exist. As DELETE
+    /api/topics/{name}: its name, messages, webhooks and delivery state; its `.dlq` stays."""
+    store = request.app[TOPICS]
+    topic = _queue(request)
+    once = await idempotency.once_for(request, store.key_of(topic))
+    return await api.at_most_once(request, once, lambda: _delete(store, topic))
+
+
+async def _delete(store: TopicStore, topic: str) -> dict[str, Any]:
+    await _existing(store, topic)
+    return {"status": "deleted", "queue": topic, "deleted": await store.delete(topic)}
 
 
 @routes.post("/api/queues/redrive")
@@ -141,6 +172,11 @@ async def redrive(request: web.Request) -> web.Response:
         raise BadRequest("a dead-letter topic of a dead-letter topic cannot be redriven")
     dlq = check_topic(dlq, "queue")
     store = request.app[TOPICS]
+    once = await idempotency.once_for(request, store.key_of(dlq))
+    return await api.at_most_once(request, once, lambda: _redrive(store, dlq))
+
+
+async def _redrive(store: TopicStore, dlq: str) -> dict[str, Any]:
     if not await store.exists(dlq):
         raise NotFound(f"DLQ topic {dlq} not found")
     await store.ensure_registered(source_of(dlq))
@@ -150,7 +186,7 @@ async def redrive(request: web.Request) -> web.Response:
         total += moved
         if not moved or not left:
             break
-    return web.json_response({"status": "success", "redriven_messages": total})
+    return {"status": "success", "redriven_messages": total}
 
 
 # webhooks -------------------------------------------------------------------------------
@@ -170,11 +206,12 @@ async def add_webhook(request: web.Request) -> web.Response:
         raise BadRequest("missing queue")
     topic = check_topic(data["queue"], "queue")
     url = check_webhook_url(data.get("url"), request.app[SETTINGS].webhook_allow_private)
+    secret = check_webhook_secret(data.get("secret"))
     store = request.app[TOPICS]
     await store.ensure_registered(topic)
-    hook_id, _ = await store.add_webhook(topic, url)
-    return web.json_response({"status": "webhook_registered", "queue": topic, "id": hook_id, "url": url},
-                             status=201)
+    hook_id, _ = await store.add_webhook(topic, url, secret, await idempotency.once_for(request, store.key_of(topic)))
+    return web.json_response({"status": "webhook_registered", "queue": topic, "id": hook_id, "url": url,
+                              "has_secret": bool(secret)}, status=201)
 
 
 @routes.delete("/api/queues/webhooks")
@@ -185,7 +222,8 @@ async def remove_webhook(request: web.Request) -> web.Response:
     if not url:
         raise BadRequest("missing url")
     hook_id = TopicStore.webhook_id(url)
-    if not await request.app[TOPICS].remove_webhook(topic, hook_id):
+    store = request.app[TOPICS]
+    if not await store.remove_webhook(topic, hook_id, await idempotency.once_for(request, store.key_of(topic))):
         raise NotFound("webhook not found")
     return web.json_response({"status": "webhook_removed", "queue": topic, "id": hook_id})
 

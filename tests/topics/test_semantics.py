@@ -200,7 +200,7 @@ async def test_webhooks_can_be_listed_and_removed(client):
     url = "https://hooks.example.com/in"
     registered = await (await client.post("/webhook/orders", json={"url": url})).json()
     listed = await (await client.get("/webhook/orders")).json()
-    assert listed == {"topic": "orders", "webhooks": [{"id": registered["id"], "url": url}]}
+    assert listed == {"topic": "orders", "webhooks": [{"id": registered["id"], "url": url, "has_secret": False}]}
     assert (await stats_row(client, "orders"))["HasWebhooks"] is True
     assert (await (await client.get("/api/stats")).json())["total_webhooks"] == 1
     assert (await client.delete(f"/webhook/orders/{registered['id']}")).status == 200

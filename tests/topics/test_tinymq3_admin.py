@@ -171,10 +171,12 @@ async def test_cluster_status_lists_the_other_nodes(two_clients):
     assert status["peers"][0]["alive"] is True and status["peers"][0]["last_seen"].endswith("Z")
 
 
-
-async def test_tmq_rm_is_not_served_yet(client):
+async def test_tmq_rm_deletes_the_topic(client):
     await publish(client, "orders")
-    # tmq rm orders: DELETE {base}/api/queues/delete?queue=orders; prints the status when not 200
+    # tmq rm orders: DELETE {base}/api/queues/delete?queue=orders, no body; it checks for 200
     response = await client.delete("/api/queues/delete?queue=orders")
-    assert response.status == 404 and "error" in await response.json()
-    assert (await consume(client, "orders"))["topic"] == "orders"  # nothing was deleted
+    assert response.status == 200
+    assert await response.json() == {"status": "deleted", "queue": "orders", "deleted": 1}
+    assert "orders" not in [row["Name"] for row in await (await client.get("/api/queues")).json()]
+    again = await client.delete("/api/queues/delete?queue=orders")  # tmq prints "status 404"
+    assert again.status == 404 and "error" in await again.json()
