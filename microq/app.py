@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import aiohttp_cors
 from aiohttp import web
 
 from microq import access_log, doctor, health, index, lines, metrics, openapi, topics, work
-from microq.appkeys import CLIENT_ADDRESS, SETTINGS
+from microq.appkeys import CLIENT_ADDRESS, SETTINGS, STARTED
 from microq.browser import page_headers, refuse_cross_site
 from microq.connections import Limits, body_deadline
 from microq.http import ClientAddress
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
                    body_deadline(Limits.from_settings(settings))]
     app = web.Application(middlewares=middlewares, client_max_size=settings.topic_max_payload_bytes)
     app[SETTINGS] = settings
+    app[STARTED] = time.monotonic()
     app[CLIENT_ADDRESS] = ClientAddress(settings.trusted_proxies)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(doctor.startup_ctx)

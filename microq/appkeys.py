@@ -16,3 +16,4 @@ SUBSCRIBER = web.AppKey("subscriber", Subscriber)  #: this node's one pub/sub co
 KEYSPACE = web.AppKey("keyspace", Keyspace)
 CLIENT_ADDRESS = web.AppKey("client_address", ClientAddress)  #: built once: it parses MICROQ_TRUSTED_PROXIES
 REDIS_URL = web.AppKey("redis_url", str)  #: the URL actually used (the embedded server's, when started)
+STARTED = web.AppKey("started", float)  #: time.monotonic() when the app was made: /healthz's uptime

@@ -1,15 +1,26 @@
 """Liveness and readiness, for load balancers and orchestrators."""
 
+import time
+
 from aiohttp import web
 
-from microq.appkeys import SCRIPTS, SUBSCRIBER
+from microq import __version__
+from microq.appkeys import SCRIPTS, STARTED, SUBSCRIBER
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    """200 while the process runs; it asks nothing of Redis (that is /readyz). The fields after
+    "status" are TinyMQ 3's (`tmq doctor` and its dashboard read them): MicroQ has no leader
+    election, every node serves every request from the shared Redis, so each one is a "leader"
+    in term 0, as /api/cluster/status says too."""
+    return web.json_response({
+        "status": "ok", "version": __version__,
+        "uptime_seconds": int(time.monotonic() - request.app.get(STARTED, time.monotonic())),
+        "cluster_role": "leader", "cluster_term": 0,
+    })
 
 
 @routes.get("/readyz")

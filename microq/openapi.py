@@ -614,10 +614,10 @@ def topics_paths() -> dict:
                                ("id", "topic")), {"id": "2b1c0f0e-...", "topic": "orders.eu"}))},
         "/webhook/{topic}": {
             "parameters": [TOPIC_PATH],
-            "post": op(t, "Register a webhook (push delivery)", {"201": answer(
-                "Registered", obj({"status": STRING, "id": STRING, "url": STRING}))},
-                body=json_body(obj({"url": {"type": "string", "format": "uri"}}, ("url",)),
-                               {"url": "https://hooks.example.com/orders"})),
+            "post": op(t, "Register a webhook (push delivery); a secret signs its POSTs", {"201": answer(
+                "Registered", obj({"status": STRING, "id": STRING, "url": STRING, "has_secret": BOOL}))},
+                body=json_body(obj({"url": {"type": "string", "format": "uri"}, "secret": STRING}, ("url",)),
+                               {"url": "https://hooks.example.com/orders", "secret": "s3cret"})),
             "get": op(t, "The topic's webhooks", {"200": answer("Webhooks", obj({"webhooks": {"type": "array"}}))}),
             "delete": op(t, "Remove a webhook by URL", {"200": answer("Removed", ANY_OBJECT)},
                          [query("url", STRING, required=True)])},
@@ -634,7 +634,7 @@ def topics_paths() -> dict:
                           "total_messages": INT}, ("stats",)),
             {"stats": [{"Name": "orders.eu", "MessageCount": 1, "WaitingConsumers": 0, "IsDLQ": False,
                         "HasWebhooks": False, "Ready": 0, "InFlight": 1, "Delayed": 0, "Webhooks": 0,
-                        "PendingDeliveries": 0, "DeadLetters": 0}], "total_webhooks": 0, "total_messages": 1})})},
+                        "PendingDeliveries": 0, "FailingDeliveries": 0, "DeadLetters": 0}], "total_webhooks": 0, "total_messages": 1})})},
         "/api/groups": {
             "get": op(t, "A topic's consumer groups (TinyMQ 3)", {"200": answer(
                 "Groups", obj({"topic": STRING, "groups": {"type": "array", "items": STRING}}),
@@ -685,12 +685,18 @@ def tinymq3_paths() -> dict:
         "/api/queues/purge": {
             "post": op(t, "Delete a topic's messages (tmq purge)", {"200": answer("Purged", ANY_OBJECT)}, [queue]),
             "delete": op(t, "Delete a topic's messages", {"200": answer("Purged", ANY_OBJECT)}, [queue])},
+        "/api/queues/delete": {
+            "delete": op(t, "Forget a topic: its messages, webhooks and delivery state (tmq rm)",
+                         {"200": answer("Deleted", ANY_OBJECT, {"status": "deleted", "queue": "orders", "deleted": 3}),
+                          "404": answer("No such topic", ERROR)}, [queue]),
+            "post": op(t, "Forget a topic (as DELETE)", {"200": answer("Deleted", ANY_OBJECT)}, [queue])},
         "/api/queues/redrive": {"post": op(t, "Move dead letters back (tmq dlq redrive)",
                                            {"200": answer("Redriven", ANY_OBJECT)}, [queue])},
         "/api/queues/webhooks": {
             "get": op(t, "A topic's webhook URLs (tmq webhook list)", {"200": answer("URLs", {"type": "array"})}, [queue]),
             "post": op(t, "Register a webhook", {"201": answer("Registered", ANY_OBJECT)}, [queue],
-                       body=json_body(obj({"url": STRING}, ("url",)), {"url": "https://example.com/hook"})),
+                       body=json_body(obj({"url": STRING, "secret": STRING}, ("url",)),
+                                      {"url": "https://example.com/hook"})),
             "delete": op(t, "Remove a webhook by URL", {"200": answer("Removed", ANY_OBJECT)},
                          [queue, query("url", STRING, "the webhook's URL", required=True)])},
         "/api/cluster/status": {"get": op(t, "This node and its peers (ClusterStatus)", any_json)},
@@ -709,7 +715,10 @@ def foundation_paths() -> dict:
     html = {"200": answer("HTML page", STRING, media="text/html")}
     return {
         "/": {"get": op(t, "Index page: links to every page, the docs and health", html)},
-        "/healthz": {"get": op(t, "Liveness", {"200": answer("Alive", obj({"status": STRING}), {"status": "ok"})})},
+        "/healthz": {"get": op(t, "Liveness; version and role as TinyMQ 3 says them", {"200": answer(
+            "Alive", obj({"status": STRING, "version": STRING, "uptime_seconds": INT, "cluster_role": STRING,
+                          "cluster_term": INT}, ("status",)),
+            {"status": "ok", "version": "0.1.0", "uptime_seconds": 42, "cluster_role": "leader", "cluster_term": 0})})},
         "/readyz": {"get": op(t, "Readiness: Redis answers, scripts loaded", {
             "200": answer("Ready", obj({"status": STRING}), {"status": "ready"}), "503": answer("Not ready", ERROR)})},
         "/metrics": {"get": op(t, "Prometheus metrics", {"200": answer("Text format 0.0.4", STRING, media="text/plain")})},
