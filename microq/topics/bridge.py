@@ -11,7 +11,7 @@ from microq.idempotency import Once
 from microq.topics.messages import new_ids
 from microq.topics.names import check_topic
 from microq.topics.store import Outgoing, TopicStore
-from microq.topics.webhooks import check_webhook_url
+from microq.topics.webhooks import check_webhook_secret, check_webhook_url
 
 CONTENT_TYPE = "application/json"
 
@@ -32,9 +32,13 @@ class TopicSink:
                 topic, [Outgoing(message_id, event.body, content_type=CONTENT_TYPE)], once))
 
     async def add_webhook(self, topic: str, url: str, secret: str | None = None) -> str:
+        """As POST /webhook/{topic}: the topic is registered, and a secret signs the POSTs
+        (X-TinyMQ-Signature and X-MicroQ-Signature); the same url again sets its secret anew."""
         check_topic(topic)
         url = check_webhook_url(url, self.store.settings.webhook_allow_private)
-        hook_id, _ = await self.store.add_webhook(topic, url)
+        secret = check_webhook_secret(secret)
+        await self.store.ensure_registered(topic)
+        hook_id, _ = await self.store.add_webhook(topic, url, secret)
         return hook_id
 
     async def remove_webhook(self, topic: str, url: str) -> bool:

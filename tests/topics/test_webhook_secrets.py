@@ -10,9 +10,12 @@ import asyncio
 import hashlib
 import hmac
 
+import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
+from microq.errors import BadRequest
+from microq.events import Event, event_sink
 from microq.topics.appkeys import TOPICS
 from tests.topics.conftest import publish, stats_row
 
@@ -235,3 +238,29 @@ async def test_purge_clears_the_failing_count(aiohttp_server, make_client):
     await until(failing)
     assert (await client.delete("/api/queues/purge?queue=purged")).status == 200
     assert await counts(client, "purged") == (0, 0)
+
+
+# -- through the bridge (microq/events.py's EventSink, as lines and work use it) ----------------
+
+async def test_a_webhook_added_through_the_bridge_is_signed(aiohttp_server, make_client):
+    client = await make_client(webhook_allow_private=True)
+    sink = event_sink(client.server.app)
+    verifier, url = await start(aiohttp_server, b"bridge-secret")
+    hook_id = await sink.add_webhook("lines.events", url, secret="bridge-secret")
+    assert hook_id == await sink.add_webhook("lines.events", url, secret="bridge-secret")  # same url, same hook
+    assert await sink.webhooks("lines.events") == [url]
+    listed = await (await client.get("/webhook/lines.events")).json()
+    assert listed["webhooks"] == [{"id": hook_id, "url": url, "has_secret": True}]
+    assert "lines.events" in [row["Name"] for row in (await (await client.get("/api/stats")).json())["stats"]]
+    await sink.publish("lines.events", [Event("lines:t:q:1-0", b'{"joined": "Ada"}')])
+    await verifier.wait_for(1)
+    post = verifier.posts[0]
+    assert post["body"] == b'{"joined": "Ada"}' and post["headers"]["Content-Type"] == "application/json"
+    assert post["tinymq_ok"] and post["microq_ok"]
+
+
+async def test_the_bridge_refuses_a_bad_secret(make_client):
+    client = await make_client(webhook_allow_private=True)
+    with pytest.raises(BadRequest):
+        await event_sink(client.server.app).add_webhook("t", "http://127.0.0.1:9/h", secret="x" * 2000)
+    assert await event_sink(client.server.app).webhooks("t") == []
