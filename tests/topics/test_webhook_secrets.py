@@ -9,14 +9,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+from dataclasses import dataclass, field
 
+import aiohttp
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from microq.errors import BadRequest
 from microq.events import Event, event_sink
-from microq.topics.appkeys import TOPICS
+from microq.topics.appkeys import TOPICS, WEBHOOKS
+from microq.topics.messages import Message
+from microq.topics.store import HookDelivery
 from tests.topics.conftest import publish, stats_row
 
 
@@ -264,3 +268,23 @@ async def test_the_bridge_refuses_a_bad_secret(make_client):
     with pytest.raises(BadRequest):
         await event_sink(client.server.app).add_webhook("t", "http://127.0.0.1:9/h", secret="x" * 2000)
     assert await event_sink(client.server.app).webhooks("t") == []
+
+
+# -- X-MQ-* headers, once messages keep them (issue 11's headers item stores them as `headers`) ------
+
+@dataclass(frozen=True)
+class MessageWithHeaders(Message):
+    headers: dict = field(default_factory=dict)
+
+
+async def test_a_messages_headers_are_forwarded_and_do_not_change_the_signatures(aiohttp_server, make_client):
+    client = await make_client(webhook_allow_private=True)
+    verifier, url = await start(aiohttp_server, b"h-secret")
+    message = MessageWithHeaders("m-1", "hdr", b"body", 0, 0, headers={"X-Mq-Trace": "abc", "tenant": "t1"})
+    dispatcher = client.server.app[WEBHOOKS]
+    async with aiohttp.ClientSession() as session:
+        outcome = await dispatcher._post(session, HookDelivery("m-1|h", message, url, 0, "h-secret"))
+    assert outcome == "ok"
+    post = verifier.posts[0]
+    assert post["headers"]["X-Mq-Trace"] == "abc" and post["headers"]["X-MQ-tenant"] == "t1"
+    assert post["tinymq_ok"] and post["microq_ok"]
