@@ -288,3 +288,16 @@ async def test_a_messages_headers_are_forwarded_and_do_not_change_the_signatures
     post = verifier.posts[0]
     assert post["headers"]["X-Mq-Trace"] == "abc" and post["headers"]["X-MQ-tenant"] == "t1"
     assert post["tinymq_ok"] and post["microq_ok"]
+
+
+def test_the_scrape_reads_the_topics_own_keys():
+    from microq.keys import Keyspace
+    from microq.topics.names import topic_keys
+    from microq.topics.webhooks import FAILING_FIELD, delivery_state, delivery_state_commands
+
+    keyspace = Keyspace("mq:")
+    own = topic_keys(keyspace, "orders.eu")
+    assert delivery_state_commands(keyspace.entity("t", "orders.eu")) == \
+        [("ZCARD", own.hookq), ("HGET", own.hookatt, FAILING_FIELD)]
+    assert delivery_state([3, b"2"]) == [3, 2] and delivery_state([0, None]) == [0, 0]
+    assert delivery_state([Exception("down"), b"-1"]) == [0, 0]
