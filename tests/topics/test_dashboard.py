@@ -104,3 +104,22 @@ async def test_dashboard_shows_consumer_groups_and_ignores_fields_it_does_not_kn
         assert errors == []
     finally:
         await page.close()
+
+
+async def test_dashboard_shows_failing_deliveries_and_signed_webhooks(live_server, browser):
+    server = await live_server(webhook_allow_private=True, webhook_max_attempts=10)
+    base = str(server.make_url("")).rstrip("/")
+    async with aiohttp.ClientSession() as http:
+        # nothing listens on port 1: each POST fails, and the delivery waits for its retry
+        await http.post(f"{base}/webhook/hooked", json={"url": "http://127.0.0.1:1/in", "secret": "s3cret"})
+        await http.post(f"{base}/publish/hooked", data=b"x")
+        page = await browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(f"{base}/dashboard")
+        await expect(page.locator("tr[data-topic='hooked'] td:nth-child(7)")).to_have_text("1 · 1 failing")
+        await page.locator("tr[data-topic='hooked']").get_by_role("button", name="Peek").click()
+        await page.locator("#hook-list").filter(has_text="http://127.0.0.1:1/in · signed").wait_for()
+        assert "s3cret" not in await page.content()
+        assert errors == []
+        await page.close()

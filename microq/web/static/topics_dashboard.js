@@ -45,7 +45,10 @@ function render(data) {
     const tr = MQ.el("tr", { class: t.IsDLQ ? "dlq" : undefined, dataset: { topic: t.Name } },
       cell(t.Name), cell(t.Ready, "num"), cell(t.InFlight, "num"), cell(t.Delayed, "num"),
       cell(t.IsDLQ ? "–" : t.DeadLetters, "num" + (t.DeadLetters > 0 ? " hot" : "")),
-      cell(t.WaitingConsumers, "num"), cell(t.Webhooks, "num"));
+      cell(t.WaitingConsumers, "num"),
+      // deliveries whose last attempt failed: a webhook target in trouble
+      cell(t.FailingDeliveries > 0 ? `${t.Webhooks} · ${t.FailingDeliveries} failing` : t.Webhooks,
+        "num" + (t.FailingDeliveries > 0 ? " hot" : "")));
     if (withGroups) tr.append(cell(groups(groupsOf(t)), "groups"));
     const actions = MQ.el("div", { class: "actions" }, MQ.button("Peek", () => peek(t.Name)));
     const enc = encodeURIComponent(t.Name);
@@ -86,6 +89,7 @@ async function peek(topic, quiet) {
     MQ.el("pre", { class: "payload" }, decode(m.payload)))));
   $("#hooks").hidden = hooks.webhooks.length === 0;
   $("#hook-list").replaceChildren(...hooks.webhooks.map((h) => MQ.el("li", {}, MQ.el("span", { class: "mono" }, h.url),
+    h.has_secret ? " · signed " : " ",  // never the secret itself
     MQ.button("Remove", () => act(`/webhook/${enc}/${encodeURIComponent(h.id)}`, `Stop delivering ${topic} to ${h.url}?`,
       "DELETE"), "small danger"))));
   if (!quiet) $("#peek").scrollIntoView({ block: "nearest" });
