@@ -169,8 +169,9 @@ async def failing_field(client, topic: str):
 
 
 async def test_a_failing_delivery_is_counted_until_it_succeeds(aiohttp_server, make_client):
-    client = await make_client(webhook_allow_private=True, webhook_max_attempts=10)
-    other = await make_client(webhook_allow_private=True, webhook_max_attempts=10)
+    # metrics_state_ttl=0: each scrape reads the state itself, rather than a shared snapshot
+    client = await make_client(webhook_allow_private=True, webhook_max_attempts=10, metrics_state_ttl=0)
+    other = await make_client(webhook_allow_private=True, webhook_max_attempts=10, metrics_state_ttl=0)
     verifier, url = await start(aiohttp_server, None, status=503)
     await client.post("/webhook/flaky", json={"url": url})
     await publish(client, "flaky", b"m1")
