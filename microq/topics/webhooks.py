@@ -370,8 +370,6 @@ class WebhookDispatcher:
         secret = delivery.secret or self.settings.webhook_secret
         if secret:
             headers["X-MicroQ-Signature"] = signature(secret, timestamp, message.payload)
-        for name, value in (getattr(message, "headers", None) or {}).items():  # X-MQ-* of the publish, if kept
-            headers[name if name.lower().startswith("x-mq-") else "X-MQ-" + name] = value
         try:
             async with session.post(delivery.url, data=message.payload, headers=headers,
                                     allow_redirects=False) as response:

@@ -9,18 +9,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from dataclasses import dataclass, field
-
-import aiohttp
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from microq.errors import BadRequest
 from microq.events import Event, event_sink
-from microq.topics.appkeys import TOPICS, WEBHOOKS
-from microq.topics.messages import Message
-from microq.topics.store import HookDelivery
+from microq.topics.appkeys import TOPICS
 from tests.topics.conftest import publish, stats_row
 
 
@@ -271,23 +266,16 @@ async def test_the_bridge_refuses_a_bad_secret(make_client):
     assert await event_sink(client.server.app).webhooks("t") == []
 
 
-# -- X-MQ-* headers, once messages keep them (issue 11's headers item stores them as `headers`) ------
+# -- X-MQ-* headers (the publish's, kept with the message) ------------------------------------
 
-@dataclass(frozen=True)
-class MessageWithHeaders(Message):
-    headers: dict = field(default_factory=dict)
-
-
-async def test_a_messages_headers_are_forwarded_and_do_not_change_the_signatures(aiohttp_server, make_client):
+async def test_a_publishs_headers_are_forwarded_beside_both_signatures(aiohttp_server, make_client):
     client = await make_client(webhook_allow_private=True)
     verifier, url = await start(aiohttp_server, b"h-secret")
-    message = MessageWithHeaders("m-1", "hdr", b"body", 0, 0, headers={"X-Mq-Trace": "abc", "tenant": "t1"})
-    dispatcher = client.server.app[WEBHOOKS]
-    async with aiohttp.ClientSession() as session:
-        outcome = await dispatcher._post(session, HookDelivery("m-1|h", message, url, 0, "h-secret"))
-    assert outcome == "ok"
+    await client.post("/webhook/hdr", json={"url": url, "secret": "h-secret"})
+    await client.post("/publish/hdr", data=b"body", headers={"X-MQ-Trace": "abc"})
+    await verifier.wait_for(1)
     post = verifier.posts[0]
-    assert post["headers"]["X-Mq-Trace"] == "abc" and post["headers"]["X-MQ-tenant"] == "t1"
+    assert post["headers"]["X-Mq-Trace"] == "abc" and post["body"] == b"body"
     assert post["tinymq_ok"] and post["microq_ok"]
 
 
