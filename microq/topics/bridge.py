@@ -33,11 +33,10 @@ class TopicSink:
 
     async def add_webhook(self, topic: str, url: str, secret: str | None = None) -> str:
         """As POST /webhook/{topic}: the topic is registered, and a secret signs the POSTs
-        (X-TinyMQ-Signature and X-MicroQ-Signature). The same url again is the same hook: with a
-        secret it takes that one; with None it keeps what it has (a secret a client gave it stays)."""
+        (X-TinyMQ-Signature and X-MicroQ-Signature); the same url again sets its secret anew."""
         check_topic(topic)
         url = check_webhook_url(url, self.store.settings.webhook_allow_private)
-        secret = None if secret is None else check_webhook_secret(secret)
+        secret = check_webhook_secret(secret)
         await self.store.ensure_registered(topic)
         hook_id, _ = await self.store.add_webhook(topic, url, secret)
         return hook_id

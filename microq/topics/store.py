@@ -349,15 +349,14 @@ class TopicStore:
         """Stable per URL, so registering a URL twice is one webhook."""
         return hashlib.sha256(url.encode()).hexdigest()[:16]
 
-    async def add_webhook(self, topic: str, url: str, secret: str | None = "",
+    async def add_webhook(self, topic: str, url: str, secret: str = "",
                           once: Once | None = None) -> tuple[str, bool]:
         """(id, added). Registering a URL again is the same webhook, with the secret given now
-        ("": unsigned from then on), so a secret can be rotated; with None it keeps the one it has."""
+        (none: unsigned from then on), so a secret can be rotated."""
         hook_id = self.webhook_id(url)
         stored = url + HOOK_SECRET_SEPARATOR + secret if secret else url
         added = await self.scripts.call("topics_hookadd", [self.keys(topic).hooks],
-                                        [hook_id, stored, MAX_WEBHOOKS, "1" if secret is None else "0"],
-                                        once=once)
+                                        [hook_id, stored, MAX_WEBHOOKS], once=once)
         return hook_id, added == 1
 
     async def webhook_list(self, topic: str) -> list[Webhook]:

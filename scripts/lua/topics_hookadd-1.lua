@@ -3,13 +3,11 @@
   ARGV[1] hook_id  stable per URL (registering a URL again is the same webhook)
   ARGV[2] stored   the url, or "url\nsecret"
   ARGV[3] max      most webhooks one topic may have: each publish is one POST per webhook
-  ARGV[4] keep     "1": a webhook already registered keeps its secret (or none); "0": it takes
-                   the one given now (none: unsigned from now on)
-  Returns: 1 (added) | 0 (already registered)
+  Returns: 1 (added) | 0 (already registered: its secret is now the one given, or none)
   Errors:  CONFLICT (the topic has max webhooks) ]]
 local hooks = KEYS[1]
 if redis.call("HEXISTS", hooks, ARGV[1]) == 1 then
-  if ARGV[4] ~= "1" then redis.call("HSET", hooks, ARGV[1], ARGV[2]) end
+  redis.call("HSET", hooks, ARGV[1], ARGV[2])
   return 0
 end
 if redis.call("HLEN", hooks) >= tonumber(ARGV[3]) then

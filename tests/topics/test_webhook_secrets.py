@@ -290,14 +290,3 @@ def test_the_scrape_reads_the_topics_own_keys():
         [("ZCARD", own.hookq), ("HGET", own.hookatt, FAILING_FIELD)]
     assert delivery_state([3, b"2"]) == [3, 2] and delivery_state([0, None]) == [0, 0]
     assert delivery_state([Exception("down"), b"-1"]) == [0, 0]
-
-
-async def test_the_bridge_without_a_secret_keeps_the_one_a_client_gave(make_client):
-    client = await make_client(webhook_allow_private=True)
-    sink = event_sink(client.server.app)
-    url = "http://127.0.0.1:9/shared"
-    await client.post("/webhook/work.jobs", json={"url": url, "secret": "client-secret"})
-    await sink.add_webhook("work.jobs", url)  # e.g. a work trigger naming the same URL
-    assert (await (await client.get("/webhook/work.jobs")).json())["webhooks"][0]["has_secret"] is True
-    await sink.add_webhook("work.jobs", url, secret="")  # "" says: none
-    assert (await (await client.get("/webhook/work.jobs")).json())["webhooks"][0]["has_secret"] is False
