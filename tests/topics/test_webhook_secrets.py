@@ -290,3 +290,14 @@ def test_the_scrape_reads_the_topics_own_keys():
         [("ZCARD", own.hookq), ("HGET", own.hookatt, FAILING_FIELD)]
     assert delivery_state([3, b"2"]) == [3, 2] and delivery_state([0, None]) == [0, 0]
     assert delivery_state([Exception("down"), b"-1"]) == [0, 0]
+
+
+async def test_the_bridge_registering_again_without_a_secret_unsigns(make_client):
+    """As the lines API does when a line's webhook is saved again without a secret."""
+    client = await make_client(webhook_allow_private=True)
+    sink = event_sink(client.server.app)
+    url = "http://127.0.0.1:9/line-hook"
+    await sink.add_webhook("lines.acme.main", url, secret="first")
+    assert (await (await client.get("/webhook/lines.acme.main")).json())["webhooks"][0]["has_secret"] is True
+    await sink.add_webhook("lines.acme.main", url, None)
+    assert (await (await client.get("/webhook/lines.acme.main")).json())["webhooks"][0]["has_secret"] is False
