@@ -420,6 +420,8 @@ TRIGGER_FIELDS = {"trigger_name": {"type": "string", "minLength": 1, "maxLength"
                   "run_timeout": {"type": ["string", "number"], "description": "QUEUE: a run nobody ends expires (1h)"},
                   "webhook_url": {"type": "string", "maxLength": 2000,
                                   "description": "firings (QUEUE) or status changes (SINGLE) POSTed, signed"},
+                  "secret": {"type": "string", "maxLength": 1024,
+                             "description": "signs the webhook's deliveries (X-TinyMQ-Signature, X-MicroQ-Signature); never shown"},
                   "publish": {"type": "boolean", "description": "also publish them to a topic"}}
 
 

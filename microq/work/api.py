@@ -466,9 +466,11 @@ async def create_trigger(request: web.Request) -> web.Response:
     status = fields.status_token(body, "process_status", "IDLE")
     description = fields.text(body, "description", fields.DESCRIPTION_MAX) or ""
     extra = trigger_extra(body, kind)
-    if body.get("secret") is not None:  # the sink's add_webhook takes one, but the topics' delivery ignores it
-        raise BadRequest("secret: a trigger's webhook is signed with the node's MICROQ_WEBHOOK_SECRET "
-                         "(X-MicroQ-Signature), as every topic webhook; per-trigger secrets are not supported")
+    # kept by the topics part with the webhook (it signs X-TinyMQ-Signature and X-MicroQ-Signature with
+    # it), never with the trigger: listings do not show it
+    secret = fields.text(body, "secret", fields.SECRET_MAX)
+    if secret and not extra.get("webhook_url"):
+        raise BadRequest("secret signs the deliveries to webhook_url: give a webhook_url with it")
     work = request.app[WORK]
     if (extra.get("webhook_url") or extra.get("publish")) and (work.outbox is None or work.outbox.sink() is None):
         raise BadRequest("webhook_url and publish need the topics part, which this node does not serve")
@@ -477,7 +479,7 @@ async def create_trigger(request: web.Request) -> web.Response:
     hooked = None
     if extra.get("webhook_url"):  # first: the topics part refuses a bad or private URL before anything is made
         hooked = await work.outbox.add_trigger_webhook({"type": kind, "name": name, "queue_name": queue_name,
-                                                        "webhook_url": extra["webhook_url"]})
+                                                        "webhook_url": extra["webhook_url"]}, secret)
     try:
         trigger = await store.create_trigger(name, kind, status, queue_name, description, extra, retry)
     except Exception:

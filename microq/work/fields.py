@@ -233,6 +233,7 @@ MIN_ITEMS_MAX = 1_000_000
 MAX_RUNNING_MAX = 100
 RUN_TIMEOUT_MS = 3600 * 1000  #: a run nobody ends is ended ("expired") after an hour unless the trigger says otherwise
 URL_MAX = 2000
+SECRET_MAX = 1024  #: a trigger webhook's secret, as the topics part bounds it
 
 
 def whole(body: dict[str, Any], field: str, low: int, high: int, default: int) -> int:

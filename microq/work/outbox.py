@@ -165,14 +165,15 @@ class WorkOutbox:
 
     # -- webhooks of triggers (the topics part delivers them)
 
-    async def add_trigger_webhook(self, trigger: dict[str, str]) -> Hooked:
+    async def add_trigger_webhook(self, trigger: dict[str, str], secret: str | None = None) -> Hooked:
         """Register the trigger's webhook on its topic (BadRequest for a URL the topics part
-        refuses); whether this call added it (the same URL again is the same hook)."""
+        refuses), signed with `secret` when given; whether this call added it (the same URL
+        again is the same hook, with this call's secret)."""
         sink = self.sink()
         assert sink is not None, "checked by the API before"
         topic = trigger_topic(trigger)
         existed = trigger["webhook_url"] in await sink.webhooks(topic)
-        hook_id = await sink.add_webhook(topic, trigger["webhook_url"])
+        hook_id = await sink.add_webhook(topic, trigger["webhook_url"], secret)
         return Hooked(hook_id, not existed)
 
     async def remove_trigger_webhook(self, trigger: dict[str, str]) -> None:

@@ -167,6 +167,21 @@ async def test_fires_exactly_once_when_100_workers_add_on_two_nodes(work_node, a
     assert len(published) == 1 and published[0]["run_id"] == event["run_id"]
 
 
+async def test_a_trigger_webhook_with_its_own_secret_is_signed_with_it(work_node, aiohttp_server):
+    node = await work_node(webhook_allow_private=True)
+    receiver = WebhookReceiver()
+    url = str((await aiohttp_server(receiver.app)).make_url("/hook"))
+    shown = await define(node, type="QUEUE", queue_name="jobs", min_items=1, webhook_url=url, secret="robot-secret")
+    assert "secret" not in json.dumps(shown)
+    await add(node)
+    await receiver.wait_for(1)
+    headers, body = receiver.posts[0]
+    assert headers["X-TinyMQ-Signature"] == "sha256=" + hmac.new(b"robot-secret", body, hashlib.sha256).hexdigest()
+    stamped = hmac.new(b"robot-secret", headers["X-MicroQ-Timestamp"].encode() + b"." + body, hashlib.sha256)
+    assert headers["X-MicroQ-Signature"] == "sha256=" + stamped.hexdigest()
+    assert "secret" not in json.dumps(await trigger(node))
+
+
 async def test_max_running_holds_under_concurrent_adds_and_ends(work_node):
     nodes = [await work_node() for _ in range(2)]
     await define(nodes[0], type="QUEUE", queue_name="jobs", min_items=1, max_running=3)
