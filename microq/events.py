@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class Event:
     id: str  #: stable and unique per event: publishing an id again (within a day) stores nothing
     body: bytes  #: JSON
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)  #: the message's X-MQ-* headers (names start so)
 
 
 class EventSink(Protocol):

@@ -8,6 +8,7 @@ from typing import Sequence
 
 from microq.events import Event
 from microq.idempotency import Once
+from microq.topics.extras import check_headers, tail
 from microq.topics.messages import new_ids
 from microq.topics.names import check_topic
 from microq.topics.store import Outgoing, TopicStore
@@ -29,7 +30,8 @@ class TopicSink:
             digest = hashlib.sha256(event.id.encode()).hexdigest()[:32]
             once = Once(key_of("idem:event:" + digest), hashlib.sha256(event.body).hexdigest())
             await self.store.registered_while(topic, self.store.publish(
-                topic, [Outgoing(message_id, event.body, content_type=CONTENT_TYPE)], once))
+                topic, [Outgoing(message_id, event.body, content_type=CONTENT_TYPE,
+                                 extra=tail(headers=check_headers(event.headers.items())))], once))
 
     async def add_webhook(self, topic: str, url: str, secret: str | None = None) -> str:
         """As POST /webhook/{topic}: the topic is registered, and a secret signs the POSTs

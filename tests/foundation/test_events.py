@@ -44,6 +44,13 @@ async def test_a_forward_cut_short_before_the_cursor_moved_publishes_nothing_twi
     assert sorted(m["n"] for m in await topic_messages(client, TOPIC)) == [0, 1, 2, 3, 4]
 
 
+async def test_an_events_headers_are_its_messages_headers(client):
+    await client.app[EVENT_SINK].publish(TOPIC, [Event("h:1", b'{"n": 1}', {"X-MQ-Source": "lines"})])
+    response = await client.get(f"/consume/{TOPIC}", params={"timeout": "0", "auto_ack": "true"})
+    assert response.status == 200
+    assert (await response.json())["headers"] == {"X-Mq-Source": "lines"}
+
+
 async def test_the_cursor_never_moves_back(client, redis: Redis):
     scripts = client.app[SCRIPTS]
     assert await scripts.call("events_cursor_advance", [CURSOR], ["1700000000000-5"]) == b"1700000000000-5"
