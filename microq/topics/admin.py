@@ -73,13 +73,10 @@ async def create_queue(request: web.Request) -> web.Response:
     """TinyMQ 3's POST /api/queues (its dashboard's "new queue"): {"name", "policy", "retain"}."""
     data = await read_object(request, empty_ok=False)
     name = check_topic(data.get("name"))
-    policy, retain = data.get("policy") or "", data.get("retain") or ""
-    if policy not in ("", "reject"):
-        raise BadRequest("policy: only reject is supported (a full topic answers 429); drop-oldest is not")
-    if retain:
-        raise BadRequest("retain: per-topic retention is not supported; publish with ttl= instead")
+    policy, retain_ms = api.overflow_and_retention(data)
     store = request.app[TOPICS]
-    if not await store.create(name, await idempotency.once_for(request, store.registry.key_of(name))):
+    if not await store.create(name, await idempotency.once_for(request, store.registry.key_of(name)),
+                              policy, retain_ms):
         raise Conflict(f"topic {name} already exists")
     return web.json_response({"status": "topic_created", "name": name}, status=201)
 

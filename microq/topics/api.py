@@ -454,15 +454,20 @@ async def _remove_webhook(request: web.Request, topic: str, hook_id: str) -> web
 POLICIES = ("reject", "drop-oldest")  #: TinyMQ 3's overflow policies
 
 
-@routes.post("/api/topics")
-async def create_topic(request: web.Request) -> web.Response:
-    data = await read_object(request, empty_ok=False)
-    name = check_topic(data.get("name"))
+def overflow_and_retention(data: dict) -> tuple[str, int]:
+    """TinyMQ 3's `policy` and `retain` of a new topic (POST /api/topics, POST /api/queues)."""
     policy = data.get("policy") or "reject"
     if policy not in POLICIES:
         raise BadRequest("invalid policy: use reject or drop-oldest")
     retain = data.get("retain")
-    retain_ms = params.duration_value_ms(retain, "retain") if retain not in (None, "") else 0
+    return policy, params.duration_value_ms(retain, "retain") if retain not in (None, "") else 0
+
+
+@routes.post("/api/topics")
+async def create_topic(request: web.Request) -> web.Response:
+    data = await read_object(request, empty_ok=False)
+    name = check_topic(data.get("name"))
+    policy, retain_ms = overflow_and_retention(data)
     store = request.app[TOPICS]
     once = await idempotency.once_for(request, store.registry.key_of(name))
     if not await store.create(name, once, policy, retain_ms):

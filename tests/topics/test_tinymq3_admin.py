@@ -117,9 +117,13 @@ async def test_dashboard_create_queue(client):
     assert response.status == 201
     assert (await response.json())["status"] == "topic_created"
     assert (await client.post("/api/queues", json={"name": "made"})).status == 409
-    assert (await client.post("/api/queues", json={"name": "x", "policy": "drop-oldest"})).status == 400
-    assert (await client.post("/api/queues", json={"name": "y", "retain": "1h"})).status == 400
+    assert (await client.post("/api/queues", json={"name": "x", "policy": "drop-oldest"})).status == 201
+    assert (await client.post("/api/queues", json={"name": "y", "retain": "1h"})).status == 201
     assert (await client.post("/api/queues", json={"name": "z", "policy": "reject"})).status == 201
+    assert (await client.post("/api/queues", json={"name": "w", "policy": "drop-newest"})).status == 400
+    assert (await client.post("/api/queues", json={"name": "v", "retain": "soon"})).status == 400
+    rows = {row["Name"]: row for row in (await (await client.get("/api/stats")).json())["stats"]}
+    assert rows["x"]["Policy"] == "drop-oldest" and rows["y"]["RetainMs"] == 3_600_000
 
 
 async def test_dashboard_publish_and_consume(client):
