@@ -81,7 +81,7 @@ def event_json(source: str, entry_id: str, fields: dict[bytes, bytes], **names: 
             if name in flat:
                 flat[name] = int(flat[name])
         body.update({**flat, "at": _iso(at_ms)})
-    return Event(event_id, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    return Event(event_id, json.dumps(body).encode())  # the sink publishes events as application/json
 
 
 class WorkOutbox:
