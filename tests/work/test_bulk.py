@@ -10,11 +10,6 @@ import pytest
 from tests.work.conftest import AUTH
 
 
-@pytest.fixture
-async def two_nodes(work_node):
-    return await work_node(), await work_node()
-
-
 async def bulk(node, items, queue="jobs", headers=None):
     return await node.post(f"/api/queue/{queue}/bulk", json=items, headers={**AUTH, **(headers or {})})
 

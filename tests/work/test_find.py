@@ -8,18 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.work.conftest import AUTH
-
-
-@pytest.fixture
-async def two_nodes(work_node):
-    return await work_node(), await work_node()
-
-
-async def push(node, queue="jobs", **fields):
-    resp = await node.post("/api/queue", json={"queue_name": queue, **fields}, headers=AUTH)
-    assert resp.status == 201, await resp.text()
-    return (await resp.json())["id"]
+from tests.work.conftest import AUTH, push
 
 
 async def pages(node, query):

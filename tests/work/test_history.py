@@ -6,26 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-import pytest
 
-from tests.work.conftest import AUTH
-
-
-@pytest.fixture
-async def two_nodes(work_node):
-    return await work_node(), await work_node()
-
-
-async def push(node, queue="jobs", **fields):
-    resp = await node.post("/api/queue", json={"queue_name": queue, **fields}, headers=AUTH)
-    assert resp.status == 201, await resp.text()
-    return (await resp.json())["id"]
-
-
-async def claim(node, queue="jobs", **body):
-    resp = await node.post(f"/api/queue/{queue}/claim", json=body, headers=AUTH)
-    assert resp.status == 200, await resp.text()
-    return await resp.json()
+from tests.work.conftest import AUTH, claim, push
 
 
 async def history(node, item_id, queue="jobs"):

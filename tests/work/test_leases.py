@@ -12,7 +12,7 @@ import pytest
 
 from microq.keys import Keyspace
 from microq.work.keys import WorkKeys
-from tests.work.conftest import AUTH
+from tests.work.conftest import AUTH, claim
 
 
 @pytest.fixture
@@ -25,12 +25,6 @@ async def push(node, queue="jobs"):
     resp = await node.post("/api/queue", json={"queue_name": queue}, headers=AUTH)
     assert resp.status == 201
     return (await resp.json())["id"]
-
-
-async def claim(node, queue="jobs", **body):
-    resp = await node.post(f"/api/queue/{queue}/claim", json=body, headers=AUTH)
-    assert resp.status == 200, await resp.text()
-    return await resp.json()
 
 
 async def move(node, item_id, status, queue="jobs", **body):

@@ -11,11 +11,6 @@ import pytest
 from tests.work.conftest import AUTH
 
 
-@pytest.fixture
-async def two_nodes(work_node):
-    return await work_node(), await work_node()
-
-
 async def put(node, queue="jobs", **body):
     return await node.put(f"/api/queue/{queue}/settings", json=body, headers=AUTH)
 
