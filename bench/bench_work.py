@@ -3,8 +3,8 @@ beside the bare-aiohttp ceiling, in one run.
 
     python -m bench.bench_work [--duration 5] [--rounds 2]
 
-"on" checks the X-API-Key, the ban state and the rate limit in Redis on every request (the
-address's ban, then one security_admit script); the limit is raised so that no request is
+"on" checks the X-API-Key, the ban state and the rate limit in Redis on every request (one
+security_gate script for the concurrent requests of one client and key); the limit is raised so that no request is
 refused, and the sliding log still records every request. "off" is MICROQ_WORK_AUTH=off. Each
 row is the best of --rounds runs, interleaved so that noise from other processes hits every
 row alike.
@@ -22,8 +22,10 @@ import asyncio
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,12 +113,12 @@ def process_cpu(pid: int) -> float:
 
 
 def redis_cpu(client: Redis) -> tuple[float, int]:
-    """(CPU seconds, script calls and PTTLs) of the Redis server so far: the commands a node sends
-    per request (commands inside scripts count under their own names, and none of them is a PTTL
-    on this path)."""
+    """(CPU seconds, script calls) of the Redis server so far: the calls a node sends per request
+    (on a single Redis every call of this path is a script; commands inside scripts count under
+    their own names)."""
     info = client.info("cpu")
     stats = client.info("commandstats")
-    sent = sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval", "pttl"))
+    sent = sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval"))
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"]), sent
 
 
@@ -125,7 +127,7 @@ class Measured:
     result: Result
     node_us: float  #: node CPU per request, microseconds
     redis_us: float
-    commands: float  #: script calls and PTTLs the node sent per request (warm-up included)
+    commands: float  #: script calls the node sent per request (warm-up included)
 
 
 def run(label: str, request, duration: float, pid: int | None, redis: Redis, connections: int = 64) -> Measured:
@@ -146,6 +148,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--bulk-connections", type=int, default=4)
+    parser.add_argument("--in-process-rounds", type=int, default=8,
+                        help="paired rounds of the one-process measurement (0: leave it out)")
     parser.add_argument("--bulk", action="store_true",
                         help="only the items-per-second table: single creates beside bulk adds (no ceiling)")
     args = parser.parse_args()
@@ -187,10 +191,68 @@ def main() -> None:
                 for name in flush.scan_iter(match="mq:w:*"):  # keep Redis from growing between rounds
                     flush.delete(name)
         flush.close()
+        if not args.bulk and args.in_process_rounds:
+            in_process_table(args, redis_server.url)
     if not args.bulk:
         creates_table(args, best, cpu, commands)
         gate_table(args, best, cpu)
     bulk_table(args, best, cpu)
+    if IN_PROCESS_ROWS:
+        print_table(f"work: item create with the node and the load generator in one process (one core), "
+                    f"{args.in_process_rounds} paired rounds of {args.duration:g} s, medians", IN_PROCESS_ROWS)
+
+
+IN_PROCESS_ROWS: list[dict[str, object]] = []
+
+
+def in_process_table(args, redis_url: str) -> None:
+    """The same creates with no other busy process beside the node: its app and the load
+    generator share one event loop (one core), Redis runs on the other. On two cores the
+    separate processes above contend (node, Redis and load generator are three busy processes),
+    and each one's CPU per request then moves with the others' load; here the process CPU per
+    request (node and generator together) is the layer's own cost, paired round by round."""
+    from aiohttp.test_utils import TestServer
+
+    from microq.app import create_app
+    from microq.settings import Settings
+
+    async def measure() -> None:
+        env = {"REDIS_URL": redis_url, "MICROQ_LOG_LEVEL": "WARNING"}
+        servers = {
+            "off": TestServer(create_app(Settings.from_env({**env, "MICROQ_WORK_AUTH": "off"}, dotenv=None))),
+            "on": TestServer(create_app(Settings.from_env({**env, "MICROQ_API_KEYS": ENV_KEY,
+                                                           "MICROQ_RATE_LIMIT_QUEUE": NO_LIMIT}, dotenv=None))),
+        }
+        for server in servers.values():
+            await server.start_server()
+        keys = {"off": None, "on": ENV_KEY}
+        seen: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
+        try:
+            for name, server in servers.items():  # warm-up
+                await load(item_request(str(server.make_url("")).rstrip("/"), keys[name]), duration=1, warmup=0)
+            for round_ in range(args.in_process_rounds):
+                for name in ("off", "on") if round_ % 2 == 0 else ("on", "off"):
+                    base = str(servers[name].make_url("")).rstrip("/")
+                    spent = time.process_time()
+                    result = await load(item_request(base, keys[name]), duration=args.duration, warmup=0)
+                    seen[name].append((result.rps, (time.process_time() - spent) / max(1, result.requests) * 1e6))
+                print(f"  in process, round {round_ + 1}: off {seen['off'][-1][0]:.0f} req/s, "
+                      f"on {seen['on'][-1][0]:.0f} req/s", file=sys.stderr)
+        finally:
+            for server in servers.values():
+                await server.close()
+        pairs = list(zip(seen["off"], seen["on"]))
+        for name, label in (("off", "POST /api/queue, security off"),
+                            ("on", "POST /api/queue, security on (MICROQ_API_KEYS key)")):
+            row = {"scenario": label, "req/s": round(statistics.median(r for r, _ in seen[name])),
+                   "process CPU us/req": round(statistics.median(c for _, c in seen[name])),
+                   "cost vs off (median of pairs)": "", "CPU cost vs off (median of pairs)": ""}
+            if name == "on":
+                row["cost vs off (median of pairs)"] = f"{(1 - statistics.median(on[0] / off[0] for off, on in pairs)) * 100:.1f}%"
+                row["CPU cost vs off (median of pairs)"] = f"{(statistics.median(on[1] / off[1] for off, on in pairs) - 1) * 100:.1f}%"
+            IN_PROCESS_ROWS.append(row)
+
+    asyncio.run(measure())
 
 
 def gate_table(args, best: dict[str, Result], cpu: dict[str, tuple[float, float]]) -> None:

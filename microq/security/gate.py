@@ -1,15 +1,18 @@
 """The admission check in front of every work API handler.
 
 The state lives in two slots per request, the client address's (ban, failures) and the API
-key's (table entry, rate logs), and each step touches one of them, so one Redis Cluster primary
-that is away stops only the clients and keys in its slots. A request with a key reads the
-address's ban (PTTL) beside security_admit, which checks the key and takes a place in the rate
-log; if the address is banned the request is refused and its place taken back
-(security_refund). A request with no or a wrong key is a failed attempt of its address
-(security_fail, which also bans at the threshold, atomically). A ban set between the two reads
-orders the request before it, so every decision is one that requests in a row could have had.
-The one departure from calls in a row: for the round trip between an admission and its refund,
-a banned address's requests hold places in its key's rate log (never more than the limit).
+key's (table entry, rate logs), so one Redis Cluster primary that is away stops only the
+clients and keys in its slots. On a single Redis one script, security_gate, reads the ban,
+checks the key and takes a place in the rate log, or counts a failed attempt (banning at the
+threshold): every decision is atomic. On a Cluster no script may span the two slots, so each
+step touches one of them: a request with a key reads the address's ban (PTTL) beside
+security_admit, which checks the key and takes a place in the rate log; if the address is
+banned the request is refused and its place taken back (security_refund). A request with no or
+a wrong key is a failed attempt of its address (security_fail, which also bans at the
+threshold, atomically). A ban set between the two reads orders the request before it, so every
+decision is one that requests in a row could have had. The one departure from calls in a row:
+for the round trip between an admission and its refund, a banned address's requests hold
+places in its key's rate log (never more than the limit).
 
 Requests that share a client address, API key and endpoint and reach the gate in the same
 turn of the event loop are decided by one such sequence, which decides them exactly as that
@@ -148,6 +151,11 @@ class Gate:
         return outcomes[-1]
 
     async def _call(self, group: _Group, count: int) -> list[Outcome]:
+        if not self._scripts.cluster:  # one script reads the ban, checks the key and counts
+            flat = await self._scripts.call(
+                "security_gate", [group.ban, group.failures, group.api_key or group.ban, group.rate or group.failures],
+                [group.admit_args[0] if group.api_key else b"", *group.admit_args[1:], count, *self._ban_args])
+            return await self._banned_now(group, _triples(flat))
         if group.api_key:
             # the ban and the admission are read side by side (one round trip whenever another is
             # in flight); a banned address's admitted places are then taken back
@@ -162,7 +170,9 @@ class Gate:
             if len(flat) > 1:
                 return _triples(flat[:-1])
         flat = await self._scripts.call("security_fail", [group.ban, group.failures], [*self._ban_args, count])
-        outcomes = _triples(flat)
+        return await self._banned_now(group, _triples(flat))
+
+    async def _banned_now(self, group: _Group, outcomes: list[Outcome]) -> list[Outcome]:
         if any(code == _BAD_KEY and banned_now for code, banned_now, _ in outcomes):
             await self._note_ban(group.ban)
         return outcomes

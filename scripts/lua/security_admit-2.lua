@@ -15,38 +15,5 @@
            {3, retry_ms, reset_ms}   the rate limit is spent; nothing was recorded
   Errors:  none ]]
 --- @include "now_ms"
-local key, rate = KEYS[1], KEYS[2]
-local env_key = ARGV[1]
-local limit, period_ms, count = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-if env_key ~= "1" and redis.call("EXISTS", key) == 0 then
-  return {2}
-end
-local now = now_ms()
-local out = {}
--- sliding log: an entry counts until exactly period_ms after it, so any rolling period holds at most `limit`
-local oldest = tonumber(redis.call("LINDEX", rate, -1))
-while oldest and oldest <= now - period_ms do
-  redis.call("RPOP", rate)
-  oldest = tonumber(redis.call("LINDEX", rate, -1))
-end
-local stamps = {}
-for i = 1, count do stamps[i] = now end
--- optimistic: push every request in one call, then take back those beyond the limit
-local used = redis.call("LPUSH", rate, unpack(stamps))
-local before = used - count
-local admitted = math.min(count, math.max(0, limit - before))
-if admitted < count then
-  redis.call("LPOP", rate, count - admitted)
-end
-if admitted > 0 then
-  redis.call("PEXPIRE", rate, period_ms)
-end
-local reset = (oldest or now) + period_ms - now
-for i = 1, admitted do
-  out[#out + 1] = 0; out[#out + 1] = limit - (before + i); out[#out + 1] = reset
-end
-for i = admitted + 1, count do
-  out[#out + 1] = 3; out[#out + 1] = reset; out[#out + 1] = reset
-end
-out[#out + 1] = now
-return out
+--- @include "security_admit"
+return admit(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))

@@ -301,6 +301,41 @@ async def test_admit_and_fail_scripts_decide_a_batch_as_calls_in_a_row(redis):
     assert [t[0] for t in _triples(await _fail(redis, 2))] == [1, 1]
 
 
+async def test_expired_places_leave_the_rate_log_however_many(redis):
+    """A bulk add leaves up to 1000 stamps of one ms; once expired they all go at the next
+    admission (in reads of 100), and only the live ones count."""
+    rate = SECURITY.rate("b", "d")
+    now_ms = int((await redis.time())[0]) * 1000
+    await redis.rpush(rate, *[now_ms - 5000] * 3, *[now_ms - 120_000] * 250)  # newest first: 3 live, 250 expired
+    flat = await _admit(redis, 2, env_key="1", limit=6)
+    assert [t[0] for t in _triples(flat[:-1])] == [0, 0] and _triples(flat[:-1])[1][1] == 1  # 3 + 2 of 6 used
+    assert await redis.llen(rate) == 5 and await redis.lrange(rate, -3, -1) == [str(now_ms - 5000).encode()] * 3
+
+
+def _gate(redis, count, *, env_key="1", limit=2, address="g", threshold=3):
+    """security_gate, the single-Redis admission: ban, key and rate log (or failures) in one script."""
+    source = load_scripts()["security_gate"].source
+    return redis.eval(source, 4, SECURITY.ban(address), SECURITY.failures(address), SECURITY.api_key("g"),
+                      SECURITY.rate("b", "g"), env_key, limit, 60000, count, threshold, 60000, 60000)
+
+
+@pytest.mark.single_redis("security_gate spans the address's and the key's slots: a single Redis only")
+async def test_the_single_redis_gate_decides_a_batch_as_calls_in_a_row(redis):
+    admitted = _triples(await _gate(redis, 3))  # limit 2: two admitted, the third refused
+    assert [t[0] for t in admitted] == [0, 0, 3] and [admitted[0][1], admitted[1][1]] == [1, 0]
+    assert await redis.llen(SECURITY.rate("b", "g")) == 2
+
+    assert _triples(await _gate(redis, 2, env_key="0"))[0][0] == 2  # an unknown key: failed attempts
+    failures = _triples(await _gate(redis, 2, env_key=""))  # no key; threshold 3: the third bans
+    assert failures == [(2, 1, 0), (1, 60000, 0)]
+    assert not await redis.exists(SECURITY.failures("g")) and await redis.pttl(SECURITY.ban("g")) > 0
+
+    await redis.delete(SECURITY.rate("b", "g"))
+    banned = _triples(await _gate(redis, 2))  # a banned address is refused, and nothing is recorded
+    assert [t[0] for t in banned] == [1, 1] and all(0 < t[1] <= 60000 for t in banned)
+    assert not await redis.exists(SECURITY.rate("b", "g")) and not await redis.exists(SECURITY.failures("g"))
+
+
 # -- the CLI and Redis outages
 
 
