@@ -139,16 +139,15 @@ class Gate:
         ban_left, flat = await asyncio.gather(
             self._scripts.execute("PTTL", self._keys.ban(address)),
             self._scripts.call("security_admit", [self._keys.api_key(key_digest), rate],
-                               [b"1" if env_key else b"0", *limit.script_args, cost]))
+                               [b"1" if env_key else b"0", *limit.script_args, cost, b"1"]))
         if len(flat) == 1:  # not a valid key: one failed attempt, as for any request
             return await self._decide(address, key_digest, bucket, limit)
-        outcomes = _triples(flat[:-1])
-        admitted = sum(1 for outcome in outcomes if outcome[0] == _ADMITTED)
+        admitted, used_before, reset_ms, stamp = (int(value) for value in flat)
         if ban_left > 0 or admitted < cost:
             if admitted:
-                await self._scripts.call("security_refund", [rate], [admitted, flat[-1]])
-            return (_BANNED, ban_left, 0) if ban_left > 0 else outcomes[admitted]
-        return outcomes[-1]
+                await self._scripts.call("security_refund", [rate], [admitted, stamp])
+            return (_BANNED, ban_left, 0) if ban_left > 0 else (_LIMITED, reset_ms, reset_ms)
+        return _ADMITTED, limit.count - used_before - cost, reset_ms
 
     async def _call(self, group: _Group, count: int) -> list[Outcome]:
         if not self._scripts.cluster:  # one script reads the ban, checks the key and counts

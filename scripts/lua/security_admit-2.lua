@@ -8,12 +8,16 @@
   ARGV[2] limit        requests allowed in any rolling period
   ARGV[3] period_ms
   ARGV[4] count        how many requests to decide, 1..1000
+  ARGV[5] summary      optional: "1" for the short answer (a bulk add's places)
   Returns: {2} when the key is unknown (nothing was recorded: the failures are the address's), or
            a flat list of `count` triples, in order, one per request, then the stamp (ms) that
            the admitted ones left in the log:
            {0, remaining, reset_ms}  admitted
            {3, retry_ms, reset_ms}   the rate limit is spent; nothing was recorded
+           with summary: {admitted, used_before, reset_ms, stamp}: the first `admitted` were
+           admitted (the i-th with limit - used_before - i remaining), the rest refused with
+           retry_ms = reset_ms
   Errors:  none ]]
 --- @include "now_ms"
 --- @include "security_admit"
-return admit(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+return admit(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == "1")

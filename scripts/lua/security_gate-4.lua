@@ -34,7 +34,7 @@ if env_key ~= "" then
     for i = 1, count do out[#out + 1] = 1; out[#out + 1] = ban_left; out[#out + 1] = 0 end
     return out
   end
-  local out = admit(key, rate, env_key, tonumber(ARGV[2]), tonumber(ARGV[3]), count)
+  local out = admit(key, rate, env_key, tonumber(ARGV[2]), tonumber(ARGV[3]), count, false)
   if #out > 1 then
     out[#out] = nil  -- the stamp: nothing is ever refunded here
     return out

@@ -1,8 +1,9 @@
 -- admit(): the key check and sliding-log rate limit of security_admit (needs now_ms); the
 -- single-Redis security_gate runs the same steps after its ban read.
 
--- {2} when the key is unknown (nothing recorded), else `count` triples and the stamp written
-local function admit(key, rate, env_key, limit, period_ms, count)
+-- {2} when the key is unknown (nothing recorded), else `count` triples and the stamp written;
+-- with `summary`, {admitted, used before, reset_ms, stamp} instead of the triples
+local function admit(key, rate, env_key, limit, period_ms, count, summary)
   if env_key ~= "1" and redis.call("EXISTS", key) == 0 then
     return {2}
   end
@@ -36,6 +37,9 @@ local function admit(key, rate, env_key, limit, period_ms, count)
     redis.call("PEXPIRE", rate, period_ms)
   end
   local reset = (oldest or now) + period_ms - now
+  if summary then
+    return {admitted, before, reset, now}
+  end
   for i = 1, admitted do
     out[#out + 1] = 0; out[#out + 1] = limit - (before + i); out[#out + 1] = reset
   end
