@@ -56,6 +56,7 @@ class _Group:
     failures: str
     api_key: str  #: the key's table entry and rate log; "" when the request sent no key
     rate: str
+    used: str
     admit_args: list[bytes]  #: env_key, limit, period_ms
     waiting: list[asyncio.Future] = field(default_factory=list)
 
@@ -106,6 +107,7 @@ class Gate:
         group = _Group(self._keys.ban(address), self._keys.failures(address),
                        self._keys.api_key(key_digest) if key_digest else "",
                        self._keys.rate(bucket, key_digest) if key_digest else "",
+                       self._keys.rate_used(bucket, key_digest) if key_digest else "",
                        [b"1" if env_key else b"0", *limit.script_args])
         if not full:
             self._groups[name] = group
@@ -135,24 +137,25 @@ class Gate:
         """`cost` places at once, in a call of its own: admitted only if every one is; otherwise
         the places it got are taken back and the first refusal is the answer."""
         env_key = self._env_keys.matches(key_digest)
-        rate = self._keys.rate(bucket, key_digest)
+        rate, used = self._keys.rate(bucket, key_digest), self._keys.rate_used(bucket, key_digest)
         ban_left, flat = await asyncio.gather(
             self._scripts.execute("PTTL", self._keys.ban(address)),
-            self._scripts.call("security_admit", [self._keys.api_key(key_digest), rate],
+            self._scripts.call("security_admit", [self._keys.api_key(key_digest), rate, used],
                                [b"1" if env_key else b"0", *limit.script_args, cost, b"1"]))
         if len(flat) == 1:  # not a valid key: one failed attempt, as for any request
             return await self._decide(address, key_digest, bucket, limit)
         admitted, used_before, reset_ms, stamp = (int(value) for value in flat)
         if ban_left > 0 or admitted < cost:
             if admitted:
-                await self._scripts.call("security_refund", [rate], [admitted, stamp])
+                await self._scripts.call("security_refund", [rate, used], [admitted, stamp])
             return (_BANNED, ban_left, 0) if ban_left > 0 else (_LIMITED, reset_ms, reset_ms)
         return _ADMITTED, limit.count - used_before - cost, reset_ms
 
     async def _call(self, group: _Group, count: int) -> list[Outcome]:
         if not self._scripts.cluster:  # one script reads the ban, checks the key and counts
             flat = await self._scripts.call(
-                "security_gate", [group.ban, group.failures, group.api_key or group.ban, group.rate or group.failures],
+                "security_gate", [group.ban, group.failures, group.api_key or group.ban, group.rate or group.failures,
+                                  group.used or group.failures],
                 [group.admit_args[0] if group.api_key else b"", *group.admit_args[1:], count, *self._ban_args])
             return await self._banned_now(group, _triples(flat))
         if group.api_key:
@@ -160,11 +163,12 @@ class Gate:
             # in flight); a banned address's admitted places are then taken back
             ban_left, flat = await asyncio.gather(
                 self._scripts.execute("PTTL", group.ban),
-                self._scripts.call("security_admit", [group.api_key, group.rate], [*group.admit_args, count]))
+                self._scripts.call("security_admit", [group.api_key, group.rate, group.used],
+                                   [*group.admit_args, count]))
             if ban_left > 0:
                 admitted = sum(1 for i in range(0, len(flat) - 1, 3) if int(flat[i]) == _ADMITTED)
                 if admitted:
-                    await self._scripts.call("security_refund", [group.rate], [admitted, flat[-1]])
+                    await self._scripts.call("security_refund", [group.rate, group.used], [admitted, flat[-1]])
                 return [(_BANNED, ban_left, 0)] * count
             if len(flat) > 1:
                 return _triples(flat[:-1])

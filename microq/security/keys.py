@@ -46,8 +46,12 @@ class SecurityKeys:
         return self._keyspace.tagged("sec", f"k:{digest}", "key")
 
     def rate(self, bucket: str, digest: str) -> str:
-        """list: ms of the requests of this key admitted to this route in the last period."""
+        """list: "<ms>:<n>" per call that admitted n requests of this key to this route in the last period."""
         return self._keyspace.tagged("sec", f"k:{digest}", f"rate:{bucket}")
+
+    def rate_used(self, bucket: str, digest: str) -> str:
+        """string: the sum of n over rate(bucket, digest)'s entries."""
+        return self._keyspace.tagged("sec", f"k:{digest}", f"rate:{bucket}:used")
 
     def key_index(self, key_id: str) -> str:
         return self.key_index_bucket(zlib.crc32(key_id.encode("utf-8", "surrogateescape")) % KEY_INDEX_BUCKETS)

@@ -44,7 +44,8 @@ def test_security_state_is_spread_over_address_and_key_slots():
         assert key_slot(keys.ban(address).encode()) == key_slot(keys.failures(address).encode())
     for digest in ("ab" * 32, "cd" * 32):
         assert len({key_slot(k.encode()) for k in (keys.api_key(digest), keys.rate("queue", digest),
-                                                    keys.rate("trigger{x}", digest))}) == 1
+                                                    keys.rate("trigger{x}", digest),
+                                                    keys.rate_used("queue", digest))}) == 1
     addresses = {key_slot(keys.ban(f"192.0.2.{i}").encode()) for i in range(50)}
     digests = {key_slot(keys.api_key(f"{i:064x}").encode()) for i in range(50)}
     buckets = {key_slot(keys.key_index_bucket(b).encode()) for b in range(16)}

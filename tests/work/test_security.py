@@ -268,7 +268,8 @@ async def test_one_addresss_concurrent_failures_on_one_node_ban_at_the_threshold
 
 def _admit(redis, count, *, env_key="0", limit=2):
     source = load_scripts()["security_admit"].source
-    return redis.eval(source, 2, SECURITY.api_key("d"), SECURITY.rate("b", "d"), env_key, limit, 60000, count)
+    return redis.eval(source, 3, SECURITY.api_key("d"), SECURITY.rate("b", "d"), SECURITY.rate_used("b", "d"),
+                      env_key, limit, 60000, count)
 
 
 def _fail(redis, count, *, threshold=3):
@@ -286,13 +287,15 @@ async def test_admit_and_fail_scripts_decide_a_batch_as_calls_in_a_row(redis):
     flat = await _admit(redis, 3, env_key="1")
     admitted, stamp = _triples(flat[:-1]), flat[-1]  # limit 2: two admitted, the third refused
     assert [t[0] for t in admitted] == [0, 0, 3] and [admitted[0][1], admitted[1][1]] == [1, 0]
-    assert 0 < admitted[2][1] <= 60000 and await redis.llen(SECURITY.rate("b", "d")) == 2
-    assert await redis.lrange(SECURITY.rate("b", "d"), 0, -1) == [str(stamp).encode()] * 2
+    assert 0 < admitted[2][1] <= 60000  # the call's two places are one entry of the log, and its sum
+    assert await redis.lrange(SECURITY.rate("b", "d"), 0, -1) == [f"{stamp}:2".encode()]
+    assert await redis.get(SECURITY.rate_used("b", "d")) == b"2"
     assert [t[0] for t in _triples((await _admit(redis, 2, env_key="1"))[:-1])] == [3, 3]
     await redis.set(SECURITY.api_key("d"), "key_1")  # a `microq api-key` key
     assert [t[0] for t in _triples((await _admit(redis, 1))[:-1])] == [3]
     refund = load_scripts()["security_refund"].source
-    assert await redis.eval(refund, 1, SECURITY.rate("b", "d"), 2, stamp) == 2
+    assert await redis.eval(refund, 2, SECURITY.rate("b", "d"), SECURITY.rate_used("b", "d"), 2, stamp) == 2
+    assert not await redis.exists(SECURITY.rate("b", "d"), SECURITY.rate_used("b", "d"))
     assert [t[0] for t in _triples((await _admit(redis, 1))[:-1])] == [0]
 
     failures = _triples(await _fail(redis, 5))  # threshold 3: the third bans, later ones see it
@@ -302,38 +305,43 @@ async def test_admit_and_fail_scripts_decide_a_batch_as_calls_in_a_row(redis):
 
 
 async def test_expired_places_leave_the_rate_log_however_many(redis):
-    """A bulk add leaves up to 1000 stamps of one ms; once expired they all go at the next
-    admission (in reads of 100), and only the live ones count."""
-    rate = SECURITY.rate("b", "d")
+    """Expired entries all go at the next admission (in reads of 100), and only live places
+    count, the one-place entries of the layout before included (summed once, as their log has no sum)."""
+    rate, used = SECURITY.rate("b", "d"), SECURITY.rate_used("b", "d")
     now_ms = int((await redis.time())[0]) * 1000
-    await redis.rpush(rate, *[now_ms - 5000] * 3, *[now_ms - 120_000] * 250)  # newest first: 3 live, 250 expired
-    flat = await _admit(redis, 2, env_key="1", limit=6)
-    assert [t[0] for t in _triples(flat[:-1])] == [0, 0] and _triples(flat[:-1])[1][1] == 1  # 3 + 2 of 6 used
+    # newest first: one entry of 2 live places, 3 live one-place entries, 250 expired of both kinds
+    await redis.rpush(rate, f"{now_ms - 4000}:2", *[now_ms - 5000] * 3, *[f"{now_ms - 120_000}:7"] * 125,
+                      *[now_ms - 120_000] * 125)
+    flat = await _admit(redis, 2, env_key="1", limit=8)
+    assert [t[0] for t in _triples(flat[:-1])] == [0, 0] and _triples(flat[:-1])[1][1] == 1  # 5 + 2 of 8 used
     assert await redis.llen(rate) == 5 and await redis.lrange(rate, -3, -1) == [str(now_ms - 5000).encode()] * 3
+    assert await redis.get(used) == b"7"
+    assert [t[0] for t in _triples((await _admit(redis, 2, env_key="1", limit=8))[:-1])] == [0, 3]
 
 
 def _gate(redis, count, *, env_key="1", limit=2, address="g", threshold=3):
     """security_gate, the single-Redis admission: ban, key and rate log (or failures) in one script."""
     source = load_scripts()["security_gate"].source
-    return redis.eval(source, 4, SECURITY.ban(address), SECURITY.failures(address), SECURITY.api_key("g"),
-                      SECURITY.rate("b", "g"), env_key, limit, 60000, count, threshold, 60000, 60000)
+    return redis.eval(source, 5, SECURITY.ban(address), SECURITY.failures(address), SECURITY.api_key("g"),
+                      SECURITY.rate("b", "g"), SECURITY.rate_used("b", "g"), env_key, limit, 60000, count,
+                      threshold, 60000, 60000)
 
 
 @pytest.mark.single_redis("security_gate spans the address's and the key's slots: a single Redis only")
 async def test_the_single_redis_gate_decides_a_batch_as_calls_in_a_row(redis):
     admitted = _triples(await _gate(redis, 3))  # limit 2: two admitted, the third refused
     assert [t[0] for t in admitted] == [0, 0, 3] and [admitted[0][1], admitted[1][1]] == [1, 0]
-    assert await redis.llen(SECURITY.rate("b", "g")) == 2
+    assert await redis.llen(SECURITY.rate("b", "g")) == 1 and await redis.get(SECURITY.rate_used("b", "g")) == b"2"
 
     assert _triples(await _gate(redis, 2, env_key="0"))[0][0] == 2  # an unknown key: failed attempts
     failures = _triples(await _gate(redis, 2, env_key=""))  # no key; threshold 3: the third bans
     assert failures == [(2, 1, 0), (1, 60000, 0)]
     assert not await redis.exists(SECURITY.failures("g")) and await redis.pttl(SECURITY.ban("g")) > 0
 
-    await redis.delete(SECURITY.rate("b", "g"))
+    await redis.delete(SECURITY.rate("b", "g"), SECURITY.rate_used("b", "g"))
     banned = _triples(await _gate(redis, 2))  # a banned address is refused, and nothing is recorded
     assert [t[0] for t in banned] == [1, 1] and all(0 < t[1] <= 60000 for t in banned)
-    assert not await redis.exists(SECURITY.rate("b", "g")) and not await redis.exists(SECURITY.failures("g"))
+    assert not await redis.exists(SECURITY.rate("b", "g"), SECURITY.rate_used("b", "g"), SECURITY.failures("g"))
 
 
 # -- the CLI and Redis outages

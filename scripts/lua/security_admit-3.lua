@@ -3,7 +3,9 @@
   decide. All keys are in the API key's slot. The gate reads the address's ban beside it and,
   when the address turns out banned, takes the places back with security_refund.
   KEYS[1] key          string key id while the key (created by `microq api-key`) is valid
-  KEYS[2] rate         list  ms of requests admitted for this endpoint and key, newest first
+  KEYS[2] rate         list  "<ms>:<n>" per call that admitted n requests for this endpoint and
+                             key, newest first (includes/security_admit)
+  KEYS[3] used         string the sum of n over the log's entries
   ARGV[1] env_key      "1" when the key matched a MICROQ_API_KEYS key (checked by the node)
   ARGV[2] limit        requests allowed in any rolling period
   ARGV[3] period_ms
@@ -20,4 +22,4 @@
   Errors:  none ]]
 --- @include "now_ms"
 --- @include "security_admit"
-return admit(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == "1")
+return admit(KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == "1")

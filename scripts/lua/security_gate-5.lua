@@ -7,9 +7,11 @@
   KEYS[1] ban          string "1" while the address is banned (PX = ban duration)
   KEYS[2] failures     list  ms of the address's latest failed attempts, newest first
   KEYS[3] key          string key id while the key (created by `microq api-key`) is valid
-  KEYS[4] rate         list  ms of requests admitted for this endpoint and key, newest first
+  KEYS[4] rate         list  "<ms>:<n>" per call that admitted n requests for this endpoint and
+                             key, newest first (includes/security_admit)
+  KEYS[5] used         string the sum of n over the log's entries
   ARGV[1] env_key      "1" when the key matched a MICROQ_API_KEYS key (checked by the node);
-                       "" when the requests sent no key (KEYS[3] and KEYS[4] are then unused)
+                       "" when the requests sent no key (KEYS[3] to KEYS[5] are then unused)
   ARGV[2] limit        requests allowed in any rolling period
   ARGV[3] period_ms
   ARGV[4] count        how many requests to decide, 1..1000
@@ -25,7 +27,7 @@
 --- @include "now_ms"
 --- @include "security_admit"
 --- @include "security_fail"
-local ban, failures, key, rate = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ban, failures, key, rate, used = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local env_key, count = ARGV[1], tonumber(ARGV[4])
 if env_key ~= "" then
   local ban_left = redis.call("PTTL", ban)
@@ -34,7 +36,7 @@ if env_key ~= "" then
     for i = 1, count do out[#out + 1] = 1; out[#out + 1] = ban_left; out[#out + 1] = 0 end
     return out
   end
-  local out = admit(key, rate, env_key, tonumber(ARGV[2]), tonumber(ARGV[3]), count, false)
+  local out = admit(key, rate, used, env_key, tonumber(ARGV[2]), tonumber(ARGV[3]), count, false)
   if #out > 1 then
     out[#out] = nil  -- the stamp: nothing is ever refunded here
     return out
