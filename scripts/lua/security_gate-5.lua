@@ -30,12 +30,8 @@
 local ban, failures, key, rate, used = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local env_key, count = ARGV[1], tonumber(ARGV[4])
 if env_key ~= "" then
-  local ban_left = redis.call("PTTL", ban)
-  if ban_left > 0 then
-    local out = {}
-    for i = 1, count do out[#out + 1] = 1; out[#out + 1] = ban_left; out[#out + 1] = 0 end
-    return out
-  end
+  local refused = banned(ban, count)
+  if refused then return refused end
   local out = admit(key, rate, used, env_key, tonumber(ARGV[2]), tonumber(ARGV[3]), count, false)
   if #out > 1 then
     out[#out] = nil  -- the stamp: nothing is ever refunded here

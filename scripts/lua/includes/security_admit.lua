@@ -19,7 +19,8 @@ local function admit(key, rate, used_key, env_key, limit, period_ms, count, summ
     return {2}
   end
   local now = now_ms()
-  local used = tonumber(redis.call("GET", used_key))
+  local stored = tonumber(redis.call("GET", used_key))
+  local used = stored
   if not used then
     used = 0
     for _, entry in ipairs(redis.call("LRANGE", rate, 0, -1)) do
@@ -52,10 +53,12 @@ local function admit(key, rate, used_key, env_key, limit, period_ms, count, summ
     used = used + admitted
     redis.call("PEXPIRE", rate, period_ms)
   end
-  if used > 0 then
-    redis.call("SET", used_key, used, "PX", period_ms)
-  else
-    redis.call("DEL", used_key)
+  if used ~= stored then  -- unchanged (a refusal, nothing expired): its ttl already outlasts the log's
+    if used > 0 then
+      redis.call("SET", used_key, used, "PX", period_ms)
+    else
+      redis.call("DEL", used_key)
+    end
   end
   local reset = (oldest or now) + period_ms - now
   if summary then

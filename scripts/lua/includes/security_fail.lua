@@ -1,13 +1,19 @@
--- fail(): `count` failed attempts of one address, banning it at the threshold, as security_fail
--- decides them (needs now_ms); the single-Redis security_gate runs the same steps.
+-- banned() and fail(): `count` failed attempts of one address, banning it at the threshold, as
+-- security_fail decides them (needs now_ms); the single-Redis security_gate runs the same steps.
+
+-- `count` triples {1, retry_ms, 0} while the address is banned, else nil
+local function banned(ban, count)
+  local ban_left = redis.call("PTTL", ban)
+  if ban_left <= 0 then return nil end
+  local out = {}
+  for i = 1, count do out[#out + 1] = 1; out[#out + 1] = ban_left; out[#out + 1] = 0 end
+  return out
+end
 
 local function fail(ban, failures, threshold, window_ms, ban_ms, count)
+  local refused = banned(ban, count)
+  if refused then return refused end
   local out = {}
-  local ban_left = redis.call("PTTL", ban)
-  if ban_left > 0 then
-    for i = 1, count do out[#out + 1] = 1; out[#out + 1] = ban_left; out[#out + 1] = 0 end
-    return out
-  end
   local now = now_ms()
   local banned = false
   for i = 1, count do
