@@ -156,6 +156,7 @@ def main() -> None:
     best: dict[str, Result] = {}
     cpu: dict[str, tuple[float, float]] = {}  #: the lowest node and Redis CPU per request seen
     commands: dict[str, float] = {}  #: Redis commands per request in the best run
+    in_process: list[dict[str, object]] = []
 
     def keep(label: str, measured: Measured) -> None:
         if label not in best or measured.result.rps > best[label].rps:
@@ -192,20 +193,17 @@ def main() -> None:
                     flush.delete(name)
         flush.close()
         if not args.bulk and args.in_process_rounds:
-            in_process_table(args, redis_server.url)
+            in_process = in_process_rows(args, redis_server.url)
     if not args.bulk:
         creates_table(args, best, cpu, commands)
         gate_table(args, best, cpu)
     bulk_table(args, best, cpu)
-    if IN_PROCESS_ROWS:
+    if in_process:
         print_table(f"work: item create with the node and the load generator in one process (one core), "
-                    f"{args.in_process_rounds} paired rounds of {args.duration:g} s, medians", IN_PROCESS_ROWS)
+                    f"{args.in_process_rounds} paired rounds of {args.duration:g} s, medians", in_process)
 
 
-IN_PROCESS_ROWS: list[dict[str, object]] = []
-
-
-def in_process_table(args, redis_url: str) -> None:
+def in_process_rows(args, redis_url: str) -> list[dict[str, object]]:
     """The same creates with no other busy process beside the node: its app and the load
     generator share one event loop (one core), Redis runs on the other. On two cores the
     separate processes above contend (node, Redis and load generator are three busy processes),
@@ -216,7 +214,7 @@ def in_process_table(args, redis_url: str) -> None:
     from microq.app import create_app
     from microq.settings import Settings
 
-    async def measure() -> None:
+    async def measure() -> list[dict[str, object]]:
         env = {"REDIS_URL": redis_url, "MICROQ_LOG_LEVEL": "WARNING"}
         servers = {
             "off": TestServer(create_app(Settings.from_env({**env, "MICROQ_WORK_AUTH": "off"}, dotenv=None))),
@@ -242,6 +240,7 @@ def in_process_table(args, redis_url: str) -> None:
             for server in servers.values():
                 await server.close()
         pairs = list(zip(seen["off"], seen["on"]))
+        rows = []
         for name, label in (("off", "POST /api/queue, security off"),
                             ("on", "POST /api/queue, security on (MICROQ_API_KEYS key)")):
             row = {"scenario": label, "req/s": round(statistics.median(r for r, _ in seen[name])),
@@ -250,9 +249,10 @@ def in_process_table(args, redis_url: str) -> None:
             if name == "on":
                 row["cost vs off (median of pairs)"] = f"{(1 - statistics.median(on[0] / off[0] for off, on in pairs)) * 100:.1f}%"
                 row["CPU cost vs off (median of pairs)"] = f"{(statistics.median(on[1] / off[1] for off, on in pairs) - 1) * 100:.1f}%"
-            IN_PROCESS_ROWS.append(row)
+            rows.append(row)
+        return rows
 
-    asyncio.run(measure())
+    return asyncio.run(measure())
 
 
 def gate_table(args, best: dict[str, Result], cpu: dict[str, tuple[float, float]]) -> None:
