@@ -138,9 +138,11 @@ from hypothesis import strategies as st
 from microq.app import create_app
 from microq.settings import Settings
 
-#: keys that change with no request: heartbeats and per-node waiting counts, the sweep locks, failed-auth counters and
-#: bans (a 401 records a failure on purpose), rate-limit windows
-_MOVING_KEYS = (b"topics:nodes", b"topics:waiting:", b"topics:sweep-lock", b"}:lock", b"}:fail", b"}:ban", b":rate:")
+#: keys that change with no request: heartbeats and per-node waiting counts, the sweep locks and the topics due-index
+#: recheck lock (taken every RECHECK seconds, whatever the request), failed-auth counters and bans (a 401 records a
+#: failure on purpose), rate-limit windows
+_MOVING_KEYS = (b"topics:nodes", b"topics:waiting:", b"topics:sweep-lock", b"}:lock", b"}:recheck-lock", b"}:fail",
+                b"}:ban", b":rate:")
 _KNOWN = ["acme", "support", "orders", "orders.dlq", "*", "x", "default_tenant", "main"]
 _CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded",
                   "application/octet-stream", "application/merge-patch+json", ""]
