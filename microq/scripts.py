@@ -1,8 +1,8 @@
 """Lua scripts and raw commands: loaded once per node, called by SHA, sharing Redis round trips.
 
 On this hardware a round trip through redis-py costs ten times what Redis spends running
-a script, so calls made while one round trip to a server is in flight wait and go out
-together as one pipeline (not a transaction: each call succeeds or fails alone). A NOSCRIPT
+a script, so calls made while round trips to a server are in flight (two at most) wait and go
+out together as one pipeline (not a transaction: each call succeeds or fails alone). A NOSCRIPT
 reply (after SCRIPT FLUSH or a Redis restart) loads the script and resends only that call;
 NOSCRIPT, MOVED and ASK mean Redis ran nothing, so resending cannot apply a call twice.
 Nothing else is ever resent: a call whose connection failed or timed out may have run, and
@@ -273,8 +273,15 @@ class Scripts:
         return [self._link_of(node) for node in self.redis.get_primaries()]
 
 
+#: round trips out to one server at once. With one, a call made while a trip was out waited for
+#: it to come back, so a request of two steps (the work API's admission, then its script) waited
+#: behind two whole trips, and Redis sat idle while the node read each reply. A second trip lets
+#: a turn's calls leave at once; more only split the batches.
+MAX_IN_FLIGHT = 2
+
+
 class _Link:
-    """One Redis server: calls made while a round trip is in flight wait and go out together."""
+    """One Redis server: calls made while MAX_IN_FLIGHT round trips are out wait and go out together."""
 
     def __init__(self, connections: Connections, sources_by_sha: dict[bytes, bytes], runner: Scripts) -> None:
         self.connections = connections
@@ -283,23 +290,28 @@ class _Link:
         self._by_sha = sources_by_sha
         self._waiting: list[tuple[tuple[Any, ...], asyncio.Future]] = []
         self._sender: asyncio.Task | None = None  #: sends the waiting calls, one round trip at a time
-        self._busy = False  #: a round trip is in flight
+        self._busy = 0  #: round trips in flight (the sender's counts while it runs)
+        self._gathering = False  #: a caller is in its turn of gathering: calls now join its trip
         self.failed_at = -math.inf  #: loop time of the last failed round trip
 
     async def send(self, command: Sequence[Any], asking: bool = False) -> Any:
         """The reply to `command` (an error reply as a value), sharing the round trip with others.
         `asking`: send ASKING first, in the same pipeline (after an ASK redirection)."""
         commands = (("ASKING",), tuple(command)) if asking else (tuple(command),)
-        if self._busy:  # a round trip is in flight: wait for the next one, which carries every waiter
+        if self._busy >= MAX_IN_FLIGHT or self._gathering:  # wait for the next trip, which carries every waiter
             future = asyncio.get_running_loop().create_future()
             self._waiting.append((commands, future))
             return await future
-        self._busy = True  # nothing in flight: this caller sends, with no task to hand over to
+        self._busy += 1  # a trip may leave: this caller sends, with no task to hand over to
         batch: list[tuple[tuple[Any, ...], asyncio.Future]] = []
         try:
             # one turn of the event loop first: the calls its other callbacks make ride along
             # (callers woken by one reply all run in the same turn) instead of waiting a trip
-            await asyncio.sleep(0)
+            self._gathering = True
+            try:
+                await asyncio.sleep(0)
+            finally:
+                self._gathering = False
             batch, self._waiting = self._waiting, []
             replies = await self._trip([commands, *(c for c, _ in batch)])
         except BaseException as exc:
@@ -311,10 +323,10 @@ class _Link:
                 self._fail_waiting(exc)
             raise
         finally:
-            if self._waiting:
+            if self._waiting and self._sender is None:  # the sender takes over this trip's place
                 self._sender = asyncio.create_task(self._send_while_waiting())
-            else:
-                self._busy = False
+            else:  # nobody waits, or the sender will take them (or the next caller, who sweeps them up)
+                self._busy -= 1
         for (_, future), reply in zip(batch, replies[1:]):
             if not future.done():
                 future.set_result(reply)
@@ -353,7 +365,7 @@ class _Link:
                         future.set_result(reply)
         finally:
             self._sender = None
-            self._busy = False
+            self._busy -= 1
             if self._waiting:  # cancelled with callers still waiting: fail them, never strand them
                 for _, future in self._waiting:
                     if not future.done():

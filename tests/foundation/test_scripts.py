@@ -73,6 +73,34 @@ async def test_concurrent_calls_share_round_trips(scripts: Scripts, redis: Redis
     assert sum(trips) == 100 and len(trips) < 10  # the first goes alone, the rest ride together
 
 
+async def test_a_call_leaves_beside_a_round_trip_that_is_out_and_waits_when_two_are(scripts: Scripts, redis: Redis,
+                                                                                 monkeypatch):
+    """A second round trip goes out while one is waiting for its reply (a slow script, a blocking
+    command): a request's second step does not wait for other requests' trips. With two out, calls
+    wait and then share one trip."""
+    trips = []
+    original = _Link._round_trip
+
+    async def counted(link, commands):
+        trips.append([c[0] for c in commands])
+        return await original(link, commands)
+
+    monkeypatch.setattr(_Link, "_round_trip", counted)
+    first = asyncio.ensure_future(scripts.execute("BLPOP", "{t}held-1", 10))
+    await asyncio.sleep(0.05)
+    assert await scripts.execute("INCR", "{t}n") == 1  # answered while the BLPOP is out
+    second = asyncio.ensure_future(scripts.execute("BLPOP", "{t}held-2", 10))
+    await asyncio.sleep(0.05)
+    waiting = [asyncio.ensure_future(scripts.execute("INCR", "{t}n")) for _ in range(10)]
+    await asyncio.sleep(0.05)
+    assert not first.done() and not second.done() and not any(w.done() for w in waiting)
+    await redis.rpush("{t}held-1", "go")
+    assert sorted(await asyncio.gather(*waiting)) == list(range(2, 12))
+    assert trips.count(["INCR"] * 10) == 1  # the ten shared one trip, after the first BLPOP came back
+    await redis.rpush("{t}held-2", "go")
+    assert await first == [b"{t}held-1", b"go"] and await second == [b"{t}held-2", b"go"]
+
+
 async def test_one_failing_call_never_fails_its_neighbours(scripts: Scripts):
     modes = ["ok", "INVALID", "ok", "NOTFOUND", "ok"] * 10
     results = await asyncio.gather(*(scripts.call("test_echo", ["c"], [m]) for m in modes),
