@@ -49,6 +49,17 @@ Outcome = tuple[int, int, int]
 
 
 @dataclass
+class Places:
+    """Places a take() holds in a key's rate log, and the RateLimit headers it answered."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    rate: str = ""
+    used: str = ""
+    taken: int = 0
+    stamp: int = 0
+
+
+@dataclass
 class _Group:
     """Admissions of one turn of the loop with the same keys and arguments: one script call."""
 
@@ -71,17 +82,36 @@ class Gate:
         self._ban_args = [str(bans.threshold).encode(), str(bans.window_ms).encode(), str(bans.duration_ms).encode()]
         self._groups: dict[tuple[str, str, str], _Group] = {}  #: groups gathering this turn of the loop
 
-    async def admit(self, request: web.Request, bucket: str, limit: RateLimit, cost: int = 1) -> dict[str, str]:
-        """The RateLimit headers for the response; Forbidden, Unauthorized or TooManyRequests otherwise.
-        A `cost` above 1 (a bulk add: one per item, up to 1000) takes that many places in the
-        rate log, all or none."""
+    async def admit(self, request: web.Request, bucket: str, limit: RateLimit) -> dict[str, str]:
+        """The RateLimit headers for the response; Forbidden, Unauthorized or TooManyRequests otherwise."""
         address = self._client_address(request)
         key = request.headers.get(HEADER, "")
         key_digest = digest(key) if key else ""
-        if cost > 1 and key_digest:
-            code, first, second = await self._decide_all(address, key_digest, bucket, limit, cost)
-        else:
-            code, first, second = await self._decide(address, key_digest, bucket, limit)
+        return self._answer(address, key, limit, await self._decide(address, key_digest, bucket, limit))
+
+    async def take(self, request: web.Request, bucket: str, limit: RateLimit, cost: int) -> Places:
+        """`cost` places in the rate log at once (a bulk add's further items, up to 999), all or
+        none, for a request the gate has admitted; `give_back` returns them. Raises as admit."""
+        address = self._client_address(request)
+        key = request.headers.get(HEADER, "")
+        key_digest = digest(key) if key else ""
+        if not key_digest:
+            return Places(self._answer(address, key, limit, await self._decide(address, key_digest, bucket, limit)))
+        outcome, places = await self._decide_all(address, key_digest, bucket, limit, cost)
+        places.headers = self._answer(address, key, limit, outcome)
+        return places
+
+    async def give_back(self, places: Places) -> None:
+        """Return a take's places (its request was refused after all); a failure is only logged."""
+        if not places.taken:
+            return
+        try:
+            await self._scripts.call("security_refund", [places.rate, places.used], [places.taken, places.stamp])
+        except MicroQError as exc:
+            log.warning("could not give back %d rate-log places: %s", places.taken, exc)
+
+    def _answer(self, address: str, key: str, limit: RateLimit, outcome: Outcome) -> dict[str, str]:
+        code, first, second = outcome
         if code == _ADMITTED:
             return limit.headers(first, second)
         if code == _BANNED:
@@ -133,7 +163,7 @@ class Gate:
         return outcomes[0]
 
     async def _decide_all(self, address: str, key_digest: str, bucket: str, limit: RateLimit,
-                          cost: int) -> Outcome:
+                          cost: int) -> tuple[Outcome, Places]:
         """`cost` places at once, in a call of its own: admitted only if every one is; otherwise
         the places it got are taken back and the first refusal is the answer."""
         env_key = self._env_keys.matches(key_digest)
@@ -143,13 +173,13 @@ class Gate:
             self._scripts.call("security_admit", [self._keys.api_key(key_digest), rate, used],
                                [b"1" if env_key else b"0", *limit.script_args, cost, b"1"]))
         if len(flat) == 1:  # not a valid key: one failed attempt, as for any request
-            return await self._decide(address, key_digest, bucket, limit)
+            return await self._decide(address, key_digest, bucket, limit), Places()
         admitted, used_before, reset_ms, stamp = (int(value) for value in flat)
+        places = Places(rate=rate, used=used, taken=admitted, stamp=stamp)
         if ban_left > 0 or admitted < cost:
-            if admitted:
-                await self._scripts.call("security_refund", [rate, used], [admitted, stamp])
-            return (_BANNED, ban_left, 0) if ban_left > 0 else (_LIMITED, reset_ms, reset_ms)
-        return _ADMITTED, limit.count - used_before - cost, reset_ms
+            await self.give_back(places)
+            return ((_BANNED, ban_left, 0) if ban_left > 0 else (_LIMITED, reset_ms, reset_ms)), Places()
+        return (_ADMITTED, limit.count - used_before - cost, reset_ms), places
 
     async def _call(self, group: _Group, count: int) -> list[Outcome]:
         if not self._scripts.cluster:  # one script reads the ban, checks the key and counts

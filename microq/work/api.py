@@ -250,6 +250,32 @@ async def bulk_add(request: web.Request) -> web.Response:
     entries = body.get("items") if isinstance(body, dict) else body
     if not isinstance(entries, list) or not 1 <= len(entries) <= BULK_MAX:
         raise BadRequest(f"the body must be an array of 1 to {BULK_MAX} items (or {{\"items\": [...]}})")
+    work = request.app[WORK]
+    places = None
+    if work.gate is not None and len(entries) > 1:
+        # the further items' places are taken while the items are checked (Redis may be busy with
+        # another bulk add for tens of ms), and given back if one of them is invalid
+        places = asyncio.ensure_future(work.gate.take(request, "queue", work.queue_limit, len(entries) - 1))
+    try:
+        items, errors = await _checked(entries, name)
+    except BaseException:  # cancelled: the take ends with the request, as any admission would
+        if places is not None:
+            places.cancel()
+        raise
+    if errors:
+        if places is not None:
+            await _give_back(work, places)
+        shown = "; ".join(errors[:ERRORS_SHOWN]) + ("; ..." if len(errors) > ERRORS_SHOWN else "")
+        raise BadRequest(f"{len(errors)} of {len(entries)} items are invalid, so none was added: {shown}")
+    headers = (await places).headers if places is not None else {}
+    retry = await once(request, work.store.keys.queue(name).entity)
+    ids = await work.store.add(name, items, retry)
+    return web.json_response({"success": True, "queue_name": name, "count": len(ids), "ids": ids}, status=201,
+                             headers=headers)
+
+
+async def _checked(entries: list, name: str) -> tuple[list[Item], list[str]]:
+    """A bulk add's items as new_item makes them, and what is wrong with the invalid ones."""
     items, errors = [], []
     for index, entry in enumerate(entries):
         if index and index % VALIDATE_SLICE == 0:
@@ -262,17 +288,16 @@ async def bulk_add(request: web.Request) -> web.Response:
             items.append(new_item(entry, name))
         except BadRequest as exc:
             errors.append(f"items[{index}]: {exc}")
-    if errors:
-        shown = "; ".join(errors[:ERRORS_SHOWN]) + ("; ..." if len(errors) > ERRORS_SHOWN else "")
-        raise BadRequest(f"{len(errors)} of {len(entries)} items are invalid, so none was added: {shown}")
-    work = request.app[WORK]
-    headers = {}
-    if work.gate is not None and len(items) > 1:
-        headers = await work.gate.admit(request, "queue", work.queue_limit, cost=len(items) - 1)
-    retry = await once(request, work.store.keys.queue(name).entity)
-    ids = await work.store.add(name, items, retry)
-    return web.json_response({"success": True, "queue_name": name, "count": len(ids), "ids": ids}, status=201,
-                             headers=headers)
+    return items, errors
+
+
+async def _give_back(work: Work, places: asyncio.Future) -> None:
+    """A refused bulk add's places: nothing to return if the take itself was refused (or failed)."""
+    try:
+        taken = await places
+    except MicroQError:
+        return
+    await work.gate.give_back(taken)
 
 
 @routes.get("/api/queue/{queue_name:[^/]+}")

@@ -93,6 +93,17 @@ async def test_each_item_counts_against_the_create_rate_limit(work_node):
     assert counts["NEW"] == 9
 
 
+async def test_a_bulk_with_an_invalid_item_gives_its_further_places_back(work_node):
+    """The further items' places are taken while the items are checked; a 400 returns them (its
+    first place counts, as for any request)."""
+    node = await work_node(rate_limit_queue=(10, 60.0))
+    resp = await bulk(node, [{}] * 5 + [{"priority": "urgent"}])
+    assert resp.status == 400 and "items[5]" in (await resp.json())["error"]
+    resp = await bulk(node, [{}] * 9)
+    assert resp.status == 201 and resp.headers["RateLimit-Remaining"] == "0"
+    assert (await (await node.get("/api/queue/jobs", headers=AUTH)).json())["counts"]["NEW"] == 9
+
+
 async def test_a_bulk_without_a_key_is_401_and_stores_nothing(api, work_keys):
     resp = await api.post("/api/queue/jobs/bulk", json=[{}])
     assert resp.status == 401
