@@ -290,7 +290,7 @@ class _Link:
         self._by_sha = sources_by_sha
         self._waiting: list[tuple[tuple[Any, ...], asyncio.Future]] = []
         self._sender: asyncio.Task | None = None  #: sends the waiting calls, one round trip at a time
-        self._busy = 0  #: round trips in flight (the sender's counts while it runs)
+        self._busy = 0  #: round trips in flight (the sender holds one place while it runs)
         self._gathering = False  #: a caller is in its turn of gathering: calls now join its trip
         self.failed_at = -math.inf  #: loop time of the last failed round trip
 

@@ -84,19 +84,15 @@ class Gate:
 
     async def admit(self, request: web.Request, bucket: str, limit: RateLimit) -> dict[str, str]:
         """The RateLimit headers for the response; Forbidden, Unauthorized or TooManyRequests otherwise."""
-        address = self._client_address(request)
-        key = request.headers.get(HEADER, "")
-        key_digest = digest(key) if key else ""
+        address, key, key_digest = self._caller(request)
         return self._answer(address, key, limit, await self._decide(address, key_digest, bucket, limit))
 
     async def take(self, request: web.Request, bucket: str, limit: RateLimit, cost: int) -> Places:
         """`cost` places in the rate log at once (a bulk add's further items, up to 999), all or
         none, for a request the gate has admitted; `give_back` returns them. Raises as admit."""
-        address = self._client_address(request)
-        key = request.headers.get(HEADER, "")
-        key_digest = digest(key) if key else ""
-        if not key_digest:
-            return Places(self._answer(address, key, limit, await self._decide(address, key_digest, bucket, limit)))
+        address, key, key_digest = self._caller(request)
+        if not key_digest:  # no key: the failed attempt admit() answers
+            return Places(await self.admit(request, bucket, limit))
         outcome, places = await self._decide_all(address, key_digest, bucket, limit, cost)
         places.headers = self._answer(address, key, limit, outcome)
         return places
@@ -109,6 +105,11 @@ class Gate:
             await self._scripts.call("security_refund", [places.rate, places.used], [places.taken, places.stamp])
         except MicroQError as exc:
             log.warning("could not give back %d rate-log places: %s", places.taken, exc)
+
+    def _caller(self, request: web.Request) -> tuple[str, str, str]:
+        """The client address, the X-API-Key sent ("" for none) and its digest."""
+        key = request.headers.get(HEADER, "")
+        return self._client_address(request), key, digest(key) if key else ""
 
     def _answer(self, address: str, key: str, limit: RateLimit, outcome: Outcome) -> dict[str, str]:
         code, first, second = outcome
