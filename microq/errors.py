@@ -67,6 +67,10 @@ class Unavailable(MicroQError):
     status = 503
 
 
+class RedisAway(Unavailable):
+    """Redis unreachable or refusing for now (503): what a long-lived stream waits out instead of ending."""
+
+
 #: the first word of a Lua error reply -> the error it becomes
 LUA_CODES: dict[str, type[MicroQError]] = {
     "INVALID": BadRequest,
@@ -111,8 +115,8 @@ def redis_code(exc: ResponseError) -> str:
     return inside.group(1) if inside else text.partition(" ")[0]
 
 
-def unavailable(reason: str) -> Unavailable:
-    return Unavailable(f"redis unavailable, try again shortly ({reason})", headers={"Retry-After": RETRY_AFTER})
+def unavailable(reason: str) -> RedisAway:
+    return RedisAway(f"redis unavailable, try again shortly ({reason})", headers={"Retry-After": RETRY_AFTER})
 
 
 def from_lua(exc: ResponseError) -> Exception:
