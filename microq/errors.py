@@ -71,6 +71,10 @@ class RedisAway(Unavailable):
     """Redis unreachable or refusing for now (503): what a long-lived stream waits out instead of ending."""
 
 
+#: Redis unreachable: as the script runner says it (RedisAway), or as a raw redis-py call does
+REDIS_AWAY = (RedisAway, RedisConnectionError, RedisTimeoutError, OSError)
+
+
 #: the first word of a Lua error reply -> the error it becomes
 LUA_CODES: dict[str, type[MicroQError]] = {
     "INVALID": BadRequest,

@@ -10,12 +10,10 @@ import time
 from typing import Any, Sequence
 
 from aiohttp import web
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from microq import idempotency
 from microq.appkeys import SETTINGS
-from microq.errors import BadRequest, Conflict, NotFound, Unavailable
+from microq.errors import REDIS_AWAY, BadRequest, Conflict, NotFound
 from microq.errors import unavailable as redis_unavailable
 from microq.http import read_json, read_object
 from microq.topics import extras, params
@@ -34,7 +32,6 @@ _CONTENT_TYPE_MAX = 200
 WILDCARD_TOPICS = 1000  #: matching topics one look of a wildcard consume visits (woken ones first)
 STATS_PAGE = 1000  #: topics per /api/stats answer (and the most ?limit= may ask for)
 _STREAM_ABOVE = 256 * 1024  #: answers estimated larger are written a message at a time
-_UNREACHABLE = (Unavailable, RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
 
 def _content_type(request: web.Request) -> str:
@@ -182,7 +179,7 @@ async def _take(store: TopicStore, name: str, limit: int, lease_ms: int, woken: 
     for topic in topics[:WILDCARD_TOPICS]:
         try:
             messages, due = await store.consume(topic, limit - len(found.messages), lease_ms, None, filter)
-        except _UNREACHABLE:  # that topic's Redis node is down: answer with the others
+        except REDIS_AWAY:  # that topic's Redis node is down: answer with the others
             found.unavailable.add(bucket_of(topic))
             continue
         found.messages.extend(messages)
@@ -502,7 +499,7 @@ async def stats(request: web.Request) -> web.Response:
     unavailable = set(store.registry.unavailable)
     by_name = {}
     for name, c in zip((*topics, *extra), counts):
-        if isinstance(c, _UNREACHABLE):  # that topic's Redis node is down: the others still answer
+        if isinstance(c, REDIS_AWAY):  # that topic's Redis node is down: the others still answer
             unavailable.add(bucket_of(name))
         elif isinstance(c, BaseException):
             raise c

@@ -19,12 +19,12 @@ import json
 from aiohttp import web
 
 from microq.appkeys import SETTINGS
-from microq.errors import BadRequest
+from microq.errors import REDIS_AWAY, BadRequest
 from microq.topics import params
 from microq.topics.api import MAX_VISIBILITY
 from microq.topics.appkeys import STREAMS, TOPICS, WAIT_ROOM
 from microq.topics.names import check_topic, is_dlq, is_pattern
-from microq.topics.streams import BATCH, IDLE, REDIS_AWAY, take
+from microq.topics.streams import BATCH, IDLE, take
 
 routes = web.RouteTableDef()
 

@@ -15,10 +15,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from microq.errors import RedisAway, Unavailable
+from microq.errors import REDIS_AWAY, Unavailable
 from microq.topics.messages import Message
 from microq.topics.store import TopicStore
 from microq.topics.waiters import WaitRoom
@@ -26,8 +23,6 @@ from microq.topics.waiters import WaitRoom
 BATCH = 10  #: messages one take may lease for a stream (fewer when the subscriber's credit is lower)
 IDLE = 15.0  #: seconds a stream waits with nothing to send before a keep-alive
 REDIS_AWAY_RETRY = 1.0  #: seconds between looks while Redis is unreachable: the stream stays open
-#: Redis unreachable: as the script runner says it (RedisAway), or as a raw redis-py call does
-REDIS_AWAY = (RedisAway, RedisConnectionError, RedisTimeoutError, OSError)
 
 
 @dataclass(frozen=True)

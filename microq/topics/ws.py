@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from microq.appkeys import SETTINGS
-from microq.errors import BadRequest, MicroQError
+from microq.errors import REDIS_AWAY, BadRequest, MicroQError
 from microq.topics import params
 from microq.topics.api import MAX_VISIBILITY
 from microq.topics.appkeys import STREAMS, TOPICS, WAIT_ROOM
@@ -37,7 +37,7 @@ from microq.topics.messages import new_ids
 from microq.topics.names import check_topic
 from microq.topics.sse import check_group, check_stream_topic, refuse_filters
 from microq.topics.store import Outgoing
-from microq.topics.streams import BATCH, IDLE, REDIS_AWAY, take
+from microq.topics.streams import BATCH, IDLE, take
 
 routes = web.RouteTableDef()
 
