@@ -67,7 +67,7 @@ async def test_a_scripted_day_on_two_nodes(two_clients, redis):
     assert got["served_per_hour"][datetime.now(ZoneInfo("Europe/Berlin")).hour] == 2
     # three waits counted (p1, p2, p3): p50 is p2's
     assert _within(got["wait_seconds"]["p50"], wait1[0], wait2[1])
-    assert _within(got["service_seconds"]["p90"], service2[0], service1[1])
+    assert _within(got["service_seconds"]["p90"], service2[0], max(service1[1], service2[1]))
     by_type = {t["type_id"]: t for t in got["by_service_type"]}
     assert set(by_type) == {ret["id"], None}
     assert by_type[ret["id"]]["name"] == "Returns"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+
+from microq.topics.appkeys import WAIT_ROOM
 
 
 def b64(data: bytes | str) -> str:
@@ -15,6 +18,15 @@ def b64(data: bytes | str) -> str:
 
 def unb64(text: str) -> bytes:
     return base64.b64decode(text)
+
+
+async def until_waiting(client: TestClient, topic: str, count: int, timeout: float = 10.0) -> None:
+    """Until `count` consumers wait on `topic` on that node: a broadcast reaches only those waiting."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while client.server.app[WAIT_ROOM].counts().get(topic, 0) < count:
+        assert loop.time() < deadline, f"fewer than {count} waiting on {topic}"
+        await asyncio.sleep(0.01)
 
 
 async def publish(client: TestClient, topic: str, body: Any = b"hello", **query: str) -> dict:

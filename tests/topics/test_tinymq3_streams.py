@@ -208,12 +208,13 @@ async def test_ws_manual_ack_holds_at_most_max_in_flight(client):
 async def test_ws_unacked_messages_come_back_after_the_socket_closes(client):
     await publish(client, "jobs", b"keep me")
     ws = await client.ws_connect("/ws")
+    # a lease long enough that the socket closes before it lapses (the subscription would take
+    # the message again then); the long-poll below wakes when it lapses
     await ws.send_str(json.dumps({"action": "subscribe", "topic": "jobs", "auto_ack": False,
-                                  "visibility": "200ms"}))
+                                  "visibility": "2s"}))
     await _replies(ws, 2)
     await ws.close()
-    await asyncio.sleep(0.4)
-    message = await consume(client, "jobs")
+    message = await consume(client, "jobs", timeout="10s")
     assert unb64(message["payload"]) == b"keep me" and message["retry_count"] == 1
 
 

@@ -3,7 +3,7 @@
 import asyncio
 
 from microq.topics.appkeys import WAIT_ROOM
-from tests.topics.conftest import b64, consume, publish, unb64
+from tests.topics.conftest import b64, consume, publish, unb64, until_waiting
 
 
 async def test_publish_on_one_consume_on_the_other(two_clients):
@@ -63,7 +63,8 @@ async def test_waiters_on_both_nodes_each_get_a_different_message(two_clients):
 async def test_broadcast_reaches_waiters_on_every_node(two_clients):
     a, b = two_clients
     waiters = [asyncio.create_task(consume(c, "alert", timeout="10s")) for c in (a, b, b)]
-    await asyncio.sleep(0.2)
+    await until_waiting(a, "alert", 1)
+    await until_waiting(b, "alert", 2)
     assert (await a.post("/publish/alert?broadcast=true", data=b"all hands")).status == 202
     got = await asyncio.wait_for(asyncio.gather(*waiters), 10)
     assert [unb64(m["payload"]) for m in got] == [b"all hands"] * 3

@@ -147,6 +147,10 @@ async def test_removing_the_last_webhook_hands_its_backlog_to_pull_consumers(aio
     sent = [(await publish(client, "orders", f"m{i}"))["id"] for i in range(3)]
     await publish(client, "orders", "later", delay="1h")
     await receiver.wait_for(3)
+    for _ in range(200):  # the three failures recorded: a POST still in flight would wait for its lease
+        if (await stats_row(client, "orders"))["FailingDeliveries"] == 3:
+            break
+        await asyncio.sleep(0.05)
     assert (await client.delete(f"/webhook/orders/{hook['id']}")).status == 200
     row = await stats_row(client, "orders")
     assert (row["Ready"], row["Delayed"], row["PendingDeliveries"], row["MessageCount"]) == (3, 1, 0, 4)
