@@ -73,10 +73,6 @@ def stalled(tmp_path_factory):
     return _scenario(tmp_path_factory, "cluster-stall", stall=True)
 
 
-def _xfail(reason: str):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 @pytest.mark.parametrize("scenario", [
     "killed", "stalled"])
 def test_never_a_500(request, scenario):
@@ -102,28 +98,8 @@ def test_requests_to_a_stalled_primary_are_answered_in_time(stalled):
     properties.answered_during_fault_within(stalled, ANSWERED_WITHIN_S)
 
 
-SLOW_LIVE = "needs redis-layer: now and then (4 of 819 joins, 3 of 880 topic calls, 1 of 37 claims in one run) " \
-            "a request on a live primary's entity waits 3.4-4 s while another primary is stalled or dead; " \
-            "suspect: redis-py's cluster client refreshing its slot map through the bad node. Not strict: " \
-            "the symptom is not in every run"
-
-
-def _sometimes(reason: str):
-    """For a real fault whose symptom shows in some runs only: a strict mark would flake."""
-    return pytest.mark.xfail(strict=False, reason=reason)
-
-
-CONSUME_ELSEWHERE = "needs topics: while a primary was dead, consumes of a topic on a live primary " \
-                    "answered 503 (and one 500) in one run of several (3 of 52): consume reads something in " \
-                    "another slot. Not strict: seen in one run"
-
-@pytest.mark.parametrize("scenario, part", [
-    ("killed", "lines"),
-    pytest.param("killed", "topics", marks=_sometimes(CONSUME_ELSEWHERE)),
-    pytest.param("killed", "work", marks=_sometimes(SLOW_LIVE)),
-    pytest.param("stalled", "lines", marks=_sometimes(SLOW_LIVE)),
-    pytest.param("stalled", "topics", marks=_sometimes(SLOW_LIVE)),
-    ("stalled", "work")])
+@pytest.mark.parametrize("scenario, part", [(scenario, part) for scenario in ("killed", "stalled")
+                                           for part in ("lines", "work", "topics")])
 def test_entities_on_live_primaries_keep_working(request, scenario, part):
     outcome = request.getfixturevalue(scenario)
     properties.live_entities_kept_working(outcome, part, outcome.is_live, LIVE_ANSWER_S)
