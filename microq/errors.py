@@ -26,6 +26,11 @@ class MicroQError(Exception):
         super().__init__(message)
         self.headers = headers or {}
 
+    @property
+    def public(self) -> str:
+        """What a client is told; str() is what the log says."""
+        return str(self)
+
 
 class BadRequest(MicroQError):
     status = 400
@@ -68,7 +73,16 @@ class Unavailable(MicroQError):
 
 
 class RedisAway(Unavailable):
-    """Redis unreachable or refusing for now (503): what a long-lived stream waits out instead of ending."""
+    """Redis unreachable or refusing for now (503): what a long-lived stream waits out instead of ending.
+    A client is told only the kind of failure: the servers' addresses and what they said are the log's."""
+
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(f"redis unavailable, try again shortly ({reason})", headers={"Retry-After": RETRY_AFTER})
+        self.kind = kind
+
+    @property
+    def public(self) -> str:
+        return f"redis unavailable, try again shortly ({self.kind})"
 
 
 #: Redis unreachable: as the script runner says it (RedisAway), or as a raw redis-py call does
@@ -119,8 +133,10 @@ def redis_code(exc: ResponseError) -> str:
     return inside.group(1) if inside else text.partition(" ")[0]
 
 
-def unavailable(reason: str) -> RedisAway:
-    return RedisAway(f"redis unavailable, try again shortly ({reason})", headers={"Retry-After": RETRY_AFTER})
+def unavailable(reason: str, kind: str | None = None) -> RedisAway:
+    """503 for a Redis that cannot answer now: `reason` for the log, `kind` (default: `reason`,
+    when it names no server) for the client."""
+    return RedisAway(reason, kind or reason)
 
 
 def from_lua(exc: ResponseError) -> Exception:
@@ -141,10 +157,21 @@ def from_redis(exc: BaseException) -> BaseException:
     if isinstance(exc, (RedisConnectionError, RedisTimeoutError, RedisClusterException)):
         # BusyLoadingError (LOADING) and MaxConnectionsError are ConnectionErrors; RedisClusterException
         # covers "no seed node reachable" and a slot no primary serves
-        return unavailable(reason(exc))
+        return unavailable(reason(exc), _kind(exc))
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):  # the runner's own deadline on a round trip
         return unavailable("timed out")
     return exc
+
+
+def _kind(exc: BaseException) -> str:
+    """A connection failure as a client may hear of it: redis-py's messages name the server."""
+    if isinstance(exc, BusyLoadingError):
+        return "LOADING"
+    if isinstance(exc, RedisTimeoutError):
+        return "timed out"
+    if isinstance(exc, RedisClusterException):
+        return "no Redis Cluster node answers"
+    return "connection failed"
 
 
 def reason(exc: BaseException) -> str:

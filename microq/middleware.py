@@ -46,14 +46,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except MicroQError as exc:
         if exc.status == 503 and request.path != "/readyz":  # a probe every few seconds would flood the log
             log.warning("%s %s: %s", request.method, request.path, exc)
-        return web.json_response({"error": str(exc)}, status=exc.status, headers=exc.headers)
+        return web.json_response({"error": exc.public}, status=exc.status, headers=exc.headers)
     except (RedisError, RedisClusterException) as exc:  # one that reached here past the runner
         mapped = from_redis(exc)
         if not isinstance(mapped, MicroQError):
             log.exception("unhandled Redis error in %s %s", request.method, request.path)
             return web.json_response({"error": "internal error"}, status=500)
         log.warning("%s %s: %s", request.method, request.path, mapped)
-        return web.json_response({"error": str(mapped)}, status=mapped.status, headers=mapped.headers)
+        return web.json_response({"error": mapped.public}, status=mapped.status, headers=mapped.headers)
     except (RequestPayloadError, BadHttpMessage) as exc:  # e.g. a gzip body that is not gzip
         return web.json_response({"error": f"unreadable request body: {exc}"}, status=400)
     except (ClientConnectionResetError, ConnectionResetError) as exc:

@@ -148,7 +148,7 @@ class Scripts:
             except (RedisError, OSError) as exc:  # that server is down: NOSCRIPT loads them when it is back
                 failed.append(f"{link.name}: {reason(exc)}")
         if failed:
-            raise unavailable("; ".join(failed))
+            raise unavailable("; ".join(failed), "no Redis server answers")
         self.loaded = True
 
     async def ready(self) -> dict[str, Any]:
@@ -170,7 +170,7 @@ class Scripts:
             elif not all(reply):
                 await link.load([self._by_sha[sha] for sha, found in zip(shas, reply) if not found])
         if len(unreachable) == len(links):
-            raise unavailable("; ".join(unreachable) or "no Redis server known")
+            raise unavailable("; ".join(unreachable) or "no Redis server known", "no Redis server answers")
         self.loaded = True
         return {"servers": len(links), "unreachable": unreachable}
 
@@ -197,7 +197,9 @@ class Scripts:
             # the call may or may not have run: it is never resent, the client decides (Idempotency-Key)
             raise from_redis(exc) from exc
         except OSError as exc:  # a socket error redis-py let through, or the round trip's deadline
-            raise unavailable("timed out" if isinstance(exc, TimeoutError) else reason(exc)) from exc
+            if isinstance(exc, TimeoutError):
+                raise unavailable("timed out") from exc
+            raise unavailable(reason(exc), "connection failed") from exc
 
     def _single(self) -> _Link:
         link = self._links.get("")
@@ -241,7 +243,7 @@ class Scripts:
                 await asyncio.shield(self._refreshing)
             node = self.redis.get_node(host=host, port=int(port))
             if node is None:
-                raise unavailable(f"redirected to unknown node {host}:{port}")
+                raise unavailable(f"redirected to unknown node {host}:{port}", "redirected to an unknown node")
         return self._link_of(node)
 
     async def _topology(self) -> None:
@@ -252,7 +254,8 @@ class Scripts:
             self._refreshing = asyncio.create_task(self._refresh())
         await asyncio.shield(self._refreshing)
         if not topology_known(self.redis):
-            raise unavailable(f"no Redis Cluster seed node answers ({self._refresh_error})")
+            raise unavailable(f"no Redis Cluster seed node answers ({self._refresh_error})",
+                              "no Redis Cluster seed node answers")
 
     async def _refresh(self) -> None:
         """One refresh at a time, shared by every call that needs it."""

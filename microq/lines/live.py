@@ -73,7 +73,7 @@ async def event_stream(request: web.Request, hub: LiveHub, channel: str, event: 
         except ConnectionResetError:  # the client went away
             pass
         except MicroQError as exc:  # e.g. the entry was forgotten: say so, and end the stream
-            await _send(response, "error", {"error": str(exc)})
+            await _send(response, "error", {"error": exc.public})
         except Exception as exc:  # noqa: BLE001 - e.g. Redis is down: end the stream, EventSource retries
             log.info("live stream %s ended: %s", request.path, exc)
         finally:

@@ -102,7 +102,7 @@ class _Socket:
         try:
             await handler(self, data)
         except MicroQError as exc:  # the same words the HTTP API would answer with
-            await self.reply_error(str(exc))
+            await self.reply_error(exc.public)
         except REDIS_AWAY:
             await self.reply_error("redis unavailable, try again shortly")
 
