@@ -17,12 +17,14 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 from aiohttp import web
 
-from microq.errors import MicroQError
+from microq.errors import REDIS_AWAY, MicroQError
 from microq.pubsub import Subscriber
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 15.0  #: SSE comment lines keep proxies from closing idle streams
+REDIS_AWAY_RETRY = 1.0  #: seconds between reads while Redis is unreachable: the stream stays open
+_KEEP_ALIVE = b": keep-alive\n\n"
 
 
 class LiveHub:
@@ -47,34 +49,48 @@ class LiveHub:
 async def event_stream(request: web.Request, hub: LiveHub, channel: str, event: str,
                        snapshot: Callable[[], Awaitable[Any]]) -> web.StreamResponse:
     """Send `snapshot()` as an SSE `event` now and after every change to the line, until the
-    client goes or the node shuts down."""
+    client goes or the node shuts down. While Redis is away the stream stays open and reads
+    again every second: a browser's EventSource reconnects after a stream ends, but gives up
+    for good on an answer that is not 200, so an outage must not end a stream nor refuse one."""
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     with hub.listen(channel) as changed:
-        first = await snapshot()  # before prepare: a 404 or 400 is still a JSON answer
+        try:
+            first = await snapshot()  # before prepare: a 404 or 400 is still a JSON answer
+        except REDIS_AWAY:
+            first = None  # sent once Redis answers
         await response.prepare(request)
         closing = asyncio.ensure_future(hub.closing.wait())
         woken: asyncio.Future[Any] | None = None
+        away = first is None
         try:
             await response.write(b"retry: 2000\n\n")
-            await _send(response, event, first)
+            if not away:
+                await _send(response, event, first)
             while True:
                 woken = asyncio.ensure_future(changed.wait())
-                done, _ = await asyncio.wait({woken, closing}, timeout=HEARTBEAT_SECONDS,
+                done, _ = await asyncio.wait({woken, closing}, timeout=REDIS_AWAY_RETRY if away else HEARTBEAT_SECONDS,
                                              return_when=asyncio.FIRST_COMPLETED)
                 woken.cancel()
                 if closing in done:
                     break
-                if woken not in done:
-                    await response.write(b": keep-alive\n\n")
+                if woken not in done and not away:
+                    await response.write(_KEEP_ALIVE)
                     continue
                 changed.clear()
-                await _send(response, event, await snapshot())
+                try:
+                    current = await snapshot()
+                except REDIS_AWAY:
+                    away = True
+                    await response.write(_KEEP_ALIVE)  # a reader that went away is noticed meanwhile
+                    continue
+                away = False
+                await _send(response, event, current)
         except ConnectionResetError:  # the client went away
             pass
         except MicroQError as exc:  # e.g. the entry was forgotten: say so, and end the stream
             await _send(response, "error", {"error": exc.public})
-        except Exception as exc:  # noqa: BLE001 - e.g. Redis is down: end the stream, EventSource retries
+        except Exception as exc:  # noqa: BLE001 - e.g. a write that failed: end the stream, EventSource retries
             log.info("live stream %s ended: %s", request.path, exc)
         finally:
             # A handler cancelled inside asyncio.wait (the node shutting down, a test server closing)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from tests.lines.conftest import create_line
 
 
@@ -134,3 +136,37 @@ async def test_head_on_a_stream_is_refused_without_a_body(line):
         assert response.status == 405, path
         # the same keep-alive connection still answers the next request cleanly
         assert (await line.client.get(f"{line.base}/list")).status == 200
+
+
+@pytest.mark.single_redis("stops and restarts a redis-server of its own (tests/faults restarts Cluster primaries)")
+async def test_streams_wait_out_a_redis_restart(aiohttp_client, settings, tmp_path):
+    """Redis killed under an open line stream, and a stream opened while it is down: both answer
+    200 and stay open (a browser's EventSource gives up for good on a 503), and both show the
+    line once Redis is back on its port."""
+    from microq.app import create_app
+    from tests.helpers import RedisProcess
+
+    server = RedisProcess(tmp_path / "restart", appendonly=True).start()
+    try:
+        client = await aiohttp_client(create_app(settings.replace(redis_url=server.url)))
+        line = await create_line(client)
+        async with client.get(f"{line.base}/stream") as open_before:
+            assert (await _next_event(open_before, "line"))["count"] == 0
+            server.process.kill()
+            server.process.wait(10)
+            async with client.get(f"{line.base}/stream") as opened_during:
+                assert opened_during.status == 200
+                await asyncio.sleep(1.5)  # the lost pub/sub wakes the first stream: its read finds Redis away
+                server.start()
+                for _ in range(50):
+                    if (await client.get("/readyz")).status == 200:
+                        break
+                    await asyncio.sleep(0.2)
+                await line.join("Alex")
+                for stream in (open_before, opened_during):
+                    update = await _next_event(stream, "line", timeout=15)
+                    while update["count"] != 1:
+                        update = await _next_event(stream, "line", timeout=15)
+                    assert update["queue"][0]["name"] == "Alex"
+    finally:
+        server.stop()
