@@ -3,6 +3,8 @@ tickets per counter (names hidden), flashes on a new call and scales from a phon
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import ClientSession
 
 VIEWPORTS = ((390, 844), (1280, 800), (1920, 1080))
@@ -349,6 +351,9 @@ async def test_admin_page_history_and_analytics_of_a_real_day(browser, live_serv
             joined.append((await reply.json())["entry"]["id"])
         for _ in range(3):
             await session.post(f"{line}/serve-next", headers=admin, json={"counter": "d1"})
+            # history is newest first by finishing millisecond, and by user id within one: two
+            # services that end in the same millisecond would show in either order
+            await asyncio.sleep(0.01)
         await session.post(f"{line}/no-show/{joined[2]}", headers=admin)  # Kim, just served, did not come
     page = await browser.new_page(viewport={"width": 1280, "height": 800})
     problems: list[str] = []
