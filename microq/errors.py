@@ -87,6 +87,7 @@ class RedisAway(Unavailable):
 
 #: Redis unreachable: as the script runner says it (RedisAway), or as a raw redis-py call does
 REDIS_AWAY = (RedisAway, RedisConnectionError, RedisTimeoutError, OSError)
+REDIS_AWAY_RETRY = 1.0  #: seconds between a long-lived stream's looks while Redis is away: the stream stays open
 
 
 #: the first word of a Lua error reply -> the error it becomes

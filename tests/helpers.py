@@ -190,6 +190,14 @@ async def topic_messages(client, topic: str) -> list:
         found += [json.loads(base64.b64decode(m["payload"])) for m in await response.json()]
 
 
+async def until_ready(client, timeout: float = 10.0) -> None:
+    """Until the node's /readyz answers 200: its Redis is back and its scripts are loaded."""
+    deadline = time.monotonic() + timeout
+    while (await client.get("/readyz")).status != 200:
+        assert time.monotonic() < deadline, f"/readyz not 200 within {timeout} s"
+        await asyncio.sleep(0.2)
+
+
 class LoopHold:
     """The longest CPU time the event loop's thread spent between two turns of a probe task: an
     upper bound of the longest time anything held the loop. CPU time, not wall time, so a busy

@@ -17,13 +17,12 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 from aiohttp import web
 
-from microq.errors import REDIS_AWAY, MicroQError
+from microq.errors import REDIS_AWAY, REDIS_AWAY_RETRY, MicroQError
 from microq.pubsub import Subscriber
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 15.0  #: SSE comment lines keep proxies from closing idle streams
-REDIS_AWAY_RETRY = 1.0  #: seconds between reads while Redis is unreachable: the stream stays open
 _KEEP_ALIVE = b": keep-alive\n\n"
 
 

@@ -15,14 +15,13 @@ import asyncio
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from microq.errors import REDIS_AWAY, Unavailable
+from microq.errors import REDIS_AWAY, REDIS_AWAY_RETRY, Unavailable
 from microq.topics.messages import Message
 from microq.topics.store import TopicStore
 from microq.topics.waiters import WaitRoom
 
 BATCH = 10  #: messages one take may lease for a stream (fewer when the subscriber's credit is lower)
 IDLE = 15.0  #: seconds a stream waits with nothing to send before a keep-alive
-REDIS_AWAY_RETRY = 1.0  #: seconds between looks while Redis is unreachable: the stream stays open
 
 
 @dataclass(frozen=True)

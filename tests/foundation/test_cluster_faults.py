@@ -28,7 +28,7 @@ from microq.settings import Settings
 from microq.topics.names import topic_keys
 from microq.keys import Keyspace
 from tests.foundation.test_scripts import ECHO
-from tests.helpers import RedisClusterProcesses, _free_port_below
+from tests.helpers import RedisClusterProcesses, _free_port_below, until_ready
 
 
 def cli(port: int, *args: str) -> str:
@@ -176,11 +176,7 @@ async def test_a_node_starts_with_a_dead_seed_and_with_none_then_becomes_ready(a
         assert response.status == 503 and response.headers["Retry-After"] == "1"
         assert (await client.post("/publish/x", data=b"x")).status == 503
         cluster.start()
-        for _ in range(100):
-            if (await client.get("/readyz")).status == 200:
-                break
-            await asyncio.sleep(0.2)
-        assert (await client.get("/readyz")).status == 200
+        await until_ready(client, timeout=20)
         assert (await client.post("/publish/x", data=b"x")).status == 202
 
         cluster.nodes[0].stop()  # a second node whose first seed is dead still starts and serves

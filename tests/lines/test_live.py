@@ -144,7 +144,7 @@ async def test_streams_wait_out_a_redis_restart(aiohttp_client, settings, tmp_pa
     200 and stay open (a browser's EventSource gives up for good on a 503), and both show the
     line once Redis is back on its port."""
     from microq.app import create_app
-    from tests.helpers import RedisProcess
+    from tests.helpers import RedisProcess, until_ready
 
     server = RedisProcess(tmp_path / "restart", appendonly=True).start()
     try:
@@ -158,10 +158,7 @@ async def test_streams_wait_out_a_redis_restart(aiohttp_client, settings, tmp_pa
                 assert opened_during.status == 200
                 await asyncio.sleep(1.5)  # the lost pub/sub wakes the first stream: its read finds Redis away
                 server.start()
-                for _ in range(50):
-                    if (await client.get("/readyz")).status == 200:
-                        break
-                    await asyncio.sleep(0.2)
+                await until_ready(client)
                 await line.join("Alex")
                 for stream in (open_before, opened_during):
                     update = await _next_event(stream, "line", timeout=15)

@@ -323,7 +323,7 @@ async def test_streams_outlive_a_redis_restart(aiohttp_client, settings, tmp_pat
     """Redis killed (SIGKILL) under an open WebSocket and SSE stream: both stay open, and once
     Redis is back on its port they deliver again."""
     from microq.app import create_app
-    from tests.helpers import RedisProcess
+    from tests.helpers import RedisProcess, until_ready
 
     server = RedisProcess(tmp_path / "restart").start()
     try:
@@ -344,10 +344,7 @@ async def test_streams_outlive_a_redis_restart(aiohttp_client, settings, tmp_pat
         (reply,) = await _replies(ws, 1)
         assert reply["status"] == "error" and reply["message"].startswith("redis unavailable, try again shortly")
         server.start()
-        for _ in range(50):
-            if (await client.get("/readyz")).status == 200:
-                break
-            await asyncio.sleep(0.2)
+        await until_ready(client)
         await publish(client, "orders", b"after")
         await publish(client, "tail", b"after")
         (message,) = await _replies(ws, 1, timeout=15)
